@@ -1,0 +1,17 @@
+# Warnings for the project's own targets. -Werror only when asked (dev and CI presets), never for
+# people who build a release.
+add_library(pooljoin_warnings INTERFACE)
+target_compile_options(pooljoin_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Woverloaded-virtual -Wconversion -Wsign-conversion -Wdouble-promotion
+  -Wformat=2 -Wimplicit-fallthrough)
+if(POOLJOIN_WERROR)
+  target_compile_options(pooljoin_warnings INTERFACE -Werror)
+endif()
+
+add_library(pooljoin_sanitizers INTERFACE)
+if(POOLJOIN_SANITIZE)
+  target_compile_options(pooljoin_sanitizers INTERFACE
+    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(pooljoin_sanitizers INTERFACE -fsanitize=address,undefined)
+endif()

@@ -1,0 +1,43 @@
+// The NTP daemons pooljoin can set up, and how each distribution packages them: package name,
+// config path, service name, drift and leap-second files (facts file, section 6).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pooljoin/os_release.hpp"
+
+namespace pooljoin {
+
+enum class Daemon { ntpsec, ntp, chrony };
+
+std::string_view to_string(Daemon daemon);
+std::optional<Daemon> parse_daemon(std::string_view name);
+// The ntpd family (ntpsec and classic ntp) share the config syntax and mode 6.
+inline bool is_ntpd_family(Daemon daemon) {
+  return daemon != Daemon::chrony;
+}
+
+struct DaemonSpec {
+  Daemon daemon;
+  std::string package;      // what the package manager installs
+  std::string config_path;  // the config file the packaged service reads
+  std::string service;      // systemd unit / init script / OpenRC service name
+  std::string driftfile;
+  std::string leapfile;  // ntpd: leap-seconds.list path; chrony: leapsectz zone; may be empty
+};
+
+// How the distribution packages `daemon`; nullopt when it does not ship it (or ships only a
+// transitional package, like Debian 12's `ntp`, which installs ntpsec).
+std::optional<DaemonSpec> daemon_spec(const Distro& distro, Daemon daemon);
+
+// The daemon `install-ntp --daemon auto` picks on a fresh system: the distribution's ntpd-family
+// package where it has one, chrony otherwise; nullopt for an unknown distribution.
+std::optional<Daemon> default_daemon(const Distro& distro);
+
+// Every daemon the distribution packages, default first.
+std::vector<Daemon> packaged_daemons(const Distro& distro);
+
+}  // namespace pooljoin

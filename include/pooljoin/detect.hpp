@@ -1,0 +1,65 @@
+// `detect`: the facts later steps decide from. Everything is read under --root (os-release,
+// binaries, /proc, /sys, /run markers), except the machine's addresses, which come from the
+// kernel (getifaddrs).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pooljoin/daemons.hpp"
+#include "pooljoin/net.hpp"
+#include "pooljoin/os_release.hpp"
+
+namespace pooljoin {
+
+class RootedFs;
+class ProcessRunner;
+
+enum class InitSystem { systemd, openrc, sysvinit, runit, none };
+std::string_view to_string(InitSystem init);
+
+struct LocalAddress {
+  IpAddress address;
+  std::string interface;
+  std::string excluded_because;  // empty for a global unicast address the pool can use
+};
+
+struct SystemFacts {
+  Distro distro;
+  std::string package_manager;  // "apt-get", "dnf", "yum", "pacman", "zypper", "apk"; "" if none
+  InitSystem init = InitSystem::none;
+  std::string virtualization;  // "none", "openvz", "lxc", "docker", "podman", "kvm", "xen", ...
+  // Time daemons: "ntpsec", "ntp", "chrony", "openntpd", "systemd-timesyncd".
+  std::vector<std::string> daemons_installed;
+  std::vector<std::string> daemons_running;
+  // The daemon to set up: one already installed that pooljoin supports (the running one first),
+  // else the distribution's default; nullopt on an unknown distribution.
+  std::optional<Daemon> recommended;
+  std::vector<LocalAddress> addresses;  // global unicast addresses: what the pool will see
+  std::vector<LocalAddress> excluded;   // the machine's other addresses, with the reason
+
+  bool has_installed(std::string_view daemon) const;
+  bool has_running(std::string_view daemon) const;
+  bool has_global(IpFamily family) const;
+};
+
+// The facts of the system under fs.root(). `runner` runs read-only queries only
+// (systemd-detect-virt), and only on the live system.
+SystemFacts detect(const RootedFs& fs, ProcessRunner& runner);
+
+// The parts of detect(), for tests and for steps that need only one of them.
+std::string detect_package_manager(const RootedFs& fs, Family family);
+InitSystem detect_init_system(const RootedFs& fs);
+std::string detect_virtualization(const RootedFs& fs, ProcessRunner& runner);
+std::vector<std::string> detect_installed_daemons(const RootedFs& fs);
+std::vector<std::string> detect_running_daemons(const RootedFs& fs,
+                                                const std::vector<std::string>& installed);
+// The machine's addresses from the kernel, split into usable (global) and excluded ones.
+// IPv6 temporary, deprecated, tentative and duplicate addresses are excluded: they change.
+void machine_addresses(std::vector<LocalAddress>& global, std::vector<LocalAddress>& excluded);
+
+// Whether `program` exists under one of the usual binary directories of the system.
+bool has_program(const RootedFs& fs, std::string_view program);
+
+}  // namespace pooljoin

@@ -1,0 +1,64 @@
+// IP addresses as values: parsing, printing, and the classification the pool applies (only
+// global unicast addresses can be pool servers). Also "host:port" endpoint parsing.
+#pragma once
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+struct sockaddr;
+struct sockaddr_storage;
+
+namespace pooljoin {
+
+enum class IpFamily { v4, v6 };
+std::string_view to_string(IpFamily family);  // "ipv4" / "ipv6"
+
+class IpAddress {
+ public:
+  // Parses a literal IPv4 or IPv6 address (no brackets, no port, no zone); nullopt otherwise.
+  static std::optional<IpAddress> parse(std::string_view text);
+  static IpAddress from_sockaddr(const sockaddr* sa);
+  static IpAddress v4(std::uint32_t host_order);
+
+  IpFamily family() const { return family_; }
+  bool is_v4() const { return family_ == IpFamily::v4; }
+  const std::array<std::uint8_t, 16>& bytes() const { return bytes_; }  // v4 in the first 4
+  std::string to_string() const;
+
+  // Globally routable unicast: not loopback, link-local, private (RFC 1918), CGNAT, ULA,
+  // documentation, benchmarking, multicast, reserved, IPv4-mapped, Teredo or 6to4.
+  bool is_global_unicast() const;
+  // Why the address is not global unicast ("private (RFC 1918)", ...); empty when it is.
+  std::string_view non_global_reason() const;
+
+  // Whether the first `bits` bits equal those of `prefix` (same family).
+  bool in_prefix(const IpAddress& prefix, unsigned bits) const;
+
+  // Fills `out` with this address and `port`; returns the length of the sockaddr.
+  unsigned to_sockaddr(std::uint16_t port, sockaddr_storage* out) const;
+
+  auto operator<=>(const IpAddress&) const = default;
+
+ private:
+  IpFamily family_ = IpFamily::v4;
+  std::array<std::uint8_t, 16> bytes_{};
+};
+
+struct Endpoint {
+  std::string host;  // a hostname or an address literal, without brackets
+  std::uint16_t port = 0;
+};
+
+// Parses "host", "host:port", "1.2.3.4:123", "[2001:db8::1]:123" and a bare IPv6 literal.
+// A missing port becomes `default_port`; nullopt when the text is not of these forms.
+std::optional<Endpoint> parse_endpoint(std::string_view text, std::uint16_t default_port);
+
+// Whether `name` is a syntactically valid DNS hostname: labels of letters, digits and hyphens,
+// 1-63 characters, not starting or ending with a hyphen, 253 characters at most in all.
+bool is_valid_hostname(std::string_view name);
+
+}  // namespace pooljoin

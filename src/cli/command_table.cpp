@@ -1,0 +1,28 @@
+#include "commands.hpp"
+
+namespace pooljoin::cli {
+
+const std::vector<CommandSpec>& command_table() {
+  static const std::vector<CommandSpec> table = {
+      {"detect",
+       "Show what pooljoin sees: distribution, package manager, init system, "
+       "virtualisation, NTP daemons, global addresses",
+       add_detect},
+      {"install-ntp", "Install the NTP daemon with the distribution's package manager",
+       add_install_ntp},
+      {"resolve", "Pick nearby upstream servers and resolve their A/AAAA records",
+       add_not_available},
+      {"gen-conf", "Render ntpd.conf (or chrony.conf) the way the pool asks", add_not_available},
+      {"restart", "Restart the NTP daemon through the init system in use", add_not_available},
+      {"check", "Probe UDP 123 and the daemon's sync state as the pool's monitors will",
+       add_not_available},
+      {"status", "Show the pool's score of this server", add_not_available},
+      {"submit", "Pre-flight checks and what to enter on the pool's site", add_not_available},
+      {"web-redirect", "Optional: redirect HTTP on this server to the pool's site",
+       add_not_available},
+      {"join", "All of the steps, in order", add_not_available},
+  };
+  return table;
+}
+
+}  // namespace pooljoin::cli

@@ -1,0 +1,27 @@
+// The subcommands, one file each: add_X(CLI::App&) declares the options of the subcommand and
+// returns the action that runs it.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "context.hpp"
+#include <CLI/CLI.hpp>
+
+namespace pooljoin::cli {
+
+struct CommandSpec {
+  const char* name;
+  const char* description;
+  Action (*add)(CLI::App& sub);
+};
+
+Action add_detect(CLI::App& sub);
+Action add_install_ntp(CLI::App& sub);
+// A subcommand of a later release: it exists, says what it will do, and fails with exit 2.
+Action add_not_available(CLI::App& sub);
+
+// Every subcommand, in the order of the guide (and of `pooljoin --help`).
+const std::vector<CommandSpec>& command_table();
+
+}  // namespace pooljoin::cli

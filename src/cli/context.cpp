@@ -1,0 +1,128 @@
+#include "context.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace pooljoin::cli {
+namespace {
+
+const char* code_of(Console::Style style) {
+  switch (style) {
+    case Console::Style::bold:
+      return "\033[1m";
+    case Console::Style::dim:
+      return "\033[2m";
+    case Console::Style::ok:
+      return "\033[32m";
+    case Console::Style::warn:
+      return "\033[33m";
+    case Console::Style::fail:
+      return "\033[1;31m";
+  }
+  return "";
+}
+
+std::string painted(bool color, Console::Style style, std::string_view text) {
+  if (!color) return std::string(text);
+  return fmt::format("{}{}\033[0m", code_of(style), text);
+}
+
+bool no_color_env() {
+  const char* value = std::getenv("NO_COLOR");
+  return value && *value;  // https://no-color.org: present and not empty
+}
+
+}  // namespace
+
+Console::Console(const GlobalOptions& options)
+    : json_(options.json),
+      quiet_(options.quiet),
+      verbose_(options.verbose),
+      stdout_tty_(::isatty(STDOUT_FILENO) == 1),
+      stderr_tty_(::isatty(STDERR_FILENO) == 1) {
+  bool allowed = !options.no_color && !no_color_env();
+  color_out_ = allowed && stdout_tty_;
+  color_err_ = allowed && stderr_tty_;
+}
+
+void Console::print(std::string_view text) const {
+  if (json_) return;
+  std::cout << text;
+  if (!text.empty() && text.back() != '\n') std::cout << '\n';
+  std::cout.flush();
+}
+
+void Console::emit_json(const nlohmann::json& document) const {
+  std::cout << document.dump(2) << std::endl;
+}
+
+void Console::note(std::string_view text) const {
+  if (quiet_) return;
+  std::cerr << text << '\n';
+}
+
+void Console::detail(std::string_view text) const {
+  if (verbose_ > 0) std::cerr << painted(color_err_, Style::dim, text) << '\n';
+}
+
+void Console::warn(std::string_view text) const {
+  std::cerr << painted(color_err_, Style::warn, "pooljoin: warning:") << ' ' << text << '\n';
+}
+
+void Console::error(const Error& error) const {
+  std::cerr << painted(color_err_, Style::fail, "pooljoin: error:") << ' ' << error.message()
+            << '\n';
+  if (!error.details.empty()) {
+    std::string_view rest = error.details;
+    while (!rest.empty()) {
+      auto nl = rest.find('\n');
+      std::cerr << "  | " << rest.substr(0, nl) << '\n';
+      rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    }
+  }
+}
+
+std::string Console::paint(Style style, std::string_view text) const {
+  return painted(color_out_, style, text);
+}
+
+std::string Console::paint_err(Style style, std::string_view text) const {
+  return painted(color_err_, style, text);
+}
+
+bool Prompter::confirm(std::string_view question, bool default_yes,
+                       std::string_view unattended_fix) const {
+  if (yes_) return true;
+  if (!interactive_) {
+    throw Fatal(ExitCode::usage, fmt::format("an answer is needed: {}", question),
+                "no terminal on stdin, so pooljoin does not ask", std::string(unattended_fix));
+  }
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    std::cerr << question << (default_yes ? " [Y/n] " : " [y/N] ") << std::flush;
+    std::string answer;
+    if (!std::getline(std::cin, answer)) {
+      std::cerr << '\n';
+      throw Fatal(ExitCode::usage, "no answer (end of input)", {}, "nothing was changed");
+    }
+    if (answer.empty()) return default_yes;
+    if (answer == "y" || answer == "Y" || answer == "yes") return true;
+    if (answer == "n" || answer == "N" || answer == "no") return false;
+    std::cerr << "Please answer y or n.\n";
+  }
+  return default_yes;
+}
+
+void require_root(const Context& ctx, std::string_view step) {
+  if (ctx.options.dry_run || ::geteuid() == 0) return;
+  throw Fatal(ExitCode::needs_root, fmt::format("{} changes the system and needs root", step),
+              fmt::format("running as uid {}", ::geteuid()),
+              fmt::format("run it with sudo, or add --dry-run to see what it would do"));
+}
+
+}  // namespace pooljoin::cli

@@ -1,0 +1,90 @@
+// What every subcommand receives: the global options, the console, the filesystem under
+// --root, the process runners, and the prompter. Built once in main; no globals.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json_fwd.hpp>
+
+#include "pooljoin/error.hpp"
+#include "pooljoin/fs.hpp"
+#include "pooljoin/process.hpp"
+
+namespace pooljoin::cli {
+
+struct GlobalOptions {
+  std::string root = "/";
+  bool dry_run = false;
+  bool json = false;
+  bool yes = false;
+  int verbose = 0;
+  bool quiet = false;
+  bool no_color = false;
+};
+
+// Terminal output. The result goes to stdout (text, or one JSON document with --json); notes,
+// warnings and errors go to stderr. Colour only on a terminal, never with NO_COLOR/--no-color.
+class Console {
+ public:
+  Console(const GlobalOptions& options);
+
+  bool json() const { return json_; }
+  bool quiet() const { return quiet_; }
+  int verbose() const { return verbose_; }
+  bool stdout_tty() const { return stdout_tty_; }
+  bool stderr_tty() const { return stderr_tty_; }
+
+  // The result, on stdout (nothing in JSON mode: the document is the result).
+  void print(std::string_view text) const;
+  void emit_json(const nlohmann::json& document) const;
+  // Progress and explanations on stderr; hidden by -q.
+  void note(std::string_view text) const;
+  // Only with -v.
+  void detail(std::string_view text) const;
+  void warn(std::string_view text) const;
+  void error(const Error& error) const;
+
+  enum class Style { bold, dim, ok, warn, fail };
+  // `text` in the style, when stdout is a coloured terminal.
+  std::string paint(Style style, std::string_view text) const;
+  std::string paint_err(Style style, std::string_view text) const;
+
+ private:
+  bool json_, quiet_;
+  int verbose_;
+  bool stdout_tty_, stderr_tty_, color_out_, color_err_;
+};
+
+// Questions to the operator. With --yes every question is answered yes without asking; with no
+// terminal on stdin nothing is ever asked and a question that needs an answer is an error.
+class Prompter {
+ public:
+  Prompter(bool assume_yes, bool interactive) : yes_(assume_yes), interactive_(interactive) {}
+  bool interactive() const { return interactive_ && !yes_; }
+  // Asks on stderr and reads a line from stdin. Throws Fatal(usage) when unattended without
+  // --yes, naming `unattended_fix` (e.g. "re-run with --yes to accept").
+  bool confirm(std::string_view question, bool default_yes, std::string_view unattended_fix) const;
+
+ private:
+  bool yes_, interactive_;
+};
+
+struct Context {
+  const GlobalOptions& options;
+  const Console& console;
+  const RootedFs& fs;
+  ProcessRunner& query_runner;   // read-only queries: runs even in a dry run
+  ProcessRunner& change_runner;  // changes: records instead of running in a dry run
+  const Prompter& prompter;
+};
+
+// Throws Fatal(needs_root) unless running as root or in a dry run. Called by every step that
+// changes the system, before it changes anything.
+void require_root(const Context& ctx, std::string_view step);
+
+using Action = std::function<int(Context&)>;
+
+}  // namespace pooljoin::cli

@@ -1,0 +1,105 @@
+// pooljoin's entry point: parses the command line, runs one subcommand, and owns all error
+// printing and exit codes.
+#include <algorithm>
+#include <cctype>
+#include <iostream>
+
+#include <unistd.h>
+
+#include "commands.hpp"
+#include "context.hpp"
+#include <CLI/CLI.hpp>
+
+#include "pooljoin/interrupt.hpp"
+#include "pooljoin/version.hpp"
+
+namespace pooljoin::cli {
+namespace {
+
+void add_global_options(CLI::App& app, GlobalOptions& options) {
+  app.option_defaults()->always_capture_default();
+  app.add_option(
+         "--root", options.root,
+         "Operate on the system image rooted at DIR: every file read or written is under it")
+      ->type_name("DIR")
+      ->check(CLI::ExistingDirectory.description(""));
+  app.add_flag("--dry-run", options.dry_run, "Print the plan and change nothing (needs no root)");
+  app.add_flag("--json", options.json, "Machine-readable result on stdout; messages on stderr");
+  app.add_flag("-y,--yes", options.yes, "Never prompt: accept what the step would ask about");
+  app.add_flag("-v,--verbose", options.verbose, "Say more (repeat for even more)");
+  app.add_flag("-q,--quiet", options.quiet, "Print only the result");
+  app.add_flag("--no-color", options.no_color, "No colour (also when NO_COLOR is set)");
+  app.set_version_flag("--version", std::string("pooljoin ") + kVersion);
+}
+
+// POOLJOIN_<NAME> for every long option of every subcommand: --dns-server -> POOLJOIN_DNS_SERVER.
+void attach_environment_names(CLI::App& app) {
+  for (CLI::Option* option : app.get_options()) {
+    const auto& names = option->get_lnames();
+    if (names.empty() || names.front() == "help" || names.front() == "version") continue;
+    std::string env = "POOLJOIN_";
+    for (char c : names.front())
+      env += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    option->envname(env);
+  }
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    attach_environment_names(*sub);
+  }
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"pooljoin: take a Linux server through joining the NTP Pool (pool.ntp.org)",
+               "pooljoin"};
+  app.footer(
+      "Exit codes: 0 ok, 1 a check failed, 2 usage, 69 service or network unavailable,\n"
+      "70 internal error, 73 cannot write a file, 77 needs root, 78 unsupported system,\n"
+      "130 interrupted. Every option can also be set as POOLJOIN_<OPTION> (e.g. POOLJOIN_YES=1).");
+  app.require_subcommand(1);
+  app.fallthrough();  // global options are accepted after the subcommand too
+  GlobalOptions options;
+  add_global_options(app, options);
+
+  std::vector<std::pair<CLI::App*, Action>> actions;
+  for (const auto& spec : command_table()) {
+    CLI::App* sub = app.add_subcommand(spec.name, spec.description);
+    actions.emplace_back(sub, spec.add(*sub));
+  }
+  attach_environment_names(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : to_int(ExitCode::usage);
+  }
+
+  Console console(options);
+  RootedFs fs(options.root);
+  SpawnRunner spawn;
+  RecordingRunner recorder;
+  Prompter prompter(options.yes, ::isatty(STDIN_FILENO) == 1);
+  Context ctx{
+      options, console, fs, spawn, options.dry_run ? static_cast<ProcessRunner&>(recorder) : spawn,
+      prompter};
+  try {
+    for (auto& [sub, action] : actions) {
+      if (sub->parsed()) return action(ctx);
+    }
+    return to_int(ExitCode::usage);
+  } catch (const Fatal& fatal) {
+    console.error(fatal.error());
+    return to_int(fatal.error().code);
+  } catch (const std::exception& e) {
+    console.error({ExitCode::internal, "internal error", e.what(),
+                   "please report this with the command line that caused it"});
+    return to_int(ExitCode::internal);
+  }
+}
+
+}  // namespace
+}  // namespace pooljoin::cli
+
+int main(int argc, char** argv) {
+  pooljoin::install_interrupt_handlers();
+  return pooljoin::cli::run(argc, argv);
+}

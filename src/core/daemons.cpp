@@ -1,0 +1,142 @@
+#include "pooljoin/daemons.hpp"
+
+namespace pooljoin {
+namespace {
+
+// Debian switched to ntpsec in 12 (bookworm): `ntp` there is a transitional package that
+// installs ntpsec, and it is gone in 13. Ubuntu followed in 23.04; 22.04 ships both, and ntpsec
+// is preferred as the maintained successor.
+bool debian_has_classic_ntp(const Distro& d) {
+  if (d.id == "debian") return !d.version_id.empty() && compare_versions(d.version_id, "12") < 0;
+  if (d.id == "ubuntu") return compare_versions(d.version_id, "23.04") < 0;
+  return false;
+}
+
+bool debian_prefers_ntpsec(const Distro& d) {
+  if (d.id == "debian") return d.version_id.empty() || compare_versions(d.version_id, "12") >= 0;
+  if (d.id == "ubuntu") return compare_versions(d.version_id, "22.04") >= 0;
+  return true;  // derivatives: ntpsec is packaged across the whole current family
+}
+
+DaemonSpec chrony_rpm_style() {
+  return {Daemon::chrony,          "chrony",   "/etc/chrony.conf", "chronyd",
+          "/var/lib/chrony/drift", "right/UTC"};
+}
+
+DaemonSpec chrony_debian_style(std::string service) {
+  return {Daemon::chrony,
+          "chrony",
+          "/etc/chrony/chrony.conf",
+          std::move(service),
+          "/var/lib/chrony/chrony.drift",
+          "right/UTC"};
+}
+
+DaemonSpec classic_ntp(std::string service) {
+  return {Daemon::ntp,
+          "ntp",
+          "/etc/ntp.conf",
+          std::move(service),
+          "/var/lib/ntp/ntp.drift",
+          "/usr/share/zoneinfo/leap-seconds.list"};
+}
+
+}  // namespace
+
+std::string_view to_string(Daemon daemon) {
+  switch (daemon) {
+    case Daemon::ntpsec:
+      return "ntpsec";
+    case Daemon::ntp:
+      return "ntp";
+    case Daemon::chrony:
+      return "chrony";
+  }
+  return "?";
+}
+
+std::optional<Daemon> parse_daemon(std::string_view name) {
+  if (name == "ntpsec") return Daemon::ntpsec;
+  if (name == "ntp") return Daemon::ntp;
+  if (name == "chrony") return Daemon::chrony;
+  return std::nullopt;
+}
+
+std::optional<DaemonSpec> daemon_spec(const Distro& distro, Daemon daemon) {
+  switch (distro.family) {
+    case Family::debian:
+      // Verified on Debian 12 (ntpsec 1.2.2): config, service, drift and leap files.
+      if (daemon == Daemon::ntpsec) {
+        return DaemonSpec{Daemon::ntpsec,
+                          "ntpsec",
+                          "/etc/ntpsec/ntp.conf",
+                          "ntpsec",
+                          "/var/lib/ntpsec/ntp.drift",
+                          "/usr/share/zoneinfo/leap-seconds.list"};
+      }
+      if (daemon == Daemon::ntp) {
+        if (!debian_has_classic_ntp(distro)) return std::nullopt;
+        return classic_ntp("ntp");
+      }
+      return chrony_debian_style("chrony");
+    case Family::fedora:
+      // Fedora packages ntpsec with the classic paths and an ntpd.service unit (unverified here).
+      if (daemon == Daemon::ntpsec) {
+        return DaemonSpec{Daemon::ntpsec,           "ntpsec",
+                          "/etc/ntp.conf",          "ntpd",
+                          "/var/lib/ntp/ntp.drift", "/usr/share/zoneinfo/leap-seconds.list"};
+      }
+      if (daemon == Daemon::chrony) return chrony_rpm_style();
+      return std::nullopt;
+    case Family::rhel:
+      // RHEL 8+ and its rebuilds, and Amazon Linux 2023, ship only chrony in the base OS.
+      if (daemon == Daemon::chrony) return chrony_rpm_style();
+      return std::nullopt;
+    case Family::arch:
+      if (daemon == Daemon::ntp) return classic_ntp("ntpd");
+      if (daemon == Daemon::chrony) return chrony_rpm_style();
+      return std::nullopt;
+    case Family::suse:
+      // SLE/openSUSE 15 dropped ntpd for chrony, their default client.
+      if (daemon == Daemon::chrony) return chrony_rpm_style();
+      return std::nullopt;
+    case Family::alpine:
+      // Alpine's default NTP server is chrony (setup-ntp), with Debian-style paths.
+      if (daemon == Daemon::chrony) return chrony_debian_style("chronyd");
+      return std::nullopt;
+    case Family::unknown:
+      break;
+  }
+  return std::nullopt;
+}
+
+std::optional<Daemon> default_daemon(const Distro& distro) {
+  switch (distro.family) {
+    case Family::debian:
+      return debian_prefers_ntpsec(distro) ? Daemon::ntpsec : Daemon::ntp;
+    case Family::fedora:
+      return Daemon::ntpsec;
+    case Family::arch:
+      return Daemon::ntp;
+    case Family::rhel:
+    case Family::suse:
+    case Family::alpine:
+      return Daemon::chrony;
+    case Family::unknown:
+      break;
+  }
+  return std::nullopt;
+}
+
+std::vector<Daemon> packaged_daemons(const Distro& distro) {
+  std::vector<Daemon> result;
+  auto first = default_daemon(distro);
+  if (!first) return result;
+  result.push_back(*first);
+  for (Daemon d : {Daemon::ntpsec, Daemon::ntp, Daemon::chrony}) {
+    if (d != *first && daemon_spec(distro, d)) result.push_back(d);
+  }
+  return result;
+}
+
+}  // namespace pooljoin

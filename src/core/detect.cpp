@@ -1,0 +1,292 @@
+#include "pooljoin/detect.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "pooljoin/fs.hpp"
+#include "pooljoin/process.hpp"
+
+namespace pooljoin {
+namespace {
+
+constexpr const char* kBinaryDirs[] = {"/usr/sbin", "/usr/bin", "/sbin", "/bin"};
+
+// IFA_F_* flags of /proc/net/if_inet6 that make an IPv6 address unfit for the pool.
+constexpr unsigned kIfaTemporary = 0x01, kIfaDadFailed = 0x08, kIfaDeprecated = 0x20,
+                   kIfaTentative = 0x40;
+
+std::string first_line(std::optional<std::string> text) {
+  if (!text) return {};
+  auto nl = text->find('\n');
+  std::string line = text->substr(0, nl);
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\r'))
+    line.pop_back();
+  return line;
+}
+
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+// Flags of each IPv6 address from /proc/net/if_inet6 ("<32 hex> <ifindex> <plen> <scope>
+// <flags> <name>"), keyed by the address.
+std::map<IpAddress, unsigned> ipv6_flags() {
+  std::map<IpAddress, unsigned> flags;
+  std::ifstream in("/proc/net/if_inet6");
+  std::string hex, index, plen, scope, flag_text, name;
+  while (in >> hex >> index >> plen >> scope >> flag_text >> name) {
+    if (hex.size() != 32) continue;
+    std::string text;
+    for (std::size_t i = 0; i < 32; i += 4)
+      text += (i ? ":" : "") + hex.substr(i, 4);
+    if (auto ip = IpAddress::parse(text))
+      flags[*ip] = static_cast<unsigned>(std::stoul(flag_text, nullptr, 16));
+  }
+  return flags;
+}
+
+std::string virtualization_from_dmi(const RootedFs& fs) {
+  std::string vendor = first_line(fs.read("/sys/class/dmi/id/sys_vendor"));
+  std::string product = first_line(fs.read("/sys/class/dmi/id/product_name"));
+  std::string bios = first_line(fs.read("/sys/class/dmi/id/bios_vendor"));
+  std::string all = vendor + "|" + product + "|" + bios;
+  if (contains(all, "QEMU") || contains(all, "KVM")) return "kvm";
+  if (contains(all, "Amazon EC2")) return "amazon";
+  if (contains(all, "Google")) return "google";
+  if (contains(all, "VMware")) return "vmware";
+  if (contains(all, "innotek") || contains(all, "VirtualBox")) return "oracle";
+  if (contains(all, "Xen")) return "xen";
+  if (contains(all, "Microsoft Corporation") && contains(product, "Virtual Machine"))
+    return "microsoft";
+  if (contains(all, "Parallels")) return "parallels";
+  if (contains(all, "Bochs")) return "bochs";
+  return {};
+}
+
+}  // namespace
+
+std::string_view to_string(InitSystem init) {
+  switch (init) {
+    case InitSystem::systemd:
+      return "systemd";
+    case InitSystem::openrc:
+      return "openrc";
+    case InitSystem::sysvinit:
+      return "sysvinit";
+    case InitSystem::runit:
+      return "runit";
+    case InitSystem::none:
+      break;
+  }
+  return "none";
+}
+
+bool SystemFacts::has_installed(std::string_view daemon) const {
+  return std::find(daemons_installed.begin(), daemons_installed.end(), daemon) !=
+         daemons_installed.end();
+}
+
+bool SystemFacts::has_running(std::string_view daemon) const {
+  return std::find(daemons_running.begin(), daemons_running.end(), daemon) != daemons_running.end();
+}
+
+bool SystemFacts::has_global(IpFamily family) const {
+  return std::any_of(addresses.begin(), addresses.end(),
+                     [&](const LocalAddress& a) { return a.address.family() == family; });
+}
+
+bool has_program(const RootedFs& fs, std::string_view program) {
+  return std::any_of(std::begin(kBinaryDirs), std::end(kBinaryDirs), [&](const char* dir) {
+    return fs.exists(std::string(dir) + "/" + std::string(program));
+  });
+}
+
+std::string detect_package_manager(const RootedFs& fs, Family family) {
+  std::vector<std::string_view> candidates;
+  switch (family) {
+    case Family::debian:
+      candidates = {"apt-get"};
+      break;
+    case Family::fedora:
+      candidates = {"dnf"};
+      break;
+    case Family::rhel:
+      candidates = {"dnf", "yum"};
+      break;
+    case Family::arch:
+      candidates = {"pacman"};
+      break;
+    case Family::suse:
+      candidates = {"zypper"};
+      break;
+    case Family::alpine:
+      candidates = {"apk"};
+      break;
+    case Family::unknown:
+      candidates = {"apt-get", "dnf", "yum", "pacman", "zypper", "apk"};
+      break;
+  }
+  for (auto program : candidates) {
+    if (has_program(fs, program)) return std::string(program);
+  }
+  return {};
+}
+
+InitSystem detect_init_system(const RootedFs& fs) {
+  // The markers each init system creates at boot: systemd only when /run/systemd/system exists
+  // (sd_booted(3)); a systemd binary merely installed does not count.
+  if (fs.is_directory("/run/systemd/system")) return InitSystem::systemd;
+  if (fs.exists("/run/openrc/softlevel") || fs.is_directory("/run/openrc"))
+    return InitSystem::openrc;
+  std::string pid1 = first_line(fs.read("/proc/1/comm"));
+  if (fs.is_directory("/run/runit") || pid1 == "runit" || pid1 == "runit-init")
+    return InitSystem::runit;
+  if (pid1 == "openrc-init") return InitSystem::openrc;
+  if (fs.is_directory("/etc/init.d") && !fs.list("/etc/init.d").empty())
+    return InitSystem::sysvinit;
+  return InitSystem::none;
+}
+
+std::string detect_virtualization(const RootedFs& fs, ProcessRunner& runner) {
+  // OpenVZ/Virtuozzo containers have /proc/vz (or user_beancounters) but not the host's /proc/bc.
+  if ((fs.exists("/proc/vz") || fs.exists("/proc/user_beancounters")) && !fs.exists("/proc/bc")) {
+    return "openvz";
+  }
+  if (fs.exists("/run/.containerenv")) return "podman";
+  if (fs.exists("/.dockerenv")) return "docker";
+  std::string container = first_line(fs.read("/run/systemd/container"));
+  if (container.empty()) {
+    if (auto environ = fs.read("/proc/1/environ")) {
+      std::istringstream vars(*environ);
+      for (std::string var; std::getline(vars, var, '\0');) {
+        if (var.rfind("container=", 0) == 0) container = var.substr(10);
+      }
+    }
+  }
+  if (!container.empty()) return container == "lxc-libvirt" ? "lxc" : container;
+  if (auto dmi = virtualization_from_dmi(fs); !dmi.empty()) return dmi;
+  if (fs.exists("/proc/xen")) return "xen";
+  auto cpuinfo = fs.read("/proc/cpuinfo");
+  if (cpuinfo && contains(*cpuinfo, " hypervisor")) {
+    // A hypervisor the files do not name: systemd-detect-virt reads CPUID and knows more.
+    if (fs.is_live() && in_path("systemd-detect-virt")) {
+      auto result = runner.run({{"systemd-detect-virt", "--vm"}}, {std::chrono::seconds(5)});
+      if (result && result->ok()) {
+        std::string name = first_line(result->out);
+        if (!name.empty() && name != "none") return name;
+      }
+    }
+    return "vm-other";
+  }
+  return "none";
+}
+
+std::vector<std::string> detect_installed_daemons(const RootedFs& fs) {
+  std::vector<std::string> installed;
+  // ntpsec, classic ntp and OpenNTPD all install an `ntpd`; their other programs tell them apart.
+  if (has_program(fs, "ntpd")) {
+    if (has_program(fs, "ntpleapfetch") || has_program(fs, "ntpkeygen")) {
+      installed.push_back("ntpsec");
+    } else if (has_program(fs, "ntpctl")) {
+      installed.push_back("openntpd");
+    } else {
+      installed.push_back("ntp");
+    }
+  }
+  if (has_program(fs, "chronyd")) installed.push_back("chrony");
+  for (const char* path :
+       {"/lib/systemd/systemd-timesyncd", "/usr/lib/systemd/systemd-timesyncd"}) {
+    if (fs.exists(path)) {
+      installed.push_back("systemd-timesyncd");
+      break;
+    }
+  }
+  return installed;
+}
+
+std::vector<std::string> detect_running_daemons(const RootedFs& fs,
+                                                const std::vector<std::string>& installed) {
+  std::vector<std::string> running;
+  auto add = [&](std::string name) {
+    if (std::find(running.begin(), running.end(), name) == running.end()) running.push_back(name);
+  };
+  // The ntpd process belongs to whichever ntpd-providing package is installed.
+  std::string ntpd_owner = "ntp";
+  for (const auto& name : installed) {
+    if (name == "ntpsec" || name == "ntp" || name == "openntpd") ntpd_owner = name;
+  }
+  for (const auto& entry : fs.list("/proc")) {
+    if (entry.empty() || !std::all_of(entry.begin(), entry.end(), ::isdigit)) continue;
+    std::string comm = first_line(fs.read("/proc/" + entry + "/comm"));
+    if (comm == "ntpd")
+      add(ntpd_owner);
+    else if (comm == "chronyd")
+      add("chrony");
+    else if (comm == "systemd-timesyn")
+      add("systemd-timesyncd");  // comm is 15 characters
+    else if (comm == "openntpd")
+      add("openntpd");
+  }
+  return running;
+}
+
+void machine_addresses(std::vector<LocalAddress>& global, std::vector<LocalAddress>& excluded) {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return;
+  auto flags = ipv6_flags();
+  for (ifaddrs* it = list; it; it = it->ifa_next) {
+    if (!it->ifa_addr ||
+        (it->ifa_addr->sa_family != AF_INET && it->ifa_addr->sa_family != AF_INET6)) {
+      continue;
+    }
+    LocalAddress local{IpAddress::from_sockaddr(it->ifa_addr), it->ifa_name, {}};
+    local.excluded_because = std::string(local.address.non_global_reason());
+    if (local.excluded_because.empty() && !local.address.is_v4()) {
+      unsigned f = flags.count(local.address) ? flags[local.address] : 0;
+      if (f & kIfaTemporary)
+        local.excluded_because = "temporary (privacy) address";
+      else if (f & kIfaDeprecated)
+        local.excluded_because = "deprecated address";
+      else if (f & (kIfaTentative | kIfaDadFailed))
+        local.excluded_because = "not yet valid (duplicate address detection)";
+    }
+    auto& into = local.excluded_because.empty() ? global : excluded;
+    bool seen = std::any_of(into.begin(), into.end(),
+                            [&](const LocalAddress& a) { return a.address == local.address; });
+    if (!seen) into.push_back(std::move(local));
+  }
+  ::freeifaddrs(list);
+  auto order = [](const LocalAddress& a, const LocalAddress& b) { return a.address < b.address; };
+  std::sort(global.begin(), global.end(), order);
+  std::sort(excluded.begin(), excluded.end(), order);
+}
+
+SystemFacts detect(const RootedFs& fs, ProcessRunner& runner) {
+  SystemFacts facts;
+  facts.distro = read_distro(fs);
+  facts.package_manager = detect_package_manager(fs, facts.distro.family);
+  facts.init = detect_init_system(fs);
+  facts.virtualization = detect_virtualization(fs, runner);
+  facts.daemons_installed = detect_installed_daemons(fs);
+  facts.daemons_running = detect_running_daemons(fs, facts.daemons_installed);
+
+  // Keep a supported daemon that is already there (running first) rather than replace it.
+  for (const auto* list : {&facts.daemons_running, &facts.daemons_installed}) {
+    for (const auto& name : *list) {
+      auto daemon = parse_daemon(name);
+      if (daemon && !facts.recommended) facts.recommended = daemon;
+    }
+  }
+  if (!facts.recommended) facts.recommended = default_daemon(facts.distro);
+  machine_addresses(facts.addresses, facts.excluded);
+  return facts;
+}
+
+}  // namespace pooljoin

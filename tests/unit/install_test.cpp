@@ -1,0 +1,256 @@
+#include "pooljoin/install.hpp"
+
+#include "test_support.hpp"
+#include <catch2/catch.hpp>
+
+#include "pooljoin/detect.hpp"
+#include "pooljoin/fs.hpp"
+
+using namespace pooljoin;
+using Argv = std::vector<std::string>;
+
+namespace {
+
+struct Planned {
+  SystemFacts facts;
+  Result<InstallPlan> plan;
+};
+
+Planned plan_for(const std::string& image, std::optional<Daemon> daemon = std::nullopt) {
+  RootedFs fs(test::fixture_image(image));
+  RecordingRunner runner;
+  SystemFacts facts = detect(fs, runner);
+  InstallRequest request;
+  request.daemon = daemon;
+  return {facts, plan_install(facts, fs, request)};
+}
+
+// The argv lines of the plan with the `chroot IMAGE` prefix checked and removed.
+std::vector<Argv> argv_lines(const InstallPlan& plan, const std::string& image) {
+  std::vector<Argv> lines;
+  for (const auto& command : plan.commands) {
+    REQUIRE(command.argv.size() > 2);
+    CHECK(command.argv[0] == "chroot");
+    CHECK(command.argv[1] == test::fixture_image(image).string());
+    lines.emplace_back(command.argv.begin() + 2, command.argv.end());
+  }
+  return lines;
+}
+
+const Argv kAptUpdate = {"env", "DEBIAN_FRONTEND=noninteractive", "apt-get",
+                         "-o",  "DPkg::Lock::Timeout=120",        "update"};
+Argv apt_install(const char* package) {
+  return {"env",
+          "DEBIAN_FRONTEND=noninteractive",
+          "apt-get",
+          "-o",
+          "DPkg::Lock::Timeout=120",
+          "install",
+          "-y",
+          package};
+}
+
+}  // namespace
+
+TEST_CASE("install-ntp plans the distribution's daemon, package and commands",
+          "[install][fixtures]") {
+  struct Row {
+    const char* image;
+    const char* daemon;
+    const char* package;
+    const char* config;
+    const char* service;
+    std::vector<Argv> commands;
+  };
+  const Row rows[] = {
+      {"debian-11", "ntp", "ntp", "/etc/ntp.conf", "ntp", {kAptUpdate, apt_install("ntp")}},
+      {"debian-12",
+       "ntpsec",
+       "ntpsec",
+       "/etc/ntpsec/ntp.conf",
+       "ntpsec",
+       {kAptUpdate, apt_install("ntpsec")}},
+      {"debian-13",
+       "ntpsec",
+       "ntpsec",
+       "/etc/ntpsec/ntp.conf",
+       "ntpsec",
+       {kAptUpdate, apt_install("ntpsec")}},
+      {"ubuntu-22.04",
+       "ntpsec",
+       "ntpsec",
+       "/etc/ntpsec/ntp.conf",
+       "ntpsec",
+       {kAptUpdate, apt_install("ntpsec")}},
+      {"ubuntu-24.04",
+       "ntpsec",
+       "ntpsec",
+       "/etc/ntpsec/ntp.conf",
+       "ntpsec",
+       {kAptUpdate, apt_install("ntpsec")}},
+      {"fedora-41",
+       "ntpsec",
+       "ntpsec",
+       "/etc/ntp.conf",
+       "ntpd",
+       {{"dnf", "install", "-y", "ntpsec"}}},
+      {"rocky-9",
+       "chrony",
+       "chrony",
+       "/etc/chrony.conf",
+       "chronyd",
+       {{"dnf", "install", "-y", "chrony"}}},
+      {"almalinux-9",
+       "chrony",
+       "chrony",
+       "/etc/chrony.conf",
+       "chronyd",
+       {{"dnf", "install", "-y", "chrony"}}},
+      {"arch",
+       "ntp",
+       "ntp",
+       "/etc/ntp.conf",
+       "ntpd",
+       {{"pacman", "-S", "--needed", "--noconfirm", "ntp"}}},
+      {"opensuse-leap-15.6",
+       "chrony",
+       "chrony",
+       "/etc/chrony.conf",
+       "chronyd",
+       {{"env", "ZYPP_LOCK_TIMEOUT=120", "zypper", "--non-interactive", "install", "chrony"}}},
+      {"opensuse-tumbleweed",
+       "chrony",
+       "chrony",
+       "/etc/chrony.conf",
+       "chronyd",
+       {{"env", "ZYPP_LOCK_TIMEOUT=120", "zypper", "--non-interactive", "install", "chrony"}}},
+      {"alpine-3.20",
+       "chrony",
+       "chrony",
+       "/etc/chrony/chrony.conf",
+       "chronyd",
+       {{"apk", "update"}, {"apk", "add", "chrony"}}},
+      {"amazonlinux-2023",
+       "chrony",
+       "chrony",
+       "/etc/chrony.conf",
+       "chronyd",
+       {{"dnf", "install", "-y", "chrony"}}},
+  };
+  for (const auto& row : rows) {
+    INFO(row.image);
+    auto [facts, plan] = plan_for(row.image);
+    REQUIRE(plan);
+    CHECK(to_string(plan->spec.daemon) == row.daemon);
+    CHECK(plan->spec.package == row.package);
+    CHECK(plan->spec.config_path == row.config);
+    CHECK(plan->spec.service == row.service);
+    CHECK_FALSE(plan->already_installed);
+    CHECK(plan->removes.empty());
+    CHECK(argv_lines(*plan, row.image) == row.commands);
+  }
+}
+
+TEST_CASE("install-ntp keeps a supported daemon that is already installed", "[install][fixtures]") {
+  auto [facts, plan] = plan_for("debian-12-ntpsec-openvz");
+  REQUIRE(plan);
+  CHECK(plan->already_installed);
+  CHECK(plan->commands.empty());
+  CHECK(plan->spec.daemon == Daemon::ntpsec);
+
+  auto [facts2, chrony] = plan_for("fedora-41-chrony-lxc");
+  REQUIRE(chrony);
+  CHECK(chrony->already_installed);
+  CHECK(chrony->spec.config_path == "/etc/chrony.conf");
+}
+
+TEST_CASE("install-ntp: replacing a daemon on Debian is reported, timesyncd is stopped",
+          "[install][fixtures]") {
+  auto [facts, plan] = plan_for("ubuntu-24.04-chrony-timesyncd", Daemon::ntpsec);
+  REQUIRE(plan);
+  CHECK(plan->removes == std::vector<std::string>{"chrony"});
+  const std::string image = "ubuntu-24.04-chrony-timesyncd";
+  CHECK(argv_lines(*plan, image) == std::vector<Argv>{{"systemctl", "stop", "systemd-timesyncd"},
+                                                      {"systemctl", "disable", "systemd-timesyncd"},
+                                                      kAptUpdate,
+                                                      apt_install("ntpsec")});
+}
+
+TEST_CASE("install-ntp: OpenNTPD on Debian 11 is replaced by classic ntp", "[install][fixtures]") {
+  auto [facts, plan] = plan_for("debian-11-openntpd-sysvinit");
+  REQUIRE(plan);
+  CHECK(plan->spec.daemon == Daemon::ntp);
+  CHECK(plan->removes == std::vector<std::string>{"openntpd"});
+}
+
+TEST_CASE("install-ntp refuses what cannot be done, with the exit code", "[install][fixtures]") {
+  auto unknown = plan_for("unknown-distro").plan;
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().code == ExitCode::unsupported);
+  CHECK(unknown.error().message().find("ID=plan9") != std::string::npos);
+  CHECK(unknown.error().fix.find("apt-get install ntpsec") != std::string::npos);
+
+  auto missing = plan_for("rocky-9-no-package-manager").plan;
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code == ExitCode::unsupported);
+  CHECK(missing.error().what.find("no package manager") != std::string::npos);
+
+  auto no_ntpsec = plan_for("rocky-9", Daemon::ntpsec).plan;
+  REQUIRE_FALSE(no_ntpsec);
+  CHECK(no_ntpsec.error().code == ExitCode::unsupported);
+  CHECK(no_ntpsec.error().fix == "use --daemon chrony");
+
+  // Debian 12's `ntp` is only a transitional package that installs ntpsec.
+  auto classic = plan_for("debian-12", Daemon::ntp).plan;
+  REQUIRE_FALSE(classic);
+  CHECK(classic.error().fix == "use --daemon ntpsec or chrony");
+
+  auto no_release = plan_for("no-os-release").plan;
+  REQUIRE_FALSE(no_release);
+  CHECK(no_release.error().code == ExitCode::unsupported);
+}
+
+TEST_CASE("install-ntp: pacman's lock file stops the plan before anything runs", "[install]") {
+  test::TempDir root;
+  root.write("etc/os-release", "ID=arch\nPRETTY_NAME=\"Arch Linux\"\n");
+  root.write("usr/bin/pacman", "");
+  root.write("var/lib/pacman/db.lck", "");
+  RootedFs fs(root.path());
+  RecordingRunner runner;
+  auto plan = plan_install(detect(fs, runner), fs, {});
+  REQUIRE_FALSE(plan);
+  CHECK(plan.error().code == ExitCode::unavailable);
+}
+
+TEST_CASE("apply_install stops at the first failing command and shows its output", "[install]") {
+  InstallPlan plan;
+  plan.commands = {{{"sh", "-c", "echo first"}},
+                   {{"sh", "-c", "echo 'E: Unable to locate package nope' >&2; exit 100"}},
+                   {{"sh", "-c", "echo never"}}};
+  SpawnRunner runner;
+  std::vector<std::string> started;
+  auto result =
+      apply_install(plan, runner, [&](const Command& c) { started.push_back(c.argv[2]); });
+  REQUIRE_FALSE(result);
+  CHECK(started.size() == 2);
+  CHECK(result.error().code == ExitCode::unavailable);
+  CHECK(result.error().why == "exit status 100");
+  CHECK(result.error().details == "E: Unable to locate package nope");
+}
+
+TEST_CASE("apply_install retries while the package manager is locked, then gives up", "[install]") {
+  InstallPlan plan;
+  plan.lock_timeout_seconds = 3;
+  plan.commands = {
+      {{"sh", "-c", "echo 'E: Could not get lock /var/lib/apt/lists/lock' >&2; exit 100"}}};
+  SpawnRunner runner;
+  int attempts = 0;
+  auto start = std::chrono::steady_clock::now();
+  auto result = apply_install(plan, runner, [&](const Command&) { ++attempts; });
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  REQUIRE_FALSE(result);
+  CHECK(attempts == 1);  // told once; retried silently
+  CHECK(result.error().what == "the package manager is locked by another process");
+  CHECK(elapsed >= std::chrono::seconds(2));
+  CHECK(elapsed < std::chrono::seconds(5));
+}

@@ -1,0 +1,53 @@
+#include "pooljoin/selection.hpp"
+
+#include "test_support.hpp"
+#include <catch2/catch.hpp>
+
+#include "pooljoin/finding.hpp"
+#include "pooljoin/fs.hpp"
+
+using namespace pooljoin;
+
+TEST_CASE("a saved selection reads back the same", "[selection]") {
+  test::TempDir root;
+  RootedFs fs(root.path());
+  auto none = load_selection(fs);
+  REQUIRE(none);
+  CHECK_FALSE(*none);
+
+  Selection selection;
+  selection.created = "2026-11-26T03:22:43Z";
+  selection.country = "de";
+  selection.zone = "de.pool.ntp.org";
+  selection.servers = {{"ptbtime1.ptb.de", *IpAddress::parse("192.53.103.108")},
+                       {"2.de.pool.ntp.org", *IpAddress::parse("2001:638:a000:1123:123::1")}};
+  REQUIRE(save_selection(fs, selection));
+  auto loaded = load_selection(fs);
+  REQUIRE(loaded);
+  REQUIRE(*loaded);
+  CHECK(**loaded == selection);
+  CHECK(test::read_text(root.path() / "var/lib/pooljoin/selection.json")
+            .find("\"family\": \"ipv6\"") != std::string::npos);
+}
+
+TEST_CASE("a damaged selection is an error that says what to do", "[selection]") {
+  for (const char* text :
+       {"", "[]", "{\"version\":2,\"servers\":[]}", "{\"version\":1}",
+        "{\"version\":1,\"servers\":[{\"address\":\"1.2.3.4\\nrestrict default\"}]}"}) {
+    INFO(text);
+    auto parsed = selection_from_json(text);
+    REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().fix.find("pooljoin resolve") != std::string::npos);
+  }
+}
+
+TEST_CASE("the worst finding decides", "[finding]") {
+  CHECK(worst({}) == Severity::ok);
+  CHECK(worst({{"a", Severity::ok, "x"}, {"b", Severity::warn, "y"}}) == Severity::warn);
+  CHECK(worst({{"a", Severity::fail, "x"}, {"b", Severity::warn, "y"}}) == Severity::fail);
+}
+
+TEST_CASE("RFC 3339 times are UTC with a Z", "[selection]") {
+  CHECK(rfc3339_utc(std::chrono::system_clock::time_point(std::chrono::seconds(1795660000))) ==
+        "2026-11-26T02:26:40Z");
+}

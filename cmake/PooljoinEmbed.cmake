@@ -1,0 +1,11 @@
+# pooljoin_embed(<target> <name> <file>): compiles <file>'s content into <target> as
+# pooljoin::embedded::<name> (a std::string_view); a change to the file reconfigures.
+function(pooljoin_embed target name file)
+  file(READ "${file}" EMBED_CONTENT)
+  set(EMBED_NAME "${name}")
+  file(RELATIVE_PATH EMBED_SOURCE "${PROJECT_SOURCE_DIR}" "${file}")
+  set(out "${CMAKE_CURRENT_BINARY_DIR}/embedded_${name}.cpp")
+  configure_file("${PROJECT_SOURCE_DIR}/cmake/embed.cpp.in" "${out}" @ONLY)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${file}")
+  target_sources(${target} PRIVATE "${out}")
+endfunction()

@@ -1,0 +1,85 @@
+// `resolve`: candidate upstream servers (pool zones near the machine, the built-in catalogue,
+// the operator's own), their addresses from DNS, and a diverse selection of 4 to 7 of them.
+// The steps are pure functions over data, so tests drive them without a network.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pooljoin/dns.hpp"
+#include "pooljoin/selection.hpp"
+#include "pooljoin/zones.hpp"
+
+namespace pooljoin {
+
+// The pool's rule: no fewer than 4 and no more than 7 upstream servers.
+inline constexpr int kMinUpstreams = 4;
+inline constexpr int kMaxUpstreams = 7;
+inline constexpr int kDefaultUpstreams = 5;
+
+enum class CandidateSource { user, catalogue, pool };
+std::string_view to_string(CandidateSource source);
+
+struct Measurement {
+  double delay_ms = 0;
+  double offset_ms = 0;
+  double jitter_ms = 0;
+  int stratum = 0;
+};
+
+struct CandidateAddress {
+  IpAddress address;
+  bool fresh = true;                         // false: the catalogue's last known address
+  std::optional<Measurement> measurement{};  // absent when not probed, or no usable reply
+  std::string error{};                       // why it cannot be used; "" when it can
+  bool selected = false;
+};
+
+struct Candidate {
+  std::string host;  // the name queried (a pool zone, a catalogue host, the operator's entry)
+  CandidateSource source = CandidateSource::pool;
+  std::string zone;   // pool candidates: the zone label ("de", "europe", "" for global)
+  std::string note;   // catalogue: the operator
+  std::string error;  // the name's DNS failure, e.g. "NXDOMAIN (AAAA: no data)"; "" when resolved
+  std::vector<CandidateAddress> addresses;
+};
+
+struct CandidatePlan {
+  ZoneChoice zone;
+  std::vector<std::string> zone_labels;  // pool zones queried, nearest first
+  std::vector<Candidate> candidates;     // user, then catalogue, then pool; addresses empty
+  std::vector<std::string> names;        // every DNS name to look up, without duplicates
+};
+
+// What to look up: the pool zones for the choice (country and its continent; continent alone;
+// else the global zone), the catalogue's servers near it (same country, same continent, and
+// anycast services), and the operator's hosts (names or address literals).
+CandidatePlan plan_candidates(const ZoneChoice& zone, const std::vector<std::string>& user_hosts,
+                              int rounds);
+
+// Fills the candidates' addresses from the DNS answers (`answers` in the order of plan.names).
+// When no DNS server answered at all, falls back to the catalogue's last known addresses
+// (marked not fresh) and returns false.
+bool apply_answers(CandidatePlan& plan, const std::vector<NameAnswer>& answers);
+
+// The pool member's view of its upstreams' quality.
+struct SelectionPolicy {
+  int count = kDefaultUpstreams;
+  int max_stratum = 3;  // upstreams at stratum <= 3 keep the member at stratum <= 4 (pool: 3 or 4)
+  bool have_ipv4 = true;   // the machine can reach IPv4 (any non-loopback IPv4 address)
+  bool have_ipv6 = false;  // the machine has a global IPv6 address: prefer IPv6 upstreams
+  bool measured = true;    // the candidates were probed: unmeasured addresses are rejected
+};
+
+// A reply whose offset is further than this from the median of the others, beyond half its
+// own delay (the most network asymmetry can explain), comes from a falseticker.
+inline constexpr double kFalsetickerMarginMs = 50.0;
+
+// Marks each address selected or rejected (with the reason) and returns the selection, best
+// first: at most one address per /24 (IPv4) or /48 (IPv6) and per named host, IPv6 preferred
+// when the machine has it, at least one IPv4 when it has IPv4.
+std::vector<SelectedServer> select_upstreams(std::vector<Candidate>& candidates,
+                                             const SelectionPolicy& policy);
+
+}  // namespace pooljoin

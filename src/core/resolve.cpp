@@ -1,0 +1,258 @@
+#include "pooljoin/resolve.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "pooljoin/catalogue.hpp"
+
+namespace pooljoin {
+namespace {
+
+void add_name(CandidatePlan& plan, const std::string& name) {
+  if (std::find(plan.names.begin(), plan.names.end(), name) == plan.names.end())
+    plan.names.push_back(name);
+}
+
+std::string family_error(const char* family, const FamilyAnswer& answer) {
+  return fmt::format("{}: {}", family, to_string(answer.status));
+}
+
+// The failure of a name that gave no address at all, in the operator's terms.
+std::string name_error(const NameAnswer& answer) {
+  if (answer.a.status == answer.aaaa.status) return std::string(to_string(answer.a.status));
+  return family_error("A", answer.a) + ", " + family_error("AAAA", answer.aaaa);
+}
+
+// Where an address stands when nothing else tells them apart: the operator's own first, then
+// the catalogue's servers, then pool members of the country, of the continent, of the world.
+int source_rank(const Candidate& c) {
+  switch (c.source) {
+    case CandidateSource::user:
+      return 0;
+    case CandidateSource::catalogue:
+      return 1;
+    case CandidateSource::pool:
+      break;
+  }
+  if (c.zone.size() == 2) return 2;  // a country label
+  return c.zone.empty() ? 4 : 3;
+}
+
+double median(std::vector<double> values) {
+  auto mid = values.begin() + static_cast<long>(values.size() / 2);
+  std::nth_element(values.begin(), mid, values.end());
+  if (values.size() % 2) return *mid;
+  return (*mid + *std::max_element(values.begin(), mid)) / 2;
+}
+
+bool same_network(const IpAddress& a, const IpAddress& b) {
+  if (a.family() != b.family()) return false;
+  return a.in_prefix(b, a.is_v4() ? 24 : 48);
+}
+
+}  // namespace
+
+std::string_view to_string(CandidateSource source) {
+  switch (source) {
+    case CandidateSource::user:
+      return "user";
+    case CandidateSource::catalogue:
+      return "catalogue";
+    case CandidateSource::pool:
+      return "pool";
+  }
+  return "?";
+}
+
+CandidatePlan plan_candidates(const ZoneChoice& zone, const std::vector<std::string>& user_hosts,
+                              int rounds) {
+  CandidatePlan plan;
+  plan.zone = zone;
+  if (!zone.country.empty()) plan.zone_labels.push_back(pool_label(zone.country));
+  if (!zone.continent.empty()) plan.zone_labels.push_back(zone.continent);
+  if (plan.zone_labels.empty()) plan.zone_labels.push_back("");  // the global zone
+
+  for (const auto& host : user_hosts) {
+    Candidate c;
+    c.host = host;
+    c.source = CandidateSource::user;
+    if (!IpAddress::parse(host)) add_name(plan, host);
+    plan.candidates.push_back(std::move(c));
+  }
+  for (const auto& server : catalogue()) {
+    bool global = zone.country.empty() && zone.continent.empty();  // then all of them
+    bool near = global || server.country.empty()  // anycast services are near everyone
+                || server.country == zone.country ||
+                (!zone.continent.empty() && continent_of(server.country) == zone.continent);
+    if (!near) continue;
+    Candidate c;
+    c.host = server.host;
+    c.source = CandidateSource::catalogue;
+    c.note = server.operator_name;
+    add_name(plan, server.host);
+    plan.candidates.push_back(std::move(c));
+  }
+  // The pool's DNS hands out a few members per answer; each of 0-3 is a different draw, and
+  // repeating the queries draws again where the resolver does not cache.
+  for (const auto& label : plan.zone_labels) {
+    for (const auto& name : pool_zone_names(label)) {
+      Candidate c;
+      c.host = name;
+      c.source = CandidateSource::pool;
+      c.zone = label;
+      plan.candidates.push_back(std::move(c));
+      for (int round = 0; round < std::max(rounds, 1); ++round)
+        plan.names.push_back(name);
+    }
+  }
+  return plan;
+}
+
+bool apply_answers(CandidatePlan& plan, const std::vector<NameAnswer>& answers) {
+  bool any_answer = std::any_of(answers.begin(), answers.end(),
+                                [](const NameAnswer& a) { return a.server_answered(); });
+  const bool dns_reachable = answers.empty() || any_answer;
+
+  for (auto& c : plan.candidates) {
+    if (auto literal = IpAddress::parse(c.host)) {
+      c.addresses.push_back({*literal});
+      continue;
+    }
+    std::vector<IpAddress> found;
+    const NameAnswer* last = nullptr;
+    for (std::size_t i = 0; i < answers.size() && i < plan.names.size(); ++i) {
+      if (plan.names[i] != c.host) continue;
+      last = &answers[i];
+      for (const auto& address : answers[i].addresses()) {
+        if (std::find(found.begin(), found.end(), address) == found.end()) found.push_back(address);
+      }
+    }
+    if (!found.empty()) {
+      for (const auto& address : found)
+        c.addresses.push_back({address});
+    } else if (!dns_reachable && c.source == CandidateSource::catalogue) {
+      for (const auto& server : catalogue()) {
+        if (server.host != c.host) continue;
+        for (const auto& address : server.addresses)
+          c.addresses.push_back({address, false});
+      }
+      c.error = "DNS unreachable: last known addresses";
+    } else if (last) {
+      c.error = name_error(*last);
+    }
+  }
+  // The same address found under several names is one server: keep it where it ranks first.
+  std::set<IpAddress> seen;
+  for (auto& c : plan.candidates) {
+    auto& list = c.addresses;
+    list.erase(
+        std::remove_if(list.begin(), list.end(),
+                       [&](const CandidateAddress& a) { return !seen.insert(a.address).second; }),
+        list.end());
+  }
+  return dns_reachable;
+}
+
+std::vector<SelectedServer> select_upstreams(std::vector<Candidate>& candidates,
+                                             const SelectionPolicy& policy) {
+  struct Entry {
+    Candidate* candidate;
+    CandidateAddress* address;
+    int rank;
+  };
+  // 1. What can be used at all.
+  std::vector<double> offsets;
+  for (auto& c : candidates) {
+    for (auto& a : c.addresses) {
+      if (!a.error.empty()) continue;
+      if (a.address.is_v4() && !policy.have_ipv4)
+        a.error = "no IPv4 on this machine";
+      else if (!a.address.is_v4() && !policy.have_ipv6 && !policy.measured)
+        a.error = "no global IPv6 on this machine";
+      else if (!a.address.is_global_unicast())
+        a.error = fmt::format("{} address", a.address.non_global_reason());
+      else if (policy.measured && !a.measurement)
+        a.error = "not measured";
+      else if (a.measurement && a.measurement->stratum > policy.max_stratum) {
+        a.error = fmt::format("stratum {} (at most {} keeps this server at stratum {})",
+                              a.measurement->stratum, policy.max_stratum, policy.max_stratum + 1);
+      }
+      if (a.error.empty() && a.measurement) offsets.push_back(a.measurement->offset_ms);
+    }
+  }
+  // 2. Falsetickers: far from what the others agree on.
+  if (offsets.size() >= 3) {
+    double middle = median(offsets);
+    for (auto& c : candidates) {
+      for (auto& a : c.addresses) {
+        if (!a.error.empty() || !a.measurement) continue;
+        double distance = std::fabs(a.measurement->offset_ms - middle);
+        if (distance > kFalsetickerMarginMs + a.measurement->delay_ms / 2) {
+          a.error = fmt::format("falseticker: {:+.1f} ms from the median of the others",
+                                a.measurement->offset_ms - middle);
+        }
+      }
+    }
+  }
+  // 3. Rank: measured by delay, then stratum, then jitter; unmeasured by source.
+  std::vector<Entry> usable;
+  for (auto& c : candidates) {
+    for (auto& a : c.addresses) {
+      if (a.error.empty()) usable.push_back({&c, &a, source_rank(c)});
+    }
+  }
+  bool prefer_v6 = policy.have_ipv6;
+  std::stable_sort(usable.begin(), usable.end(), [&](const Entry& x, const Entry& y) {
+    bool xv6 = !x.address->address.is_v4(), yv6 = !y.address->address.is_v4();
+    if (prefer_v6 && xv6 != yv6) return xv6;
+    const auto& mx = x.address->measurement;
+    const auto& my = y.address->measurement;
+    if (mx && my) {
+      if (mx->delay_ms != my->delay_ms) return mx->delay_ms < my->delay_ms;
+      if (mx->stratum != my->stratum) return mx->stratum < my->stratum;
+      return mx->jitter_ms < my->jitter_ms;
+    }
+    return x.rank < y.rank;
+  });
+
+  // 4. Pick with diversity.
+  std::vector<Entry> picked;
+  auto diverse = [&](const Entry& e) {
+    for (const auto& p : picked) {
+      if (same_network(p.address->address, e.address->address)) return false;
+      if (e.candidate->source != CandidateSource::pool && p.candidate == e.candidate) return false;
+    }
+    return true;
+  };
+  for (const auto& e : usable) {
+    if (static_cast<int>(picked.size()) == policy.count) break;
+    if (diverse(e)) picked.push_back(e);
+  }
+  // Keep one IPv4 upstream when the machine has IPv4: IPv6 trouble must not leave it without time.
+  bool has_v4 = std::any_of(picked.begin(), picked.end(),
+                            [](const Entry& e) { return e.address->address.is_v4(); });
+  if (policy.have_ipv4 && !has_v4 && !picked.empty()) {
+    for (const auto& e : usable) {
+      if (!e.address->address.is_v4()) continue;
+      Entry last = picked.back();
+      picked.pop_back();
+      if (diverse(e)) {
+        picked.push_back(e);
+        break;
+      }
+      picked.push_back(last);
+    }
+  }
+
+  std::vector<SelectedServer> selection;
+  for (auto& e : picked) {
+    e.address->selected = true;
+    selection.push_back({e.candidate->host, e.address->address});
+  }
+  return selection;
+}
+
+}  // namespace pooljoin

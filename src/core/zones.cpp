@@ -1,0 +1,184 @@
+#include "pooljoin/zones.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "pooljoin/fs.hpp"
+
+namespace pooljoin {
+namespace embedded {
+extern const std::string_view country_continents;
+}
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+const std::unordered_map<std::string, std::string>& continent_table() {
+  static const auto table = [] {
+    std::unordered_map<std::string, std::string> map;
+    std::istringstream in{std::string(embedded::country_continents)};
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty() || line[0] == '#') continue;
+      auto tab = line.find('\t');
+      if (tab == std::string::npos) continue;
+      map[lower(line.substr(0, tab))] = line.substr(tab + 1);
+    }
+    return map;
+  }();
+  return table;
+}
+
+// The time zone name of the system, or "" when it cannot be told.
+std::string system_timezone(const RootedFs& fs, std::string& source) {
+  if (auto text = fs.read("/etc/timezone")) {
+    std::string name = text->substr(0, text->find('\n'));
+    while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back())))
+      name.pop_back();
+    if (!name.empty()) {
+      source = "/etc/timezone";
+      return name;
+    }
+  }
+  if (auto target = fs.read_link("/etc/localtime")) {
+    auto at = target->find("zoneinfo/");
+    if (at != std::string::npos) {
+      source = "the /etc/localtime link";
+      std::string name = target->substr(at + 9);
+      // posix/ and right/ are variants of the same zones.
+      for (const char* prefix : {"posix/", "right/"}) {
+        if (name.rfind(prefix, 0) == 0) name = name.substr(std::string_view(prefix).size());
+      }
+      return name;
+    }
+  }
+  return {};
+}
+
+// The country of `timezone` in a zone.tab-style file (codes, coordinates, TZ), first code.
+std::string country_in_tab(const RootedFs& fs, const char* path, const std::string& timezone) {
+  auto text = fs.read(path);
+  if (!text) return {};
+  std::istringstream in(*text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    std::string codes, coordinates, tz;
+    std::getline(fields, codes, '\t');
+    std::getline(fields, coordinates, '\t');
+    std::getline(fields, tz, '\t');
+    if (tz == timezone) return lower(codes.substr(0, codes.find(',')));
+  }
+  return {};
+}
+
+std::string continent_of_region(std::string_view timezone) {
+  auto slash = timezone.find('/');
+  if (slash == std::string_view::npos) return {};
+  auto region = timezone.substr(0, slash);
+  if (region == "Europe") return "europe";
+  if (region == "Africa") return "africa";
+  if (region == "Asia") return "asia";
+  if (region == "Australia" || region == "Pacific") return "oceania";
+  return {};  // America, Atlantic, Indian and Etc span several continents
+}
+
+// tzdata's list of ISO 3166 codes: the target system's, else (for an image without tzdata) the
+// host's; nullopt when neither has one.
+std::optional<std::string> iso3166_table(const RootedFs& fs) {
+  constexpr const char* kPath = "/usr/share/zoneinfo/iso3166.tab";
+  if (auto text = fs.read(kPath)) return text;
+  if (!fs.is_live()) return RootedFs("/").read(kPath);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string continent_of(std::string_view country) {
+  auto it = continent_table().find(lower(country));
+  return it == continent_table().end() ? std::string() : it->second;
+}
+
+std::string pool_label(std::string_view country) {
+  std::string code = lower(country);
+  return code == "gb" ? "uk" : code;
+}
+
+std::vector<std::string> pool_zone_names(std::string_view label) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 4; ++i) {
+    names.push_back(label.empty() ? fmt::format("{}.pool.ntp.org", i)
+                                  : fmt::format("{}.{}.pool.ntp.org", i, label));
+  }
+  return names;
+}
+
+ZoneChoice zone_for_country(std::string_view country) {
+  ZoneChoice choice;
+  choice.country = lower(country);
+  choice.continent = continent_of(country);
+  choice.reason = fmt::format("--country {}", choice.country);
+  return choice;
+}
+
+ZoneChoice infer_zone(const RootedFs& fs) {
+  ZoneChoice choice;
+  std::string source;
+  choice.timezone = system_timezone(fs, source);
+  if (choice.timezone.empty()) {
+    choice.reason = "the system's time zone is not set (no /etc/timezone or /etc/localtime link)";
+    return choice;
+  }
+  // zone.tab has one line per country (Europe/Amsterdam -> NL); zone1970.tab merges zones that
+  // agree since 1970 (Amsterdam into Brussels), so it is only the second choice.
+  for (const char* tab : {"/usr/share/zoneinfo/zone.tab", "/usr/share/zoneinfo/zone1970.tab"}) {
+    choice.country = country_in_tab(fs, tab, choice.timezone);
+    if (!choice.country.empty()) break;
+  }
+  if (!choice.country.empty()) {
+    choice.continent = continent_of(choice.country);
+    choice.reason = fmt::format("time zone {} (from {}) is in {}", choice.timezone, source,
+                                upper(choice.country));
+    return choice;
+  }
+  choice.continent = continent_of_region(choice.timezone);
+  choice.reason = choice.continent.empty()
+                      ? fmt::format("time zone {} (from {}) names no country or continent",
+                                    choice.timezone, source)
+                      : fmt::format("time zone {} (from {}) names no country; its region is {}",
+                                    choice.timezone, source, choice.continent);
+  return choice;
+}
+
+bool is_country_code(const RootedFs& fs, std::string_view code) {
+  if (code.size() != 2 || !std::isalpha(static_cast<unsigned char>(code[0])) ||
+      !std::isalpha(static_cast<unsigned char>(code[1]))) {
+    return false;
+  }
+  auto table = iso3166_table(fs);
+  if (!table) return continent_table().count(lower(code)) > 0;
+  std::string prefix = upper(code) + "\t";
+  std::istringstream in(*table);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace pooljoin

@@ -41,7 +41,8 @@ struct Candidate {
   CandidateSource source = CandidateSource::pool;
   std::string zone;   // pool candidates: the zone label ("de", "europe", "" for global)
   std::string note;   // catalogue: the operator
-  std::string error;  // the name's DNS failure, e.g. "NXDOMAIN (AAAA: no data)"; "" when resolved
+  std::string error;  // the name's DNS failure: "NXDOMAIN", "A: timeout, AAAA: no data", ...
+  std::optional<DnsStatus> a_status{}, aaaa_status{};  // each family's outcome, when looked up
   std::vector<CandidateAddress> addresses;
 };
 
@@ -58,10 +59,16 @@ struct CandidatePlan {
 CandidatePlan plan_candidates(const ZoneChoice& zone, const std::vector<std::string>& user_hosts,
                               int rounds);
 
+enum class DnsOutcome {
+  resolved,         // at least one name gave addresses
+  unreachable,      // no DNS server answered at all
+  nothing_resolved  // servers answered, but no name gave an address (a filtering resolver)
+};
+
 // Fills the candidates' addresses from the DNS answers (`answers` in the order of plan.names).
-// When no DNS server answered at all, falls back to the catalogue's last known addresses
-// (marked not fresh) and returns false.
-bool apply_answers(CandidatePlan& plan, const std::vector<NameAnswer>& answers);
+// When DNS gave no address for any name, falls back to the catalogue's last known addresses
+// (marked not fresh).
+DnsOutcome apply_answers(CandidatePlan& plan, const std::vector<NameAnswer>& answers);
 
 // The pool member's view of its upstreams' quality.
 struct SelectionPolicy {

@@ -165,7 +165,11 @@ Result<Resolver> Resolver::create(const DnsOptions& options) {
   }
 
   ares_options opts{};
-  int mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+  int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+  // Hand SERVFAIL and REFUSED answers to the callback as they are: c-ares 1.18 otherwise fails
+  // over and reports them as "connection refused". The price: no failover to the next server
+  // on those two answers (a timeout still fails over).
+  opts.flags = ARES_FLAG_NOCHECKRESP;
   opts.timeout = static_cast<int>(options.timeout.count());
   opts.tries = options.tries;
   std::string resolv_conf = options.resolv_conf;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <set>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -111,10 +111,19 @@ CandidatePlan plan_candidates(const ZoneChoice& zone, const std::vector<std::str
   return plan;
 }
 
-bool apply_answers(CandidatePlan& plan, const std::vector<NameAnswer>& answers) {
-  bool any_answer = std::any_of(answers.begin(), answers.end(),
-                                [](const NameAnswer& a) { return a.server_answered(); });
-  const bool dns_reachable = answers.empty() || any_answer;
+DnsOutcome apply_answers(CandidatePlan& plan, const std::vector<NameAnswer>& answers) {
+  DnsOutcome outcome = DnsOutcome::unreachable;
+  for (const auto& answer : answers) {
+    if (!answer.addresses().empty()) {
+      outcome = DnsOutcome::resolved;
+      break;
+    }
+    if (answer.server_answered()) outcome = DnsOutcome::nothing_resolved;
+  }
+  if (answers.empty()) outcome = DnsOutcome::resolved;  // nothing needed looking up
+  const char* fallback = outcome == DnsOutcome::unreachable
+                             ? "DNS unreachable: last known addresses"
+                             : "no name resolved: last known addresses";
 
   for (auto& c : plan.candidates) {
     if (auto literal = IpAddress::parse(c.host)) {
@@ -130,30 +139,34 @@ bool apply_answers(CandidatePlan& plan, const std::vector<NameAnswer>& answers) 
         if (std::find(found.begin(), found.end(), address) == found.end()) found.push_back(address);
       }
     }
+    if (last) {
+      c.a_status = last->a.status;
+      c.aaaa_status = last->aaaa.status;
+    }
     if (!found.empty()) {
       for (const auto& address : found)
         c.addresses.push_back({address});
-    } else if (!dns_reachable && c.source == CandidateSource::catalogue) {
+    } else if (outcome != DnsOutcome::resolved && c.source == CandidateSource::catalogue) {
       for (const auto& server : catalogue()) {
         if (server.host != c.host) continue;
         for (const auto& address : server.addresses)
           c.addresses.push_back({address, false});
       }
-      c.error = "DNS unreachable: last known addresses";
+      c.error = fallback;
     } else if (last) {
       c.error = name_error(*last);
     }
   }
-  // The same address found under several names is one server: keep it where it ranks first.
-  std::set<IpAddress> seen;
+  // The same address found under several names is one server: it stays a candidate where it
+  // ranks first (the operator's, then the catalogue's, then the nearest zone).
+  std::map<IpAddress, const std::string*> first_seen;
   for (auto& c : plan.candidates) {
-    auto& list = c.addresses;
-    list.erase(
-        std::remove_if(list.begin(), list.end(),
-                       [&](const CandidateAddress& a) { return !seen.insert(a.address).second; }),
-        list.end());
+    for (auto& a : c.addresses) {
+      auto [it, inserted] = first_seen.emplace(a.address, &c.host);
+      if (!inserted && a.error.empty()) a.error = "same server as " + *it->second;
+    }
   }
-  return dns_reachable;
+  return outcome;
 }
 
 std::vector<SelectedServer> select_upstreams(std::vector<Candidate>& candidates,

@@ -105,7 +105,7 @@ TEST_CASE("answers fill the candidates; duplicates across names are one server",
     else
       answers.push_back(answer(name.c_str(), {}, {}, DnsStatus::nxdomain, DnsStatus::nxdomain));
   }
-  REQUIRE(apply_answers(plan, answers));
+  REQUIRE(apply_answers(plan, answers) == DnsOutcome::resolved);
   auto find = [&](const char* host) -> const Candidate& {
     for (const auto& c : plan.candidates) {
       if (c.host == host) return c;
@@ -114,9 +114,10 @@ TEST_CASE("answers fill the candidates; duplicates across names are one server",
     throw 0;
   };
   CHECK(find("dup.example").addresses.size() == 1);
-  // 200.160.7.186 stays with the operator's own entry, which ranks first.
-  REQUIRE(find("0.br.pool.ntp.org").addresses.size() == 1);
-  CHECK(find("0.br.pool.ntp.org").addresses[0].address.to_string() == "200.1.1.1");
+  // 200.160.7.186 stays a candidate with the operator's own entry, which ranks first.
+  REQUIRE(find("0.br.pool.ntp.org").addresses.size() == 2);
+  CHECK(find("0.br.pool.ntp.org").addresses[0].error.empty());
+  CHECK(find("0.br.pool.ntp.org").addresses[1].error == "same server as dup.example");
   CHECK(find("2.br.pool.ntp.org").addresses.size() == 2);
   CHECK(find("1.br.pool.ntp.org").error == "NXDOMAIN");
   CHECK(find("a.st1.ntp.br").addresses.empty());
@@ -130,7 +131,7 @@ TEST_CASE("with no DNS server answering, the catalogue's last known addresses ar
   for (const auto& name : plan.names) {
     answers.push_back(answer(name.c_str(), {}, {}, DnsStatus::timeout, DnsStatus::timeout));
   }
-  CHECK_FALSE(apply_answers(plan, answers));
+  CHECK(apply_answers(plan, answers) == DnsOutcome::unreachable);
   bool found = false;
   for (const auto& c : plan.candidates) {
     if (c.host != "ntp1.lrz.de") continue;
@@ -142,6 +143,21 @@ TEST_CASE("with no DNS server answering, the catalogue's last known addresses ar
   CHECK(found);
   for (const auto& c : plan.candidates) {
     if (c.source == CandidateSource::pool) CHECK(c.addresses.empty());
+  }
+}
+
+TEST_CASE("a resolver that answers NXDOMAIN for everything also gets the fallback", "[resolve]") {
+  CandidatePlan plan = plan_candidates(zone_for_country("us"), {}, 1);
+  std::vector<NameAnswer> answers;
+  for (const auto& name : plan.names) {
+    answers.push_back(answer(name.c_str(), {}, {}, DnsStatus::nxdomain, DnsStatus::nxdomain));
+  }
+  CHECK(apply_answers(plan, answers) == DnsOutcome::nothing_resolved);
+  for (const auto& c : plan.candidates) {
+    if (c.source == CandidateSource::catalogue) {
+      CHECK_FALSE(c.addresses.empty());
+      CHECK(c.error == "no name resolved: last known addresses");
+    }
   }
 }
 

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# `pooljoin resolve` against a real DNS server (dnsmasq) in a namespace of the test's own:
+# answers equal the zone and what dig and getent report; each failure is named; no DNS at all
+# falls back to the catalogue; the selection is saved under --root.
+source "$(dirname "$0")/lib.sh"
+require_root
+
+NS=$(make_netns resolve)
+# ip netns exec bind-mounts /etc/netns/NAME/resolv.conf over /etc/resolv.conf: getent, dig and
+# pooljoin inside the namespace all use the test's dnsmasq.
+mkdir -p "/etc/netns/$NS"
+on_exit rm -rf "/etc/netns/$NS"
+echo "nameserver 127.0.0.1" >"/etc/netns/$NS/resolv.conf"
+ip -n "$NS" addr add 185.255.0.1/32 dev lo
+# A dual-stack host: getent (AI_ADDRCONFIG) asks for AAAA only when there is an IPv6 address.
+ip -n "$NS" -6 addr add 2a0a:e5c0::1/128 dev lo nodad
+
+cat >"$TEST_TMP/hosts" <<'HOSTS'
+185.255.10.1 both.test
+2a0a:e5c0:10::1 both.test
+185.255.20.1 v4only.test
+2a0a:e5c0:30::1 v6only.test
+185.255.40.1 0.de.pool.ntp.org
+185.255.41.1 0.de.pool.ntp.org
+185.255.42.1 1.de.pool.ntp.org
+185.255.43.1 2.de.pool.ntp.org
+2a0a:e5c0:43::1 2.de.pool.ntp.org
+185.255.44.1 3.de.pool.ntp.org
+185.255.50.1 0.europe.pool.ntp.org
+HOSTS
+ip netns exec "$NS" dnsmasq --keep-in-foreground --port=53 --listen-address=127.0.0.1 --bind-interfaces \
+  --conf-file=/dev/null --no-resolv --no-hosts --addn-hosts="$TEST_TMP/hosts" --local=/#/ \
+  --cname=alias.test,both.test --cname=alias2.test,alias.test --pid-file="$TEST_TMP/dnsmasq.pid" \
+  --log-facility="$TEST_TMP/dnsmasq.log" &
+DNSMASQ=$!
+on_exit kill -CONT "$DNSMASQ" ";" kill "$DNSMASQ"
+for _ in $(seq 50); do ip netns exec "$NS" dig +short +time=1 @127.0.0.1 both.test >/dev/null 2>&1 && break; sleep 0.1; done
+
+# pjn EXPECTED ARGS...: pooljoin inside the namespace.
+pjn() {
+  local expected=$1 rc=0
+  shift
+  ip netns exec "$NS" "$POOLJOIN" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
+  OUT=$(cat "$TEST_TMP/out")
+  ERR=$(cat "$TEST_TMP/err")
+  [ "$rc" = "$expected" ] || fail "pooljoin $* exited $rc, expected $expected"
+}
+
+# The addresses pooljoin found for HOST, sorted, one line.
+found() { jqr ".candidates[] | select(.host == \"$1\") | [.addresses[].address] | sort | join(\" \")"; }
+
+test_answers_equal_the_zone_dig_and_getent() {
+  pjn 0 --dry-run --json resolve --no-probe --country de \
+    --candidate both.test --candidate v4only.test --candidate v6only.test --candidate alias2.test
+  local name expected from_dig from_getent
+  while read -r name expected; do
+    assert_eq "$(found "$name")" "$expected" "$name"
+    from_dig=$( (ip netns exec "$NS" dig +short "$name" A; ip netns exec "$NS" dig +short "$name" AAAA) |
+      grep -v '\.$' | sort | xargs)
+    assert_eq "$from_dig" "$expected" "dig $name"
+    from_getent=$(ip netns exec "$NS" getent ahosts "$name" | awk '{print $1}' | sort -u | xargs)
+    assert_eq "$from_getent" "$expected" "getent $name"
+  done <<'TABLE'
+both.test 185.255.10.1 2a0a:e5c0:10::1
+v4only.test 185.255.20.1
+v6only.test 2a0a:e5c0:30::1
+alias2.test 185.255.10.1 2a0a:e5c0:10::1
+0.de.pool.ntp.org 185.255.40.1 185.255.41.1
+2.de.pool.ntp.org 185.255.43.1 2a0a:e5c0:43::1
+TABLE
+  assert_eq "$(jqr '.candidates[] | select(.host == "v4only.test") | "\(.dns.a) \(.dns.aaaa)"')" "ok no data"
+  assert_eq "$(jqr '.zones | join(",")')" "de,europe"
+  assert_eq "$(jqr .dns_reachable)" "true"
+}
+
+test_each_failure_is_named_and_stops_nothing_else() {
+  pjn 0 --dry-run --json resolve --no-probe --country de --candidate nope.test --candidate both.test
+  assert_eq "$(jqr '.candidates[] | select(.host == "nope.test") | .error')" "NXDOMAIN"
+  assert_eq "$(jqr '.candidates[] | select(.host == "1.europe.pool.ntp.org") | .error')" "NXDOMAIN"
+  assert_eq "$(jqr '.candidates[] | select(.host == "ptbtime1.ptb.de") | .error')" "NXDOMAIN"
+  assert_eq "$(found both.test)" "185.255.10.1 2a0a:e5c0:10::1"
+  # The namespace has global IPv6, so IPv6 first; both.test once (one address per host);
+  # then IPv4 from three different /24 networks.
+  assert_eq "$(jqr '[.selected[].address] | join(" ")')" \
+    "2a0a:e5c0:10::1 2a0a:e5c0:43::1 185.255.40.1 185.255.41.1 185.255.42.1"
+}
+
+test_servfail_is_named_and_the_catalogue_steps_in() {
+  ip netns exec "$NS" /usr/bin/python3 "$POOLJOIN_FIXTURES/../tools/dns_servfail.py" 127.0.0.2 53 \
+    >"$TEST_TMP/servfail.out" &
+  local responder=$!
+  on_exit kill "$responder"
+  for _ in $(seq 50); do grep -q ready "$TEST_TMP/servfail.out" 2>/dev/null && break; sleep 0.1; done
+  pjn 0 --dry-run --json resolve --no-probe --country de --dns-server 127.0.0.2 --candidate both.test
+  assert_eq "$(jqr '.candidates[] | select(.host == "both.test") | .error')" "SERVFAIL"
+  assert_eq "$(jqr .dns_reachable)" "false"
+  assert_contains "$ERR" "resolved none of the"
+  assert_eq "$(jqr '[.selected[] | select(.host == "ptbtime1.ptb.de")] | length')" "1"
+  kill "$responder"
+}
+
+test_silent_dns_times_out_quickly_and_falls_back() {
+  kill -STOP "$DNSMASQ"
+  local start=$SECONDS
+  pjn 0 --dry-run --json resolve --no-probe --country de --dns-timeout 200 --candidate both.test
+  kill -CONT "$DNSMASQ"
+  [ $((SECONDS - start)) -le 3 ] || fail "took $((SECONDS - start)) s with a 200 ms timeout"
+  assert_eq "$(jqr '.candidates[] | select(.host == "both.test") | .error')" "timeout"
+  assert_contains "$ERR" "no DNS server answered (127.0.0.1:53)"
+  assert_eq "$(jqr '.candidates[] | select(.host == "ntp1.lrz.de") | .addresses[0].fresh')" "false"
+}
+
+test_dns_server_with_a_port_v4_and_v6() {
+  echo "185.255.60.1 port.test" >"$TEST_TMP/hosts2"
+  ip netns exec "$NS" dnsmasq --keep-in-foreground --port=5353 --listen-address=127.0.0.1,::1 --bind-interfaces \
+    --conf-file=/dev/null --no-resolv --no-hosts --addn-hosts="$TEST_TMP/hosts2" --local=/#/ \
+    --pid-file="$TEST_TMP/dnsmasq2.pid" --log-facility="$TEST_TMP/dnsmasq2.log" &
+  local second=$!
+  on_exit kill "$second"
+  for _ in $(seq 50); do ip netns exec "$NS" dig +short +time=1 -p 5353 @127.0.0.1 port.test >/dev/null 2>&1 && break; sleep 0.1; done
+  for server in 127.0.0.1:5353 '[::1]:5353'; do
+    # That server knows one name only: one upstream is too few, and nothing is saved.
+    pjn 69 --dry-run --json resolve --no-probe --country de --dns-server "$server" --candidate port.test
+    assert_eq "$(found port.test)" "185.255.60.1" "$server"
+    assert_contains "$ERR" "only 1 usable upstream server found; the pool asks for at least 4"
+  done
+  kill "$second"
+}
+
+test_bad_input_is_refused_with_exit_2() {
+  pjn 2 --dry-run resolve --no-probe --candidate bad_name.test
+  assert_contains "$ERR" "--candidate: \"bad_name.test\" is not a host name or an IP address"
+  pjn 2 --dry-run resolve --no-probe --candidate $'185.1.1.1\nrestrict default'
+  assert_contains "$ERR" "--candidate"
+  pjn 2 --dry-run resolve --no-probe --country xx
+  assert_contains "$ERR" "--country: \"xx\" is not an ISO 3166 country code"
+  pjn 2 --dry-run resolve --no-probe --country deu
+  pjn 2 --dry-run resolve --no-probe --servers 8
+  assert_contains "$ERR" "--servers"
+  pjn 2 --dry-run resolve --no-probe --dns-server ns.example
+  assert_contains "$ERR" "--dns-server: \"ns.example\" is not ADDRESS[:PORT]"
+  pjn 2 --dry-run resolve --no-probe --candidates-file /nonexistent/list
+  assert_contains "$ERR" "--candidates-file: cannot read /nonexistent/list"
+  printf 'both.test\n# a comment\n\nno good\n' >"$TEST_TMP/list"
+  pjn 2 --dry-run resolve --no-probe --candidates-file "$TEST_TMP/list"
+  assert_contains "$ERR" "--candidates-file $TEST_TMP/list:4: \"no good\""
+}
+
+test_selection_is_saved_under_root_with_the_zone_of_its_time_zone() {
+  local root="$TEST_TMP/root"
+  mkdir -p "$root/etc" "$root/usr/share/zoneinfo"
+  cp /usr/share/zoneinfo/zone.tab /usr/share/zoneinfo/zone1970.tab /usr/share/zoneinfo/iso3166.tab "$root/usr/share/zoneinfo/"
+  echo "Europe/Berlin" >"$root/etc/timezone"
+  echo "nameserver 127.0.0.1" >"$root/etc/resolv.conf"
+  printf 'both.test\nv4only.test\n' >"$TEST_TMP/list"
+  pjn 0 --root "$root" --json resolve --no-probe --candidates-file "$TEST_TMP/list" --servers 4
+  assert_contains "$ERR" "zones: de.pool.ntp.org, europe.pool.ntp.org (time zone Europe/Berlin (from /etc/timezone) is in DE)"
+  local saved="$root/var/lib/pooljoin/selection.json"
+  [ -f "$saved" ] || fail "no selection saved"
+  assert_eq "$(jq -r '[.servers[].address] | join(" ")' "$saved")" "$(jqr '[.selected[].address] | join(" ")')"
+  assert_eq "$(jq -r '[.servers[].address] | join(" ")' "$saved")" "2a0a:e5c0:10::1 2a0a:e5c0:43::1 185.255.20.1 185.255.40.1"
+  assert_eq "$(jq -r '"\(.country) \(.zone)"' "$saved")" "de de.pool.ntp.org"
+  # A dry run saves nothing.
+  rm "$saved"
+  pjn 0 --root "$root" --dry-run resolve --no-probe
+  [ ! -e "$saved" ] || fail "a dry run wrote the selection"
+}
+
+run_tests "$@"

@@ -44,8 +44,10 @@ std::map<IpAddress, unsigned> ipv6_flags() {
   while (in >> hex >> index >> plen >> scope >> flag_text >> name) {
     if (hex.size() != 32) continue;
     std::string text;
-    for (std::size_t i = 0; i < 32; i += 4)
-      text += (i ? ":" : "") + hex.substr(i, 4);
+    for (std::size_t i = 0; i < 32; i += 4) {
+      if (i) text += ':';
+      text.append(hex, i, 4);
+    }
     if (auto ip = IpAddress::parse(text))
       flags[*ip] = static_cast<unsigned>(std::stoul(flag_text, nullptr, 16));
   }
@@ -222,8 +224,16 @@ std::vector<std::string> detect_running_daemons(const RootedFs& fs,
   for (const auto& name : installed) {
     if (name == "ntpsec" || name == "ntp" || name == "openntpd") ntpd_owner = name;
   }
+  // A daemon in another network namespace (a container, a test) does not serve this one's
+  // addresses: on the live system only processes in our own namespace count.
+  std::optional<std::string> own_netns =
+      fs.is_live() ? fs.read_link("/proc/self/ns/net") : std::nullopt;
   for (const auto& entry : fs.list("/proc")) {
     if (entry.empty() || !std::all_of(entry.begin(), entry.end(), ::isdigit)) continue;
+    if (own_netns) {
+      auto netns = fs.read_link("/proc/" + entry + "/ns/net");
+      if (netns && *netns != *own_netns) continue;
+    }
     std::string comm = first_line(fs.read("/proc/" + entry + "/comm"));
     if (comm == "ntpd")
       add(ntpd_owner);
@@ -277,11 +287,12 @@ SystemFacts detect(const RootedFs& fs, ProcessRunner& runner) {
   facts.daemons_installed = detect_installed_daemons(fs);
   facts.daemons_running = detect_running_daemons(fs, facts.daemons_installed);
 
-  // Keep a supported daemon that is already there (running first) rather than replace it.
-  for (const auto* list : {&facts.daemons_running, &facts.daemons_installed}) {
-    for (const auto& name : *list) {
+  // Keep a supported daemon that is installed (the running one first) rather than replace it.
+  for (bool want_running : {true, false}) {
+    for (const auto& name : facts.daemons_installed) {
       auto daemon = parse_daemon(name);
-      if (daemon && !facts.recommended) facts.recommended = daemon;
+      if (daemon && !facts.recommended && (!want_running || facts.has_running(name)))
+        facts.recommended = daemon;
     }
   }
   if (!facts.recommended) facts.recommended = default_daemon(facts.distro);

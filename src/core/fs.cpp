@@ -156,7 +156,7 @@ Result<WriteOutcome> RootedFs::write_atomic(std::string_view system_path, std::s
   }
 
   std::string temp_template =
-      (dir / ("." + target.filename().string() + ".pooljoin-XXXXXX")).string();
+      (dir / fmt::format(".{}.pooljoin-XXXXXX", target.filename().string())).string();
   UniqueFd fd(::mkostemp(temp_template.data(), O_CLOEXEC));
   if (!fd) return write_error(system_path, errno);
   const fs::path temp = temp_template;

@@ -74,4 +74,29 @@ test_addresses_of_a_namespace() {
   assert_eq "$(jqr '.excluded_addresses[] | select(.address == "fd00:1::1") | .reason')" "unique local (ULA)"
 }
 
+test_a_daemon_runs_where_its_network_namespace_is() {
+  require_root
+  local ns
+  ns=$(make_netns detect-daemon)
+  cat >"$TEST_TMP/ntp.conf" <<CONF
+driftfile $TEST_TMP/ntp.drift
+tos orphan 4 orphanwait 1
+restrict default kod limited nomodify notrap nopeer noquery
+restrict 127.0.0.1
+CONF
+  ip netns exec "$ns" ntpd -n -c "$TEST_TMP/ntp.conf" -p "$TEST_TMP/ntpd.pid" -l "$TEST_TMP/ntpd.log" &
+  local ntpd=$!
+  on_exit kill "$ntpd"
+  for _ in $(seq 50); do [ -s "$TEST_TMP/ntpd.pid" ] && break; sleep 0.1; done
+  # Seen from inside its namespace it serves there; from the host's it serves nothing here.
+  local rc=0
+  ip netns exec "$ns" "$POOLJOIN" --json detect >"$TEST_TMP/out" 2>/dev/null || rc=$?
+  OUT=$(cat "$TEST_TMP/out")
+  assert_eq "$rc" 0
+  assert_eq "$(jqr '.daemons.running | index("ntpsec") != null')" "true"
+  pj 0 --json detect
+  assert_eq "$(jqr '.daemons.running | index("ntpsec") != null')" "false"
+  kill "$ntpd"
+}
+
 run_tests "$@"

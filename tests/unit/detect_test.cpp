@@ -122,3 +122,16 @@ TEST_CASE("detect: the live machine's addresses are split by usability", "[detec
     has_loopback |= a.address.to_string() == "127.0.0.1";
   CHECK(has_loopback);
 }
+
+TEST_CASE("detect: a running daemon that is not installed is not recommended", "[detect]") {
+  test::TempDir root;
+  root.write("etc/os-release", "ID=debian\nVERSION_ID=12\n");
+  root.write("usr/sbin/ntpd", "");
+  root.write("usr/sbin/ntpleapfetch", "");
+  root.write("proc/10/comm", "chronyd\n");  // e.g. run from a scratch directory
+  RecordingRunner runner;
+  SystemFacts facts = detect(RootedFs(root.path()), runner);
+  CHECK(facts.daemons_installed == std::vector<std::string>{"ntpsec"});
+  CHECK(facts.daemons_running == std::vector<std::string>{"chrony"});
+  CHECK(facts.recommended == Daemon::ntpsec);
+}

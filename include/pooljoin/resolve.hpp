@@ -53,11 +53,17 @@ struct CandidatePlan {
   std::vector<std::string> names;        // every DNS name to look up, without duplicates
 };
 
+// Which kinds of candidates to gather (the operator's own hosts are always taken).
+struct CandidateSources {
+  bool pool = true;
+  bool catalogue = true;
+};
+
 // What to look up: the pool zones for the choice (country and its continent; continent alone;
 // else the global zone), the catalogue's servers near it (same country, same continent, and
 // anycast services), and the operator's hosts (names or address literals).
 CandidatePlan plan_candidates(const ZoneChoice& zone, const std::vector<std::string>& user_hosts,
-                              int rounds);
+                              int rounds, CandidateSources sources = {});
 
 enum class DnsOutcome {
   resolved,         // at least one name gave addresses

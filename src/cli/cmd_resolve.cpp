@@ -26,6 +26,8 @@ struct ResolveOptions {
   int dns_timeout_ms = 2000;
   int max_stratum = 3;
   bool no_probe = false;
+  bool no_pool = false;
+  bool no_catalogue = false;
 };
 
 // The operator's hosts from --candidate and --candidates-file, each a host name or an address.
@@ -156,7 +158,10 @@ int run_resolve(Context& ctx, const ResolveOptions& options) {
                 {},
                 "use the two-letter code, e.g. de, us, br (see /usr/share/zoneinfo/iso3166.tab)");
   }
-  CandidatePlan plan = plan_candidates(zone, user_hosts(options), kPoolRounds);
+  CandidateSources sources;
+  sources.pool = !options.no_pool;
+  sources.catalogue = !options.no_catalogue;
+  CandidatePlan plan = plan_candidates(zone, user_hosts(options), kPoolRounds, sources);
   std::string zones;
   for (const auto& label : plan.zone_labels) {
     zones += (zones.empty() ? "" : ", ") +
@@ -268,6 +273,9 @@ Action add_resolve(CLI::App& sub) {
                  "Reject upstreams above this stratum (3 keeps this server at stratum 4 or better)")
       ->check(CLI::Range(1, 15));
   sub.add_flag("--no-probe", options->no_probe, "Select without measuring the servers over NTP");
+  sub.add_flag("--no-pool", options->no_pool, "Do not take candidates from the pool's zones");
+  sub.add_flag("--no-catalogue", options->no_catalogue,
+               "Do not take candidates from the built-in catalogue");
   return [options](Context& ctx) { return run_resolve(ctx, *options); };
 }
 

@@ -68,7 +68,7 @@ std::string_view to_string(CandidateSource source) {
 }
 
 CandidatePlan plan_candidates(const ZoneChoice& zone, const std::vector<std::string>& user_hosts,
-                              int rounds) {
+                              int rounds, CandidateSources sources) {
   CandidatePlan plan;
   plan.zone = zone;
   if (!zone.country.empty()) plan.zone_labels.push_back(pool_label(zone.country));
@@ -83,6 +83,7 @@ CandidatePlan plan_candidates(const ZoneChoice& zone, const std::vector<std::str
     plan.candidates.push_back(std::move(c));
   }
   for (const auto& server : catalogue()) {
+    if (!sources.catalogue) break;
     bool global = zone.country.empty() && zone.continent.empty();  // then all of them
     bool near = global || server.country.empty()  // anycast services are near everyone
                 || server.country == zone.country ||
@@ -98,6 +99,7 @@ CandidatePlan plan_candidates(const ZoneChoice& zone, const std::vector<std::str
   // The pool's DNS hands out a few members per answer; each of 0-3 is a different draw, and
   // repeating the queries draws again where the resolver does not cache.
   for (const auto& label : plan.zone_labels) {
+    if (!sources.pool) break;
     for (const auto& name : pool_zone_names(label)) {
       Candidate c;
       c.host = name;

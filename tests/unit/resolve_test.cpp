@@ -92,6 +92,13 @@ TEST_CASE(
   CHECK(std::count(global.names.begin(), global.names.end(), "time-a-g.nist.gov") == 1);
 }
 
+TEST_CASE("candidates: only the operator's when pool and catalogue are left out", "[resolve]") {
+  CandidatePlan plan = plan_candidates(zone_for_country("de"), {"a.example", "b.example"}, 2,
+                                       CandidateSources{false, false});
+  CHECK(plan.candidates.size() == 2);
+  CHECK(plan.names == std::vector<std::string>{"a.example", "b.example"});
+}
+
 TEST_CASE("answers fill the candidates; duplicates across names are one server", "[resolve]") {
   CandidatePlan plan = plan_candidates(zone_for_country("br"), {"dup.example"}, 1);
   std::vector<NameAnswer> answers;

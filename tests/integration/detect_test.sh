@@ -56,7 +56,7 @@ test_human_output_is_a_table() {
 test_addresses_of_a_namespace() {
   require_root
   local ns
-  ns=$(make_netns detect)
+  make_netns ns detect
   # Global addresses that exist only inside the test's own namespace.
   ip -n "$ns" addr add 185.255.0.123/32 dev lo
   ip -n "$ns" addr add 10.1.2.3/32 dev lo
@@ -77,7 +77,7 @@ test_addresses_of_a_namespace() {
 test_a_daemon_runs_where_its_network_namespace_is() {
   require_root
   local ns
-  ns=$(make_netns detect-daemon)
+  make_netns ns detect-daemon
   cat >"$TEST_TMP/ntp.conf" <<CONF
 driftfile $TEST_TMP/ntp.drift
 tos orphan 4 orphanwait 1

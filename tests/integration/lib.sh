@@ -11,7 +11,14 @@ chmod 755 "$TEST_TMP"
 _cleanups=()
 
 # Registers a command to run when the script exits, whatever the outcome (last in, first out).
-on_exit() { _cleanups+=("$*"); }
+# Refuses to run in a subshell (e.g. inside "$(...)"), where the registration would be lost.
+on_exit() {
+  if [ "$BASH_SUBSHELL" != 0 ]; then
+    echo "lib.sh: on_exit called in a subshell; the cleanup of [$*] would be lost" >&2
+    exit 70
+  fi
+  _cleanups+=("$*")
+}
 
 _run_cleanups() {
   local rc=$?
@@ -68,13 +75,15 @@ require_root() {
   fi
 }
 
-# A network namespace of the test's own, deleted at exit. Prints its name.
+# make_netns VAR NAME: creates a network namespace of the test's own (lo up), deleted at exit,
+# and stores its name in VAR.
 make_netns() {
-  local name="pj-$1-$$"
+  local -n _netns_var=$1
+  local name="pj-$2-$$"
   ip netns add "$name"
   on_exit ip netns delete "$name"
   ip -n "$name" link set lo up
-  echo "$name"
+  _netns_var=$name
 }
 
 run_tests() {

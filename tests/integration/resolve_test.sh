@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 require_root
 
-NS=$(make_netns resolve)
+make_netns NS resolve
 # ip netns exec bind-mounts /etc/netns/NAME/resolv.conf over /etc/resolv.conf: getent, dig and
 # pooljoin inside the namespace all use the test's dnsmasq.
 mkdir -p "/etc/netns/$NS"

@@ -1,0 +1,160 @@
+// `submit`: the pool site's own rules checked before adding a server (pure diagnosers over
+// collected facts), what to enter on the site, the net speed to choose, and the ownership proof
+// made from the server's own addresses (facts file, sections 1 to 3).
+#pragma once
+
+#include <array>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pooljoin/detect.hpp"
+#include "pooljoin/error.hpp"
+#include "pooljoin/finding.hpp"
+#include "pooljoin/net.hpp"
+
+namespace pooljoin {
+
+class HttpClient;
+
+// --- Net speed -----------------------------------------------------------------------------------
+
+// The settings the site offers, in kbit/s, lowest first; 0 is "monitoring only".
+inline constexpr std::array<int, 15> kNetSpeedsKbit = {0,      512,     1500,    3000,    6000,
+                                                       12000,  25000,   50000,   100000,  250000,
+                                                       500000, 1000000, 1500000, 2000000, 3000000};
+// The guide: OpenVZ containers support few concurrent connections, so about 10 Mbit. Every
+// container shares its host's connection tracking, so the same holds for LXC, Docker and the rest.
+inline constexpr int kContainerTargetKbit = 10000;
+// Without --bandwidth, a virtual or physical machine starts here: high enough to serve, low
+// enough for any server line; the setting can be raised on the site at any time.
+inline constexpr int kDefaultTargetKbit = 100000;
+// The guide's traffic figure: a server set to 1000 Mbit served about 40 kbit/s each way.
+inline constexpr double kGuideSettingKbit = 1000000, kGuideTrafficKbit = 40;
+
+enum class MachineKind { container, virtual_machine, physical };
+std::string_view to_string(MachineKind kind);
+
+// How detect's `virtualization` counts for the net speed; an unknown value counts as a VM.
+MachineKind machine_kind(std::string_view virtualization);
+
+// The largest setting the site allows that is not above `kbit` (512 at least).
+int allowed_net_speed_at_most(double kbit);
+
+// "512 kbit", "1.5 Mbit", "100 Mbit", "1 Gbit".
+std::string net_speed_label(int kbit);
+
+struct NetSpeedAdvice {
+  int kbit = 0;  // one of kNetSpeedsKbit
+  MachineKind kind = MachineKind::virtual_machine;
+  std::string reason;                // why this value, in one sentence
+  double expected_traffic_kbit = 0;  // each way, scaled from the guide's figure
+};
+
+// Containers: about 10 Mbit (or the bandwidth when lower). Virtual and physical machines: the
+// operator's bandwidth (`bandwidth_mbit`), else kDefaultTargetKbit. Always rounded down to a value
+// the site allows.
+NetSpeedAdvice recommend_net_speed(std::string_view virtualization,
+                                   std::optional<double> bandwidth_mbit);
+
+// --- Pre-flight ----------------------------------------------------------------------------------
+
+// The site refuses a server that does not answer with 0 < stratum < this (facts file, section 1).
+inline constexpr int kMaxSubmitStratum = 6;
+
+// One NTP query's answer, as the NTP engine (issue 3) reports it.
+struct NtpAnswer {
+  bool answered = false;
+  int stratum = 0;
+  std::string detail;  // the reason when not answered ("timed out", "KoD RATE")
+};
+
+enum class Registration { not_registered, registered, lookup_failed };
+
+struct AddressFacts {
+  IpAddress address;
+  std::optional<Registration> registration;  // nullopt: not looked up
+  std::string registration_error;            // why, when lookup_failed
+  std::optional<double> score;               // the pool's score, when registered
+  std::optional<NtpAnswer> ntp;              // nullopt: not checked
+};
+
+// What the pre-flight decides from. An input that is nullopt was not collected and its rule is
+// reported as "not checked" (a warning): never as passed.
+struct PreflightFacts {
+  std::vector<AddressFacts> addresses;
+  std::vector<LocalAddress> excluded;  // the machine's other addresses, for the NAT hint
+  bool verifying = false;  // proving ownership: the addresses are expected to be registered
+  std::optional<std::vector<Finding>> lint;   // `gen-conf --lint` of the live config
+  std::optional<std::vector<Finding>> check;  // `check` of this machine
+};
+
+using PreflightDiagnoser = std::vector<Finding> (*)(const PreflightFacts&);
+
+std::vector<Finding> diagnose_addresses(const PreflightFacts& facts);     // global unicast
+std::vector<Finding> diagnose_registration(const PreflightFacts& facts);  // not yet registered
+std::vector<Finding> diagnose_ntp(const PreflightFacts& facts);           // 0 < stratum < 6
+std::vector<Finding> diagnose_lint(const PreflightFacts& facts);          // gen-conf --lint
+std::vector<Finding> diagnose_check(const PreflightFacts& facts);         // check
+
+// Every diagnoser above, in this order.
+std::vector<Finding> preflight(const PreflightFacts& facts);
+
+// --- What to do on the site ----------------------------------------------------------------------
+
+struct HostnameFacts {
+  std::string name;
+  std::vector<IpAddress> addresses;  // what it resolves to
+  std::string error;                 // why it could not be resolved; empty when it was
+};
+
+struct FamilyStep {
+  IpFamily family = IpFamily::v4;
+  std::vector<IpAddress> addresses;  // this machine's, of this family
+  std::vector<std::string> enter;    // what to type into "Add server", one entry each
+};
+
+struct SubmitInstructions {
+  std::string page;  // the add-server page of the manage site
+  std::optional<HostnameFacts> hostname;
+  bool use_hostname = false;         // the hostname resolves to exactly the machine's addresses
+  std::string hostname_note;         // why the hostname is or is not used
+  std::vector<FamilyStep> families;  // IPv4 first; only families with addresses
+  NetSpeedAdvice net_speed;
+};
+
+// Enter the hostname when it resolves to exactly `addresses` (the site adds each address of a
+// name as its own server, so one that resolves to anything else would add a wrong server);
+// otherwise each address.
+SubmitInstructions plan_submission(const std::vector<IpAddress>& addresses,
+                                   const std::optional<HostnameFacts>& hostname,
+                                   NetSpeedAdvice net_speed);
+
+// Resolves a name to its IPv4 and IPv6 addresses with getaddrinfo. The seam for the c-ares
+// resolver of `resolve`. ExitCode::unavailable with gai_strerror's reason.
+using HostResolver = std::function<Result<std::vector<IpAddress>>(const std::string& name)>;
+Result<std::vector<IpAddress>> resolve_with_getaddrinfo(const std::string& name);
+
+// The machine's fully qualified name: gethostname(), or its canonical name from getaddrinfo when
+// that has no dot; nullopt when no name with a dot is found.
+std::optional<std::string> machine_fqdn();
+
+// --- Ownership proof -----------------------------------------------------------------------------
+
+struct Verification {
+  IpAddress address;          // the source it was sent from
+  bool ok = false;            // a 2xx answer over a connection from `address`
+  long status = 0;            // 0 when no HTTP answer came
+  std::string local_address;  // the source address the connection really used
+  std::string message;        // "HTTP 200 OK", or what went wrong
+  std::string body;           // the start of the site's answer
+};
+
+// One GET of `url` from each address in turn (bound to it, over its family, never through a
+// proxy). Fails only when interrupted; every other failure is that address's result.
+Result<std::vector<Verification>> verify_ownership(HttpClient& http, const std::string& url,
+                                                   const std::vector<IpAddress>& sources);
+
+}  // namespace pooljoin

@@ -1,0 +1,536 @@
+#include "pooljoin/http.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <thread>
+#include <utility>
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+#include "pooljoin/interrupt.hpp"
+#include "pooljoin/version.hpp"
+
+namespace pooljoin {
+namespace {
+
+bool is_hex(char c) {
+  return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+}
+
+// RFC 3986 pchar without the percent-escape: unreserved, sub-delims, ':' and '@'.
+bool is_pchar(char c) {
+  if (std::isalnum(static_cast<unsigned char>(c))) return true;
+  return std::string_view("-._~!$&'()*+,;=:@").find(c) != std::string_view::npos;
+}
+
+// What is wrong with a path or (`query`) a query, by the characters RFC 3986 allows; "" if nothing.
+std::string bad_component(std::string_view text, bool query) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '%') {
+      if (i + 2 >= text.size() || !is_hex(text[i + 1]) || !is_hex(text[i + 2]))
+        return "an incomplete percent-escape";
+      i += 2;
+      continue;
+    }
+    if (c == '/' || is_pchar(c)) continue;
+    if (query && c == '?') continue;
+    return fmt::format("the character '{}', which must be percent-encoded", c);
+  }
+  return {};
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+tl::unexpected<Error> bad_url(std::string_view text, std::string why) {
+  return fail(ExitCode::usage, fmt::format("invalid URL '{}'", text), std::move(why),
+              "give an http:// or https:// URL, such as https://www.ntppool.org");
+}
+
+// Whether the last label of a name is all digits: such a name is an address or nothing.
+bool looks_numeric(std::string_view host) {
+  auto dot = host.rfind('.');
+  std::string_view last = dot == std::string_view::npos ? host : host.substr(dot + 1);
+  return !last.empty() && std::all_of(last.begin(), last.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) != 0;
+  });
+}
+
+// --- libcurl handles, owned ------------------------------------------------------------------
+
+class CurlEasy {
+ public:
+  CurlEasy() : handle_(curl_easy_init()) {}
+  CurlEasy(CurlEasy&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+  CurlEasy& operator=(CurlEasy&& other) noexcept {
+    if (this != &other) {
+      if (handle_) curl_easy_cleanup(handle_);
+      handle_ = std::exchange(other.handle_, nullptr);
+    }
+    return *this;
+  }
+  CurlEasy(const CurlEasy&) = delete;
+  CurlEasy& operator=(const CurlEasy&) = delete;
+  ~CurlEasy() {
+    if (handle_) curl_easy_cleanup(handle_);
+  }
+  CURL* get() const { return handle_; }
+
+ private:
+  CURL* handle_;
+};
+
+class CurlHeaders {
+ public:
+  CurlHeaders() = default;
+  CurlHeaders(const CurlHeaders&) = delete;
+  CurlHeaders& operator=(const CurlHeaders&) = delete;
+  ~CurlHeaders() { curl_slist_free_all(list_); }
+  bool append(const std::string& header) {
+    curl_slist* next = curl_slist_append(list_, header.c_str());
+    if (!next) return false;
+    list_ = next;
+    return true;
+  }
+  curl_slist* get() const { return list_; }
+
+ private:
+  curl_slist* list_ = nullptr;
+};
+
+struct BodySink {
+  std::string* body;
+  std::size_t max;
+  bool overflow = false;
+};
+
+extern "C" std::size_t write_body(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* sink = static_cast<BodySink*>(user);
+  std::size_t bytes = size * count;
+  if (sink->body->size() + bytes > sink->max) {
+    sink->overflow = true;
+    return 0;  // makes libcurl stop with CURLE_WRITE_ERROR
+  }
+  sink->body->append(data, bytes);
+  return bytes;
+}
+
+// Called by libcurl about once a second and on every wake-up: a non-zero answer aborts the
+// transfer, which is how SIGINT/SIGTERM stop a request that is waiting on the network.
+extern "C" int on_progress(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return interrupted() ? 1 : 0;
+}
+
+std::string seconds_text(std::chrono::milliseconds ms) {
+  if (ms.count() % 1000 == 0) return fmt::format("{} s", ms.count() / 1000);
+  return fmt::format("{:.1f} s", static_cast<double>(ms.count()) / 1000.0);
+}
+
+struct Attempt {
+  CURLcode code = CURLE_OK;
+  std::string curl_message;  // libcurl's error buffer, or its generic text
+  bool body_overflow = false;
+  HttpResponse response;
+};
+
+// Sleeps for `delay` in short slices; false when interrupted.
+bool sleep_unless_interrupted(std::chrono::milliseconds delay) {
+  auto until = std::chrono::steady_clock::now() + delay;
+  while (std::chrono::steady_clock::now() < until) {
+    if (interrupted()) return false;
+    auto left = until - std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(100)));
+  }
+  return !interrupted();
+}
+
+AttemptOutcome outcome_of(const Attempt& attempt) {
+  AttemptOutcome outcome;
+  switch (attempt.code) {
+    case CURLE_OK:
+      outcome.kind = AttemptOutcome::Kind::response;
+      outcome.status = attempt.response.status;
+      outcome.retry_after = attempt.response.retry_after;
+      break;
+    case CURLE_OPERATION_TIMEDOUT:
+      outcome.kind = AttemptOutcome::Kind::timeout;
+      break;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      outcome.kind = AttemptOutcome::Kind::connect_failed;
+      break;
+    default:
+      outcome.kind = AttemptOutcome::Kind::other_error;
+      break;
+  }
+  return outcome;
+}
+
+std::string retry_reason(const Attempt& attempt, const HttpOptions& options) {
+  if (attempt.code == CURLE_OK) return "HTTP " + http_status_text(attempt.response.status);
+  if (attempt.code == CURLE_OPERATION_TIMEDOUT)
+    return "timed out after " + seconds_text(options.total_timeout);
+  return attempt.curl_message;
+}
+
+std::string attempts_note(int attempts) {
+  return attempts > 1 ? fmt::format(", after {} attempts", attempts) : std::string();
+}
+
+// The error for an attempt that got no HTTP response.
+Error error_of(const Attempt& attempt, const HttpRequest& request, const HttpOptions& options,
+               int attempts) {
+  const std::string& url = request.url;
+  std::string host = url;
+  if (auto parsed = parse_http_url(url)) host = parsed->host;
+  switch (attempt.code) {
+    case CURLE_ABORTED_BY_CALLBACK:
+      return {ExitCode::interrupted,
+              fmt::format("interrupted during the request to {}", url),
+              {},
+              "nothing was changed; run the same command again"};
+    case CURLE_OPERATION_TIMEDOUT:
+      return {ExitCode::unavailable, fmt::format("the request to {} timed out", url),
+              fmt::format("no complete answer within {}{}", seconds_text(options.total_timeout),
+                          attempts_note(attempts)),
+              "check the network and any proxy (https_proxy); on a slow link raise --api-timeout"};
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+      return {ExitCode::unavailable,
+              fmt::format("TLS certificate verification failed for {}", host), attempt.curl_message,
+              "pooljoin always verifies certificates: check the system's CA certificates "
+              "(package ca-certificates), the system clock, and that the URL names the right "
+              "site; a mirror with its own CA can be trusted with --ca-file"};
+    case CURLE_SSL_CONNECT_ERROR:
+      return {ExitCode::unavailable, fmt::format("TLS handshake with {} failed", host),
+              attempt.curl_message, "check that the URL names an HTTPS server"};
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return {ExitCode::unavailable, fmt::format("cannot resolve {}", host), attempt.curl_message,
+              "check the DNS settings (/etc/resolv.conf) and the URL"};
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return {ExitCode::unavailable, "cannot resolve the proxy", attempt.curl_message,
+              "check the proxy environment variables (http_proxy, https_proxy, all_proxy)"};
+    case CURLE_COULDNT_CONNECT:
+      return {ExitCode::unavailable, fmt::format("cannot connect to {}", host),
+              attempt.curl_message + attempts_note(attempts),
+              "check the network, the firewall and any proxy"};
+    case CURLE_INTERFACE_FAILED:
+      return {ExitCode::unavailable,
+              fmt::format("cannot send from {}",
+                          request.source ? request.source->to_string() : "the given address"),
+              attempt.curl_message,
+              "the address must be one of this machine's own (see `pooljoin detect`)"};
+    case CURLE_TOO_MANY_REDIRECTS:
+      return {ExitCode::unavailable, fmt::format("too many redirects from {}", url),
+              attempt.curl_message, "check the URL"};
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return {ExitCode::unavailable, fmt::format("refused to follow a redirect from {}", url),
+              attempt.curl_message,
+              "pooljoin follows redirects to http and https only, and never from https to http"};
+    case CURLE_WRITE_ERROR:
+      if (attempt.body_overflow) {
+        return {ExitCode::unavailable, fmt::format("the answer from {} is too large", url),
+                fmt::format("more than {} MiB", options.max_body >> 20), "check the URL"};
+      }
+      break;
+    default:
+      break;
+  }
+  return {ExitCode::unavailable, fmt::format("the request to {} failed", url),
+          attempt.curl_message + attempts_note(attempts),
+          "check the network and any proxy settings"};
+}
+
+}  // namespace
+
+// --- URLs ----------------------------------------------------------------------------------------
+
+std::string HttpUrl::to_string() const {
+  std::string text = scheme + "://";
+  text += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  if (port != 0) text += ":" + std::to_string(port);
+  text += path;
+  if (!query.empty()) text += "?" + query;
+  return text;
+}
+
+Result<HttpUrl> parse_http_url(std::string_view text, UrlRules rules) {
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) return bad_url(text, "it contains a space or a control character");
+    if (u > 0x7f) return bad_url(text, "non-ASCII characters must be percent-encoded");
+  }
+  auto sep = text.find("://");
+  if (sep == std::string_view::npos) return bad_url(text, "it has no scheme (http:// or https://)");
+  HttpUrl url;
+  url.scheme = lower(text.substr(0, sep));
+  if (url.scheme != "http" && url.scheme != "https")
+    return bad_url(text, fmt::format("the scheme '{}' is not http or https", url.scheme));
+  std::string_view rest = text.substr(sep + 3);
+  if (rest.find('#') != std::string_view::npos)
+    return bad_url(text, "a fragment (#...) is not allowed");
+
+  auto authority_end = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, authority_end);
+  std::string_view after =
+      authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
+  if (authority.find('@') != std::string_view::npos)
+    return bad_url(text, "user information (user@host) is not allowed");
+
+  std::string_view host, port;
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) return bad_url(text, "an unclosed '[' in the host");
+    host = authority.substr(1, close - 1);
+    std::string_view tail = authority.substr(close + 1);
+    if (!tail.empty()) {
+      if (tail.front() != ':') return bad_url(text, "unexpected text after the IPv6 address");
+      port = tail.substr(1);
+      if (port.empty()) return bad_url(text, "an empty port");
+    }
+    auto ip = IpAddress::parse(host);
+    if (!ip || ip->is_v4()) return bad_url(text, "the host in brackets is not an IPv6 address");
+    url.host = ip->to_string();
+  } else {
+    auto colon = authority.rfind(':');
+    host = authority.substr(0, colon);
+    if (colon != std::string_view::npos) {
+      port = authority.substr(colon + 1);
+      if (port.empty()) return bad_url(text, "an empty port");
+    }
+    if (host.empty()) return bad_url(text, "it has no host");
+    if (host.find(':') != std::string_view::npos)
+      return bad_url(text, "an IPv6 address must be in brackets ([2001:db8::1])");
+    if (auto ip = IpAddress::parse(host)) {
+      url.host = ip->to_string();
+    } else if (looks_numeric(host)) {
+      return bad_url(text, fmt::format("'{}' is neither an IPv4 address nor a hostname", host));
+    } else if (is_valid_hostname(host)) {
+      url.host = lower(host);
+    } else {
+      return bad_url(text, fmt::format("'{}' is not a valid hostname", host));
+    }
+  }
+  if (!port.empty()) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535)
+      return bad_url(text, fmt::format("the port '{}' is not a number from 1 to 65535", port));
+    url.port = static_cast<std::uint16_t>(value);
+  }
+
+  auto question = after.find('?');
+  std::string_view path = after.substr(0, question);
+  if (question != std::string_view::npos) {
+    if (!rules.allow_query) return bad_url(text, "a query (?...) is not allowed in a base URL");
+    url.query = std::string(after.substr(question + 1));
+  }
+  if (auto bad = bad_component(path, false); !bad.empty())
+    return bad_url(text, "the path contains " + bad);
+  if (auto bad = bad_component(url.query, true); !bad.empty())
+    return bad_url(text, "the query contains " + bad);
+  url.path = std::string(path);
+  return url;
+}
+
+// --- Retries -------------------------------------------------------------------------------------
+
+std::optional<std::chrono::milliseconds> retry_delay(const RetryPolicy& policy, int attempts_made,
+                                                     const AttemptOutcome& outcome) {
+  if (attempts_made >= policy.max_attempts) return std::nullopt;
+  switch (outcome.kind) {
+    case AttemptOutcome::Kind::response: {
+      constexpr long kRetryable[] = {408, 429, 500, 502, 503, 504};
+      if (std::find(std::begin(kRetryable), std::end(kRetryable), outcome.status) ==
+          std::end(kRetryable))
+        return std::nullopt;
+      if (outcome.retry_after) {
+        if (*outcome.retry_after > policy.max_retry_after) return std::nullopt;
+        return std::chrono::duration_cast<std::chrono::milliseconds>(*outcome.retry_after);
+      }
+      break;
+    }
+    case AttemptOutcome::Kind::timeout:
+    case AttemptOutcome::Kind::connect_failed:
+      break;
+    case AttemptOutcome::Kind::other_error:
+      return std::nullopt;
+  }
+  auto delay = policy.initial_backoff;
+  for (int i = 1; i < attempts_made && delay < policy.max_backoff; ++i)
+    delay *= 2;
+  return std::min(delay, policy.max_backoff);
+}
+
+// --- The client ----------------------------------------------------------------------------------
+
+struct CurlHttpClient::Impl {
+  HttpOptions options;
+  CurlEasy easy;
+
+  Attempt perform(const HttpRequest& request) {
+    Attempt attempt;
+    CURL* h = easy.get();
+    if (!h) {
+      attempt.code = CURLE_FAILED_INIT;
+      attempt.curl_message = "libcurl could not create a handle";
+      return attempt;
+    }
+    curl_easy_reset(h);  // keeps the connection cache, drops every option
+    char error_buffer[CURL_ERROR_SIZE] = {};
+    BodySink sink{&attempt.response.body, options.max_body};
+    CurlHeaders headers;
+    for (const auto& header : request.headers)
+      headers.append(header);
+    const bool https = request.url.rfind("https:", 0) == 0 || request.url.rfind("HTTPS:", 0) == 0;
+    const std::string agent = user_agent();
+    std::string interface;
+
+    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    // Never follow https to http: the answer would no longer be authenticated.
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, options.max_redirects);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!options.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options.ca_file.c_str());
+    curl_easy_setopt(
+        h, CURLOPT_CONNECTTIMEOUT_MS,
+        static_cast<long>(std::min(options.connect_timeout, options.total_timeout).count()));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options.total_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, agent.c_str());
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // whatever this libcurl can decode
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
+    if (request.source) {
+      interface = "host!" + request.source->to_string();
+      curl_easy_setopt(h, CURLOPT_INTERFACE, interface.c_str());
+      curl_easy_setopt(h, CURLOPT_IPRESOLVE,
+                       request.source->is_v4() ? CURL_IPRESOLVE_V4 : CURL_IPRESOLVE_V6);
+      curl_easy_setopt(h, CURLOPT_PROXY, "");  // a proxy would hide the source address
+    }
+
+    attempt.code = curl_easy_perform(h);
+    attempt.body_overflow = sink.overflow;
+    attempt.curl_message = error_buffer[0] ? error_buffer : curl_easy_strerror(attempt.code);
+    if (attempt.code == CURLE_OK) {
+      long status = 0;
+      curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+      attempt.response.status = status;
+      char* effective = nullptr;
+      if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &effective) == CURLE_OK && effective)
+        attempt.response.effective_url = effective;
+      char* local = nullptr;
+      if (curl_easy_getinfo(h, CURLINFO_LOCAL_IP, &local) == CURLE_OK && local)
+        attempt.response.local_address = local;
+      curl_off_t retry_after = 0;
+      if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0)
+        attempt.response.retry_after = std::chrono::seconds(retry_after);
+    }
+    // The handle keeps pointers to these locals: clear them before they go.
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+    return attempt;
+  }
+};
+
+CurlHttpClient::CurlHttpClient(HttpOptions options)
+    : impl_(std::make_unique<Impl>(Impl{std::move(options), CurlEasy()})) {}
+CurlHttpClient::~CurlHttpClient() = default;
+CurlHttpClient::CurlHttpClient(CurlHttpClient&&) noexcept = default;
+CurlHttpClient& CurlHttpClient::operator=(CurlHttpClient&&) noexcept = default;
+
+Result<HttpResponse> CurlHttpClient::get(const HttpRequest& request) {
+  const HttpOptions& options = impl_->options;
+  for (int attempt_number = 1;; ++attempt_number) {
+    if (interrupted()) {
+      return fail(ExitCode::interrupted,
+                  fmt::format("interrupted before the request to {}", request.url), {},
+                  "nothing was changed; run the same command again");
+    }
+    Attempt attempt = impl_->perform(request);
+    attempt.response.attempts = attempt_number;
+    if (attempt.code == CURLE_ABORTED_BY_CALLBACK || interrupted())
+      return tl::unexpected(error_of(attempt, request, options, attempt_number));
+    auto delay = retry_delay(options.retry, attempt_number, outcome_of(attempt));
+    if (!delay) {
+      if (attempt.code == CURLE_OK) return std::move(attempt.response);
+      return tl::unexpected(error_of(attempt, request, options, attempt_number));
+    }
+    if (options.on_retry)
+      options.on_retry({request.url, attempt_number, *delay, retry_reason(attempt, options)});
+    if (!sleep_unless_interrupted(*delay)) {
+      return fail(ExitCode::interrupted,
+                  fmt::format("interrupted while waiting to retry {}", request.url), {},
+                  "nothing was changed; run the same command again");
+    }
+  }
+}
+
+CurlGlobal::CurlGlobal() : ok_(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK) {}
+
+CurlGlobal::~CurlGlobal() {
+  if (ok_) curl_global_cleanup();
+}
+
+std::string user_agent() {
+  return std::string("pooljoin/") + kVersion;
+}
+
+std::string http_status_text(long status) {
+  switch (status) {
+    case 200:
+      return "200 OK";
+    case 301:
+      return "301 Moved Permanently";
+    case 302:
+      return "302 Found";
+    case 400:
+      return "400 Bad Request";
+    case 401:
+      return "401 Unauthorized";
+    case 403:
+      return "403 Forbidden";
+    case 404:
+      return "404 Not Found";
+    case 408:
+      return "408 Request Timeout";
+    case 410:
+      return "410 Gone";
+    case 429:
+      return "429 Too Many Requests";
+    case 500:
+      return "500 Internal Server Error";
+    case 502:
+      return "502 Bad Gateway";
+    case 503:
+      return "503 Service Unavailable";
+    case 504:
+      return "504 Gateway Timeout";
+    default:
+      return std::to_string(status);
+  }
+}
+
+}  // namespace pooljoin

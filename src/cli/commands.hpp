@@ -19,6 +19,8 @@ struct CommandSpec {
 Action add_detect(CLI::App& sub);
 Action add_install_ntp(CLI::App& sub);
 Action add_resolve(CLI::App& sub);
+Action add_status(CLI::App& sub);
+Action add_submit(CLI::App& sub);
 // A subcommand of a later release: it exists, says what it will do, and fails with exit 2.
 Action add_not_available(CLI::App& sub);
 

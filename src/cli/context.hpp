@@ -11,6 +11,8 @@
 
 #include "pooljoin/error.hpp"
 #include "pooljoin/fs.hpp"
+#include "pooljoin/http.hpp"
+#include "pooljoin/pool_api.hpp"
 #include "pooljoin/process.hpp"
 
 namespace pooljoin::cli {
@@ -23,6 +25,9 @@ struct GlobalOptions {
   int verbose = 0;
   bool quiet = false;
   bool no_color = false;
+  std::string api_base = kDefaultApiBase;  // the pool's site, validated, without a trailing '/'
+  int api_timeout = 20;                    // seconds per HTTP attempt
+  std::string ca_file;                     // verify HTTPS against these CAs instead
 };
 
 // Terminal output. The result goes to stdout (text, or one JSON document with --json); notes,
@@ -79,6 +84,7 @@ struct Context {
   ProcessRunner& query_runner;   // read-only queries: runs even in a dry run
   ProcessRunner& change_runner;  // changes: records instead of running in a dry run
   const Prompter& prompter;
+  HttpClient& http;  // the pool's site (and the ownership proof)
 };
 
 // Throws Fatal(needs_root) unless running as root or in a dry run. Called by every step that

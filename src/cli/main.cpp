@@ -9,7 +9,9 @@
 #include "commands.hpp"
 #include "context.hpp"
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
+#include "pooljoin/http.hpp"
 #include "pooljoin/interrupt.hpp"
 #include "pooljoin/version.hpp"
 
@@ -29,6 +31,28 @@ void add_global_options(CLI::App& app, GlobalOptions& options) {
   app.add_flag("-v,--verbose", options.verbose, "Say more (repeat for even more)");
   app.add_flag("-q,--quiet", options.quiet, "Print only the result");
   app.add_flag("--no-color", options.no_color, "No colour (also when NO_COLOR is set)");
+  app.add_option("--api-base", options.api_base,
+                 "The pool's site, for its score API (a mirror, or a test server)")
+      ->type_name("URL")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            auto url = parse_http_url(value, {.allow_query = false});
+            if (!url) return url.error().why;
+            while (!url->path.empty() && url->path.back() == '/')
+              url->path.pop_back();
+            value = url->to_string();
+            return {};
+          },
+          "", ""));
+  app.add_option("--api-timeout", options.api_timeout,
+                 "Seconds an HTTP request may take (each attempt; failed ones are retried twice)")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(1, 600));
+  app.add_option("--ca-file", options.ca_file,
+                 "Verify HTTPS servers against the CA certificates in FILE (PEM) instead of the "
+                 "system's; verification itself is never turned off")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile.description(""));
   app.set_version_flag("--version", std::string("pooljoin ") + kVersion);
 }
 
@@ -78,9 +102,17 @@ int run(int argc, char** argv) {
   SpawnRunner spawn;
   RecordingRunner recorder;
   Prompter prompter(options.yes, ::isatty(STDIN_FILENO) == 1);
+  HttpOptions http_options;
+  http_options.total_timeout = std::chrono::seconds(options.api_timeout);
+  http_options.ca_file = options.ca_file;
+  http_options.on_retry = [&console](const RetryNotice& notice) {
+    console.note(fmt::format("note: {} from {}; retrying in {:g} s", notice.reason, notice.url,
+                             static_cast<double>(notice.delay.count()) / 1000.0));
+  };
+  CurlHttpClient http(std::move(http_options));
   Context ctx{
-      options, console, fs, spawn, options.dry_run ? static_cast<ProcessRunner&>(recorder) : spawn,
-      prompter};
+      options,  console, fs, spawn, options.dry_run ? static_cast<ProcessRunner&>(recorder) : spawn,
+      prompter, http};
   try {
     for (auto& [sub, action] : actions) {
       if (sub->parsed()) return action(ctx);
@@ -101,5 +133,10 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   pooljoin::install_interrupt_handlers();
+  pooljoin::CurlGlobal curl;  // once, before anything could start a thread
+  if (!curl.ok()) {
+    std::cerr << "pooljoin: error: libcurl could not be initialised; please report this\n";
+    return pooljoin::to_int(pooljoin::ExitCode::internal);
+  }
   return pooljoin::cli::run(argc, argv);
 }

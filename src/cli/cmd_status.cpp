@@ -1,0 +1,414 @@
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <thread>
+
+#include "chart.hpp"
+#include "commands.hpp"
+#include "table.hpp"
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "pooljoin/detect.hpp"
+#include "pooljoin/interrupt.hpp"
+#include "pooljoin/pool_api.hpp"
+#include "pooljoin/selection.hpp"
+
+namespace pooljoin::cli {
+namespace {
+
+// The monitors report every few minutes: refreshing faster only loads the pool's site.
+constexpr int kMinWatchSeconds = 5;
+constexpr int kMaxWatchSeconds = 24 * 3600;
+constexpr int kDefaultWatchSeconds = 60;
+// A watch gives up after this many refreshes in a row where no address could be fetched.
+constexpr int kMaxWatchFailures = 10;
+constexpr int kChartRows = 5;
+// The offset chart's scale never gets finer than this (ms): below, it would magnify noise.
+constexpr double kMinOffsetScaleMs = 1.0;
+
+struct StatusOptions {
+  std::vector<std::string> addresses;
+  bool watch = false;
+  std::string interval;  // as given to --watch ("60", "30s", "5m"); "" for the default
+  int limit = 500;
+};
+
+// "30", "30s", "5m", "1h" as seconds; nullopt when it is none of these.
+std::optional<int> parse_interval(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  std::size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))
+    ++digits;
+  if (digits == 0 || digits > 6) return std::nullopt;
+  int value = std::stoi(text.substr(0, digits));
+  std::string unit = text.substr(digits);
+  if (unit.empty() || unit == "s") return value;
+  if (unit == "m") return value * 60;
+  if (unit == "h") return value * 3600;
+  return std::nullopt;
+}
+
+std::vector<IpAddress> addresses_to_show(const Context& ctx, const StatusOptions& options) {
+  std::vector<IpAddress> addresses;
+  for (const auto& text : options.addresses) {
+    auto ip = IpAddress::parse(text);
+    if (!ip) {
+      throw Fatal(ExitCode::usage, fmt::format("status: '{}' is not an IP address", text), {},
+                  "give IPv4 or IPv6 addresses, like 192.0.2.1 or 2001:db8::1");
+    }
+    if (!ip->is_global_unicast()) {
+      ctx.console.warn(fmt::format("{} is not a global address ({}); the pool cannot have it",
+                                   ip->to_string(), ip->non_global_reason()));
+    }
+    addresses.push_back(*ip);
+  }
+  if (!addresses.empty()) return addresses;
+
+  std::vector<LocalAddress> global, excluded;
+  machine_addresses(global, excluded);
+  for (const auto& a : global)
+    addresses.push_back(a.address);
+  if (addresses.empty()) {
+    bool private_only = std::any_of(excluded.begin(), excluded.end(), [](const LocalAddress& a) {
+      return a.excluded_because.find("private") != std::string::npos ||
+             a.excluded_because.find("carrier-grade") != std::string::npos;
+    });
+    throw Fatal(ExitCode::usage, "no address to look up",
+                private_only ? "this machine has only private addresses (behind NAT, the pool "
+                               "sees the public one)"
+                             : "this machine has no global address",
+                "name the public address: pooljoin status ADDRESS");
+  }
+  return addresses;
+}
+
+nlohmann::json optional_number(const std::optional<double>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json();
+}
+
+nlohmann::json to_json(const ServerScore& s) {
+  auto monitors = nlohmann::json::array();
+  for (const auto& m : s.document.monitors) {
+    monitors.push_back({{"id", m.id},
+                        {"name", m.name},
+                        {"type", m.type},
+                        {"status", m.status},
+                        {"score", optional_number(m.score)},
+                        {"avg_rtt", optional_number(m.avg_rtt)},
+                        {"ts", m.ts}});
+  }
+  auto history = nlohmann::json::array();
+  for (const auto& p : s.document.history) {
+    history.push_back(
+        {{"ts", p.ts},
+         {"offset", optional_number(p.offset)},
+         {"step", p.step},
+         {"score", p.score},
+         {"monitor_id", p.monitor_id ? nlohmann::json(*p.monitor_id) : nlohmann::json()},
+         {"rtt", optional_number(p.rtt)}});
+  }
+  return {{"address", s.address.to_string()},
+          {"known", s.known},
+          {"score", s.score ? nlohmann::json(s.score->value) : nlohmann::json()},
+          {"in_pool", s.in_pool()},
+          {"monitors", std::move(monitors)},
+          {"history", std::move(history)}};
+}
+
+int status_rank(std::string_view status) {
+  constexpr std::string_view kOrder[] = {"active",  "testing", "candidate",
+                                         "pending", "paused",  "deleted"};
+  for (std::size_t i = 0; i < std::size(kOrder); ++i)
+    if (kOrder[i] == status) return static_cast<int>(i);
+  return static_cast<int>(std::size(kOrder));
+}
+
+std::string score_text(double score) {
+  return fmt::format("{:.1f}", score);
+}
+
+std::string offset_ms_text(double offset_seconds) {
+  return fmt::format("{:+.3f} ms", offset_seconds * 1000.0);
+}
+
+std::string headline(const ServerScore& s, const Console& console) {
+  const std::string ip = s.address.to_string();
+  if (!s.known) {
+    return fmt::format(
+        "{}: {} (the pool's site does not know this address); add it with the "
+        "steps of `pooljoin submit`",
+        ip, console.paint(Console::Style::warn, "not in the pool yet"));
+  }
+  if (!s.score) return fmt::format("{}: in the pool's records, no score yet", ip);
+  double value = s.score->value;
+  std::string score = console.paint(value >= kInPoolScore ? Console::Style::ok
+                                    : value >= 0          ? Console::Style::warn
+                                                          : Console::Style::fail,
+                                    score_text(value));
+  if (s.in_pool()) {
+    return fmt::format("{}: score {}, in the pool's DNS (score >= {:g})", ip, score, kInPoolScore);
+  }
+  return fmt::format("{}: score {}, not in the pool's DNS (it needs a score of {:g})", ip, score,
+                     kInPoolScore);
+}
+
+std::string monitor_table(const ServerScore& s) {
+  std::vector<const PoolMonitor*> monitors;
+  for (const auto& m : s.document.monitors)
+    if (m.type != "score") monitors.push_back(&m);
+  if (monitors.empty()) {
+    return s.document.history.empty() ? "no monitor has scored it yet\n"
+                                      : "the site sent no per-monitor scores\n";
+  }
+  std::stable_sort(monitors.begin(), monitors.end(),
+                   [](const PoolMonitor* a, const PoolMonitor* b) {
+                     if (status_rank(a->status) != status_rank(b->status))
+                       return status_rank(a->status) < status_rank(b->status);
+                     if (a->score.value_or(-1000) != b->score.value_or(-1000))
+                       return a->score.value_or(-1000) > b->score.value_or(-1000);
+                     return a->name < b->name;
+                   });
+  // The newest point of each monitor (history is oldest first).
+  std::map<std::int64_t, const ScorePoint*> newest;
+  for (const auto& p : s.document.history)
+    if (p.monitor_id) newest[*p.monitor_id] = &p;
+
+  Table table({"monitor", "status", "score", "avg RTT", "last offset"});
+  for (const PoolMonitor* m : monitors) {
+    auto it = newest.find(m->id);
+    std::string offset = "-";
+    if (it != newest.end() && it->second->offset) offset = offset_ms_text(*it->second->offset);
+    table.add({m->name.empty() ? fmt::format("#{}", m->id) : m->name, m->status,
+               m->score ? score_text(*m->score) : "-",
+               m->avg_rtt ? fmt::format("{:.1f} ms", *m->avg_rtt) : "-", offset});
+  }
+  return table.render();
+}
+
+std::string span_text(std::int64_t seconds) {
+  if (seconds < 3600) return fmt::format("{} min", std::max<std::int64_t>(1, seconds / 60));
+  if (seconds < 2 * 86400) return fmt::format("{} h", (seconds + 1800) / 3600);
+  return fmt::format("{} days", (seconds + 43200) / 86400);
+}
+
+// "(12 points over 44 h)", or "(1 point)".
+std::string points_text(const std::vector<ChartPoint>& points) {
+  if (points.size() == 1) return "(1 point)";
+  return fmt::format("({} points over {})", points.size(),
+                     span_text(points.back().ts - points.front().ts));
+}
+
+std::string charts(const ServerScore& s, const Console& console) {
+  std::string out;
+  const bool utf8 = console.stdout_tty() && locale_is_utf8();
+  const int width = terminal_width();
+
+  std::vector<ChartPoint> scores;
+  for (const auto& p : overall_history(s.document))
+    scores.push_back({p.ts, p.score});
+  if (!scores.empty()) {
+    ChartSpec spec;
+    spec.style = ChartStyle::bars;
+    spec.width = width;
+    spec.height = kChartRows;
+    spec.utf8 = utf8;
+    spec.hold = true;
+    double lowest = scores.front().value, highest = lowest;
+    for (const auto& p : scores) {
+      lowest = std::min(lowest, p.value);
+      highest = std::max(highest, p.value);
+    }
+    spec.min = std::min(0.0, std::floor(lowest / 10) * 10);
+    spec.max = std::max(kMaxScore, std::ceil(highest / 10) * 10);
+    spec.mark = kInPoolScore;
+    out += fmt::format("score {}; the dotted line is {:g}, the pool's threshold:\n",
+                       points_text(scores), kInPoolScore);
+    for (const auto& line : render_chart(scores, spec))
+      out += line + '\n';
+  }
+
+  std::vector<ChartPoint> offsets;
+  double largest = 0;
+  // Documents of the old API have no monitor ids: their points are then the only offsets.
+  auto measured = monitor_history(s.document);
+  if (measured.empty()) measured = s.document.history;
+  for (const auto& p : measured) {
+    if (!p.offset) continue;
+    offsets.push_back({p.ts, *p.offset * 1000.0});
+    largest = std::max(largest, std::abs(*p.offset * 1000.0));
+  }
+  if (!offsets.empty()) {
+    ChartSpec spec;
+    spec.style = ChartStyle::dots;
+    spec.width = width;
+    spec.height = kChartRows;
+    spec.utf8 = utf8;
+    double scale = nice_ceiling(std::max(largest, kMinOffsetScaleMs));
+    spec.min = -scale;
+    spec.max = scale;
+    spec.mark = 0.0;
+    out += fmt::format("offset in ms as the monitors measured it {}:\n", points_text(offsets));
+    for (const auto& line : render_chart(offsets, spec))
+      out += line + '\n';
+  }
+  return out;
+}
+
+std::string render(const ServerScore& s, const Console& console) {
+  std::string out = headline(s, console) + '\n';
+  if (!s.known) return out;
+  out += monitor_table(s);
+  std::string chart_text = charts(s, console);
+  if (!chart_text.empty()) out += '\n' + chart_text;
+  return out;
+}
+
+using Fetched = std::vector<std::pair<IpAddress, Result<ServerScore>>>;
+
+// Every address, in order; an interruption stops at once (Fatal), other errors are per address.
+Fetched fetch_all(Context& ctx, const std::vector<IpAddress>& addresses, int limit) {
+  Fetched fetched;
+  for (const auto& address : addresses) {
+    auto score = fetch_server_score(ctx.http, ctx.options.api_base, address, limit);
+    if (!score && score.error().code == ExitCode::interrupted) throw Fatal(score.error());
+    fetched.emplace_back(address, std::move(score));
+  }
+  return fetched;
+}
+
+// Shows one round; returns the number of addresses that failed.
+int show(Context& ctx, const Fetched& fetched) {
+  int failures = 0;
+  if (ctx.console.json()) {
+    auto list = nlohmann::json::array();
+    for (const auto& [address, score] : fetched) {
+      if (score) {
+        list.push_back(to_json(*score));
+      } else {
+        ++failures;
+        list.push_back({{"address", address.to_string()},
+                        {"known", nullptr},
+                        {"error", score.error().message()}});
+      }
+    }
+    ctx.console.emit_json({{"addresses", std::move(list)}});
+  } else {
+    std::string out;
+    for (const auto& [address, score] : fetched) {
+      if (!out.empty()) out += '\n';
+      if (score) {
+        out += render(*score, ctx.console);
+      } else {
+        ++failures;
+        out +=
+            fmt::format("{}: {}\n", address.to_string(),
+                        ctx.console.paint(Console::Style::fail, "no answer from the pool's site"));
+      }
+    }
+    ctx.console.print(out);
+  }
+  return failures;
+}
+
+// Reports every failure but the last, which is returned for main to report (and exit with).
+std::optional<Error> report_failures(const Context& ctx, const Fetched& fetched) {
+  std::optional<Error> last;
+  for (const auto& [address, score] : fetched) {
+    if (score) continue;
+    if (last) ctx.console.error(*last);
+    last = score.error();
+  }
+  return last;
+}
+
+// Waits `seconds`, waking often enough to stop promptly; false when interrupted.
+bool wait_interruptible(int seconds) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    if (interrupted()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return !interrupted();
+}
+
+int run_status(Context& ctx, const StatusOptions& options) {
+  auto addresses = addresses_to_show(ctx, options);
+  if (!options.watch) {
+    Fetched fetched = fetch_all(ctx, addresses, options.limit);
+    show(ctx, fetched);
+    if (auto error = report_failures(ctx, fetched)) throw Fatal(std::move(*error));
+    return to_int(ExitCode::ok);
+  }
+
+  int interval =
+      options.interval.empty() ? kDefaultWatchSeconds : *parse_interval(options.interval);
+  const bool clear = ctx.console.stdout_tty() && !ctx.console.json();
+  int failed_rounds = 0;
+  try {
+    for (;;) {
+      Fetched fetched = fetch_all(ctx, addresses, options.limit);
+      if (clear) ctx.console.print("\033[H\033[2J");
+      int failures = show(ctx, fetched);
+      if (auto error = report_failures(ctx, fetched)) ctx.console.error(*error);
+      failed_rounds = failures == static_cast<int>(fetched.size()) ? failed_rounds + 1 : 0;
+      if (failed_rounds >= kMaxWatchFailures) {
+        throw Fatal(ExitCode::unavailable,
+                    fmt::format("status --watch: {} refreshes in a row failed", failed_rounds), {},
+                    "check the network and the pool's site, then start it again");
+      }
+      if (!ctx.console.json()) {
+        ctx.console.note(ctx.console.paint_err(
+            Console::Style::dim,
+            fmt::format("refreshed at {}; next in {} s (Ctrl-C stops)",
+                        rfc3339_utc(std::chrono::system_clock::now()), interval)));
+      }
+      if (!wait_interruptible(interval)) break;
+    }
+  } catch (const Fatal& fatal) {
+    if (fatal.error().code != ExitCode::interrupted) throw;
+  }
+  ctx.console.note("status --watch: stopped");
+  return to_int(ExitCode::interrupted);
+}
+
+}  // namespace
+
+Action add_status(CLI::App& sub) {
+  auto options = std::make_shared<StatusOptions>();
+  sub.add_option("address", options->addresses,
+                 "Addresses to look up (default: this machine's global addresses)")
+      ->type_name("ADDRESS");
+  CLI::Option* watch =
+      sub.add_option("--watch", options->interval,
+                     "Refresh every INTERVAL (seconds, or with s/m/h: 30s, 5m; default 60 s) until "
+                     "interrupted")
+          ->expected(0, 1)
+          ->option_text("[INTERVAL]")
+          ->check(CLI::Validator(
+              [](std::string& value) -> std::string {
+                if (value.empty()) return {};
+                auto seconds = parse_interval(value);
+                if (!seconds) {
+                  return fmt::format(
+                      "'{}' is not an interval (60, 30s, 5m, 1h); give addresses before --watch",
+                      value);
+                }
+                if (*seconds < kMinWatchSeconds || *seconds > kMaxWatchSeconds) {
+                  return fmt::format("the interval must be from {} s to {} h", kMinWatchSeconds,
+                                     kMaxWatchSeconds / 3600);
+                }
+                return {};
+              },
+              "", ""));
+  sub.add_option("--limit", options->limit,
+                 "How many score points to fetch per address (all monitors together)")
+      ->check(CLI::Range(1, kMaxScoreLimit));
+  return [options, watch](Context& ctx) {
+    options->watch = watch->count() > 0;
+    return run_status(ctx, *options);
+  };
+}
+
+}  // namespace pooljoin::cli

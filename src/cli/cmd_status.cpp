@@ -278,8 +278,8 @@ Fetched fetch_all(Context& ctx, const std::vector<IpAddress>& addresses, int lim
   return fetched;
 }
 
-// Shows one round; returns the number of addresses that failed.
-int show(Context& ctx, const Fetched& fetched) {
+// Shows one round, after `prefix` (a screen clear); returns the number of addresses that failed.
+int show(Context& ctx, const Fetched& fetched, const std::string& prefix = {}) {
   int failures = 0;
   if (ctx.console.json()) {
     auto list = nlohmann::json::array();
@@ -295,9 +295,9 @@ int show(Context& ctx, const Fetched& fetched) {
     }
     ctx.console.emit_json({{"addresses", std::move(list)}});
   } else {
-    std::string out;
+    std::string out = prefix;
     for (const auto& [address, score] : fetched) {
-      if (!out.empty()) out += '\n';
+      if (out.size() > prefix.size()) out += '\n';
       if (score) {
         out += render(*score, ctx.console);
       } else {
@@ -349,8 +349,7 @@ int run_status(Context& ctx, const StatusOptions& options) {
   try {
     for (;;) {
       Fetched fetched = fetch_all(ctx, addresses, options.limit);
-      if (clear) ctx.console.print("\033[H\033[2J");
-      int failures = show(ctx, fetched);
+      int failures = show(ctx, fetched, clear ? "\033[H\033[2J" : "");
       if (auto error = report_failures(ctx, fetched)) ctx.console.error(*error);
       failed_rounds = failures == static_cast<int>(fetched.size()) ? failed_rounds + 1 : 0;
       if (failed_rounds >= kMaxWatchFailures) {

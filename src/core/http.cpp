@@ -397,14 +397,21 @@ struct CurlHttpClient::Impl {
     CurlHeaders headers;
     for (const auto& header : request.headers)
       headers.append(header);
-    const bool https = request.url.rfind("https:", 0) == 0 || request.url.rfind("HTTPS:", 0) == 0;
+    auto url = parse_http_url(request.url);
+    const bool https = !url || url->scheme == "https";  // when in doubt, the stricter rules
     const std::string agent = user_agent();
     std::string interface;
 
     curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     // Never follow https to http: the answer would no longer be authenticated.
+#if LIBCURL_VERSION_NUM >= 0x075500  // 7.85 replaced the bit masks with names
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
+#else
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS,
+                     static_cast<long>(https ? CURLPROTO_HTTPS : CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, options.max_redirects);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -444,9 +451,12 @@ struct CurlHttpClient::Impl {
       char* local = nullptr;
       if (curl_easy_getinfo(h, CURLINFO_LOCAL_IP, &local) == CURLE_OK && local)
         attempt.response.local_address = local;
+#if LIBCURL_VERSION_NUM >= 0x074200  // 7.66; older ones retry on the backoff alone
+      // Both forms of Retry-After, seconds and an HTTP date, as seconds from now.
       curl_off_t retry_after = 0;
       if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0)
         attempt.response.retry_after = std::chrono::seconds(retry_after);
+#endif
     }
     // The handle keeps pointers to these locals: clear them before they go.
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);

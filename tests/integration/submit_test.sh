@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# `pooljoin submit` (and `status` without addresses) in a network namespace whose loopback
+# carries "public" addresses standing for the server's own: the pre-flight against a stand-in
+# for the pool's site, what to enter on the site, the net speed, and the ownership proof, whose
+# requests must arrive from each of those addresses.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pool_site.sh"
+require_root
+
+NS=$(make_netns submit)
+ip -n "$NS" addr add 185.255.0.10/32 dev lo  # registered: the site has its score (healthy.json)
+ip -n "$NS" addr add 185.255.0.11/32 dev lo
+ip -n "$NS" -6 addr add 2a0a:e5c0::10/128 dev lo nodad
+# `ip netns exec` puts /etc/netns/NS/hosts in place of /etc/hosts: names of the test's own.
+mkdir -p "/etc/netns/$NS"
+on_exit rm -rf "/etc/netns/$NS"
+cat >"/etc/netns/$NS/hosts" <<'EOF'
+127.0.0.1 localhost
+::1 localhost
+185.255.0.10 ntp-all.example.test
+185.255.0.11 ntp-all.example.test
+2a0a:e5c0::10 ntp-all.example.test
+185.255.0.10 ntp-v4.example.test
+EOF
+# Dual-stack, so that requests from IPv4 and IPv6 addresses both reach it.
+start_site site --netns "$NS" --bind ::
+BASE="http://127.0.0.1:$SITE_PORT"
+
+# pjn EXPECTED_EXIT ARGS...: pooljoin inside the namespace, asking its site; `env` words in the
+# PJN_ENV array go first.
+PJN_ENV=()
+pjn() {
+  local expected=$1
+  shift
+  local rc=0
+  ip netns exec "$NS" env "${PJN_ENV[@]}" "$POOLJOIN" --api-base "$BASE" "$@" \
+    >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
+  OUT=$(cat "$TEST_TMP/out")
+  ERR=$(cat "$TEST_TMP/err")
+  [ "$rc" = "$expected" ] || fail "pooljoin $* in $NS exited $rc, expected $expected"
+}
+
+test_preflight_fails_on_a_registered_address() {
+  pjn 1 --json submit --hostname ntp-all.example.test
+  assert_eq "$(jqr '[keys[]] | join(",")')" "addresses,findings,instructions,opened,status,verification"
+  assert_eq "$(jqr .status)" "fail"
+  assert_eq "$(jq -c .addresses <<<"$OUT")" '["185.255.0.10","185.255.0.11","2a0a:e5c0::10"]'
+  assert_eq "$(jq -c '.findings | map("\(.severity) \(.id)")' <<<"$OUT")" "$(jq -n -c '[
+    "ok submit.address.global", "ok submit.address.global", "ok submit.address.global",
+    "fail submit.registered", "ok submit.not-registered", "ok submit.not-registered",
+    "warn submit.ntp.not-checked", "warn submit.ntp.not-checked", "warn submit.ntp.not-checked",
+    "warn submit.lint.not-checked", "warn submit.check.not-checked"]')"
+  assert_eq "$(jqr '.findings[3].message')" \
+    "185.255.0.10 is already in the pool, score 19.6: the site refuses an address twice"
+  pjn 1 submit --hostname ntp-all.example.test
+  assert_contains "$OUT" "FAIL  185.255.0.10 is already in the pool, score 19.6"
+  assert_contains "$OUT" "WARN  not checked: 185.255.0.11 answers NTP with 0 < stratum < 6"
+  assert_contains "$OUT" "5 passed, 5 not checked or warned, 1 failed"
+  assert_contains "$OUT" "On the pool's site (once the failures above are fixed):"
+}
+
+test_preflight_passes_for_addresses_the_pool_does_not_know() {
+  pjn 0 --json submit --hostname ntp-v4.example.test 185.255.0.11 2a0a:e5c0::10
+  assert_eq "$(jqr .status)" "warn"  # what could not be checked is never reported as passed
+  assert_eq "$(jqr '[.findings[] | select(.severity == "fail")] | length')" 0
+  assert_eq "$(jq -c '[.findings[] | select(.id == "submit.not-registered") | .message]' <<<"$OUT")" \
+    '["185.255.0.11 is not in the pool yet","2a0a:e5c0::10 is not in the pool yet"]'
+  # The site was asked about exactly these two.
+  assert_eq "$(site_requests /api/data/ | jq -c '[.[-2:][] | .path]')" \
+    '["/api/data/server/scores/185.255.0.11/json","/api/data/server/scores/2a0a:e5c0::10/json"]'
+}
+
+test_a_non_global_address_is_refused_by_the_preflight() {
+  pjn 1 --json submit 10.20.30.40
+  assert_eq "$(jqr '.findings[0].id')" "submit.address.not-global"
+  assert_eq "$(jqr '.findings[0].message')" \
+    "10.20.30.40 is not a global unicast address (private (RFC 1918)): the site refuses it"
+  assert_eq "$(jqr '.instructions.families')" "[]"
+}
+
+test_the_hostname_is_entered_only_when_it_resolves_to_exactly_our_addresses() {
+  pjn 1 --json submit --hostname ntp-all.example.test
+  assert_eq "$(jqr .instructions.page)" "https://manage.ntppool.org/manage/servers"
+  assert_eq "$(jqr .instructions.use_hostname)" "true"
+  assert_eq "$(jq -c '.instructions.families | map([.family, .addresses, .enter])' <<<"$OUT")" \
+    '[["ipv4",["185.255.0.10","185.255.0.11"],["ntp-all.example.test"]],["ipv6",["2a0a:e5c0::10"],["ntp-all.example.test"]]]'
+  pjn 1 --json submit --hostname ntp-v4.example.test
+  assert_eq "$(jqr .instructions.use_hostname)" "false"
+  assert_eq "$(jq -c .instructions.hostname <<<"$OUT")" \
+    '{"addresses":["185.255.0.10"],"error":null,"name":"ntp-v4.example.test"}'
+  assert_eq "$(jq -c '.instructions.families | map(.enter)' <<<"$OUT")" \
+    '[["185.255.0.10","185.255.0.11"],["2a0a:e5c0::10"]]'
+  pjn 1 submit --hostname ntp-v4.example.test
+  assert_contains "$OUT" "IPv4  enter 185.255.0.10, then 185.255.0.11"
+  assert_contains "$OUT" "IPv6  enter 2a0a:e5c0::10"
+  assert_contains "$OUT" "ntp-v4.example.test resolves to 185.255.0.10, not exactly this machine's addresses"
+  pjn 1 --json submit --hostname nowhere.example.test
+  assert_eq "$(jqr .instructions.use_hostname)" "false"
+  [ "$(jqr .instructions.hostname.error)" != null ] || fail "an unresolvable name must say why"
+  pjn 2 submit --hostname 'bad name;rm'
+  assert_contains "$ERR" "--hostname"
+}
+
+test_net_speed_from_the_virtualisation_and_the_bandwidth() {
+  pjn 1 --json --root "$IMAGES/debian-12-ntpsec-openvz" submit --hostname ntp-all.example.test
+  assert_eq "$(jq -c '.instructions.net_speed | [.kbit, .label, .machine]' <<<"$OUT")" \
+    '[6000,"6 Mbit","container"]'
+  assert_contains "$(jqr .instructions.net_speed.reason)" "the guide says about 10 Mbit"
+  pjn 1 --json --root "$IMAGES/ubuntu-24.04-chrony-timesyncd" submit --hostname ntp-all.example.test
+  assert_eq "$(jq -c '.instructions.net_speed | [.kbit, .machine]' <<<"$OUT")" '[100000,"virtual machine"]'
+  pjn 1 --json --root "$IMAGES/ubuntu-24.04-chrony-timesyncd" submit --bandwidth 1000 \
+    --hostname ntp-all.example.test
+  assert_eq "$(jq -c '.instructions.net_speed | [.kbit, .expected_traffic_kbit]' <<<"$OUT")" '[1000000,40]'
+  pjn 1 --root "$IMAGES/debian-12" submit --bandwidth 300 --hostname ntp-all.example.test
+  assert_contains "$OUT" "Set the net speed of each new server to 250 Mbit (250000 kbit/s): a physical machine"
+  assert_contains "$OUT" "The guide's figure: a server set to 1 Gbit served about 40 kbit/s each way"
+  pjn 2 submit --bandwidth 0
+  assert_contains "$ERR" "--bandwidth"
+}
+
+test_ownership_proof_comes_from_each_address() {
+  : >"$SITE_LOG"
+  # A proxy in the environment must not carry the proof: the site would see the proxy. (The
+  # score lookups on 127.0.0.1 bypass this dead one through no_proxy; the proof's host,
+  # localhost, is not in it.)
+  PJN_ENV=(http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 no_proxy=127.0.0.1)
+  pjn 0 --json submit --hostname ntp-all.example.test \
+    --verify-url "http://localhost:$SITE_PORT/verify/tok-123?server=42"
+  PJN_ENV=()
+  assert_eq "$(jq -c '.verification.results | map([.address, .family, .ok, .status, .local_address])' <<<"$OUT")" \
+    '[["185.255.0.10","ipv4",true,200,"185.255.0.10"],["185.255.0.11","ipv4",true,200,"185.255.0.11"],["2a0a:e5c0::10","ipv6",true,200,"2a0a:e5c0::10"]]'
+  assert_eq "$(jqr .verification.url)" "http://localhost:$SITE_PORT/verify/tok-123?server=42"
+  # What the site saw: one request per address, from that address, v4 and v6.
+  assert_eq "$(site_requests /verify/ | jq -c 'map([.client, .query, .proxied, .user_agent])')" \
+    "$(jq -n -c --arg ua "pooljoin/$VERSION" '[["185.255.0.10","server=42",false,$ua],
+      ["185.255.0.11","server=42",false,$ua],["2a0a:e5c0::10","server=42",false,$ua]]')"
+  assert_eq "$(jqr '.verification.results[0].body')" "verified 185.255.0.10"
+  # Proving ownership expects the addresses to be registered: 185.255.0.10 passes now.
+  assert_eq "$(jqr '.findings[] | select(.message | startswith("185.255.0.10 is")) | select(.id == "submit.registered") | .severity')" "ok"
+  pjn 0 submit --verify-url "http://localhost:$SITE_PORT/verify/tok-123"
+  assert_contains "$OUT" "Ownership proof (one request to http://localhost:$SITE_PORT/verify/tok-123 from each address):"
+  grep -Eq '^  2a0a:e5c0::10 +ok +HTTP 200 OK \(sent from 2a0a:e5c0::10\)$' <<<"$OUT" || fail "IPv6 proof line"
+}
+
+test_ownership_proof_reports_each_failure() {
+  : >"$SITE_LOG"
+  pjn 1 --json submit --verify-url "http://localhost:$SITE_PORT/verify/t" 185.255.0.11 185.255.0.99
+  assert_eq "$(jq -c '.verification.results | map([.address, .ok, .status])' <<<"$OUT")" \
+    '[["185.255.0.11",true,200],["185.255.0.99",false,null]]'
+  assert_contains "$(jqr '.verification.results[1].message')" "cannot send from 185.255.0.99"
+  assert_eq "$(jqr .status)" "fail"
+  assert_eq "$(site_requests /verify/ | jq -c 'map(.client)')" '["185.255.0.11"]'
+  # The site refusing the proof is a failure too, with its answer.
+  pjn 1 --json submit --verify-url "http://localhost:$SITE_PORT/not-a-token" 185.255.0.11
+  assert_eq "$(jq -c '.verification.results | map([.ok, .status, .message])' <<<"$OUT")" \
+    '[[false,404,"HTTP 404 Not Found"]]'
+  pjn 2 submit --verify-url ftp://manage.ntppool.org/x
+  assert_contains "$ERR" "--verify-url"
+  pjn 2 submit --verify-url "https://manage.ntppool.org/a b"
+}
+
+test_dry_run_sends_no_proof() {
+  : >"$SITE_LOG"
+  pjn 0 --dry-run --json submit --verify-url "http://localhost:$SITE_PORT/verify/t" 185.255.0.11
+  assert_eq "$(jqr .verification)" "null"
+  assert_contains "$ERR" "dry run: would request http://localhost:$SITE_PORT/verify/t from 185.255.0.11"
+  assert_eq "$(site_requests /verify/ | jq length)" 0
+}
+
+test_open_uses_xdg_open_only_on_a_desktop() {
+  mkdir -p "$TEST_TMP/bin"
+  cat >"$TEST_TMP/bin/xdg-open" <<EOF
+#!/bin/sh
+printf '%s\n' "\$@" >"$TEST_TMP/opened"
+EOF
+  chmod 755 "$TEST_TMP/bin/xdg-open"
+  PJN_ENV=(-u WAYLAND_DISPLAY DISPLAY=:99 "PATH=$TEST_TMP/bin:$PATH")
+  pjn 0 --json submit --open 185.255.0.11
+  assert_eq "$(jqr .opened)" "true"
+  assert_eq "$(cat "$TEST_TMP/opened")" "https://manage.ntppool.org/manage/servers"
+  rm -f "$TEST_TMP/opened"
+  PJN_ENV=(-u DISPLAY -u WAYLAND_DISPLAY "PATH=$TEST_TMP/bin:$PATH")
+  pjn 0 --json submit --open 185.255.0.11
+  PJN_ENV=()
+  assert_eq "$(jqr .opened)" "false"
+  assert_contains "$ERR" "no desktop here (DISPLAY and WAYLAND_DISPLAY unset, or no xdg-open)"
+  [ ! -e "$TEST_TMP/opened" ] || fail "xdg-open ran without a desktop"
+}
+
+test_status_defaults_to_the_machines_global_addresses() {
+  pjn 0 --json status
+  assert_eq "$(jq -c '.addresses | map([.address, .known, .score])' <<<"$OUT")" \
+    '[["185.255.0.10",true,19.6],["185.255.0.11",false,null],["2a0a:e5c0::10",false,null]]'
+}
+
+test_a_machine_without_global_addresses() {
+  local bare
+  bare=$(make_netns bare)
+  ip -n "$bare" addr add 10.9.8.7/32 dev lo
+  local rc=0
+  ip netns exec "$bare" "$POOLJOIN" status >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
+  assert_eq "$rc" 2
+  assert_contains "$(cat "$TEST_TMP/err")" \
+    "no address to look up (this machine has only private addresses (behind NAT, the pool sees the public one)); name the public address: pooljoin status ADDRESS"
+  rc=0
+  ip netns exec "$bare" "$POOLJOIN" --json submit >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
+  OUT=$(cat "$TEST_TMP/out")
+  assert_eq "$rc" 1
+  assert_eq "$(jqr '.findings[0].id')" "submit.address.none"
+  assert_eq "$(jqr '.findings[0].message')" "no global address on this machine, only private ones (behind NAT?)"
+}
+
+run_tests "$@"

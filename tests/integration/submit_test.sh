@@ -7,10 +7,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pool_site.sh"
 require_root
 
-# Not NS=$(make_netns ...): in a command substitution its on_exit would be lost with the subshell
-# and the namespace would outlive the test.
-make_netns submit >"$TEST_TMP/netns"
-NS=$(cat "$TEST_TMP/netns")
+make_netns NS submit
 ip -n "$NS" addr add 185.255.0.10/32 dev lo  # registered: the site has its score (healthy.json)
 ip -n "$NS" addr add 185.255.0.11/32 dev lo
 ip -n "$NS" -6 addr add 2a0a:e5c0::10/128 dev lo nodad
@@ -198,8 +195,7 @@ test_status_defaults_to_the_machines_global_addresses() {
 
 test_a_machine_without_global_addresses() {
   local bare
-  make_netns bare >"$TEST_TMP/netns"
-  bare=$(cat "$TEST_TMP/netns")
+  make_netns bare bare
   ip -n "$bare" addr add 10.9.8.7/32 dev lo
   local rc=0
   ip netns exec "$bare" "$POOLJOIN" status >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?

@@ -1,0 +1,88 @@
+// Probing NTP servers the way the pool's monitors do: N mode 3 samples per server, spaced by an
+// interval, each with a timeout; every server at once, from one thread and one epoll loop, so
+// 100 servers take about the time of one. Also one-shot queries (mode 6, mode 7) in the same loop.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pooljoin/error.hpp"
+#include "pooljoin/net.hpp"
+#include "pooljoin/ntp_packet.hpp"
+
+namespace pooljoin {
+
+struct ProbeTarget {
+  IpAddress address;
+  std::uint16_t port = 123;
+  std::string label;  // what the caller calls it (a hostname, "--server 1"); may be empty
+
+  // "192.0.2.1:123", "[2001:db8::1]:123"
+  std::string endpoint() const;
+};
+
+// The pool monitor's defaults (facts section 2): 3 queries, 2 s apart, 3 s timeout each.
+struct ProbeOptions {
+  int samples = 3;
+  // From the end of one sample (its reply or its timeout) to the sending of the next.
+  std::chrono::milliseconds interval{2000};
+  std::chrono::milliseconds timeout{3000};
+};
+
+struct ProbeReport {
+  ProbeTarget target;
+  std::vector<NtpSample> samples;  // in the order sent
+  // The valid sample with the lowest delay; when none is valid, the sample with the most
+  // telling fault (a kiss-o'-death beats a timeout).
+  NtpSample best;
+  // RMS of the valid samples' offsets from the best one's, over (valid - 1) (ntpd's peer
+  // jitter); 0 with fewer than 2 valid samples.
+  double jitter_s = 0;
+  int valid = 0;            // valid samples
+  int ignored_replies = 0;  // datagrams that did not echo a cookie of ours (spoofed, garbage)
+  int late_replies = 0;     // replies to an earlier sample of ours that came after its timeout
+
+  NtpFault fault() const { return best.fault; }
+  // Some reply came back (valid or not).
+  bool reachable() const;
+};
+
+// A datagram to send once to a target, collecting what comes back until `complete` says the
+// answer is whole (default: the first datagram) or the timeout passes.
+struct QueryRequest {
+  ProbeTarget target;
+  std::vector<std::uint8_t> payload;
+  std::chrono::milliseconds timeout{3000};
+  std::function<bool(const std::vector<std::vector<std::uint8_t>>& replies)> complete = {};
+};
+
+struct QueryResult {
+  std::vector<std::vector<std::uint8_t>> replies;  // in arrival order
+  bool refused = false;                            // ICMP port unreachable
+  std::string error;      // the request could not be sent (no route, ...); empty otherwise
+  bool complete = false;  // `complete` was satisfied before the timeout
+
+  bool answered() const { return !replies.empty(); }
+};
+
+struct ProbeBatch {
+  std::vector<ProbeReport> probes;   // in the order of the targets
+  std::vector<QueryResult> queries;  // in the order of the requests
+};
+
+// Runs every probe and query at once in one event loop; returns when all are done. Each target
+// gets its own connected UDP socket (a random source port, and ICMP errors reported); a socket
+// that cannot be opened or connected is reported in that target's samples, not as an error.
+// Fails only when interrupted (ExitCode::interrupted) or when the event loop cannot be set up.
+Result<ProbeBatch> run_probes(const std::vector<ProbeTarget>& targets, const ProbeOptions& options,
+                              const std::vector<QueryRequest>& queries = {});
+
+Result<std::vector<ProbeReport>> probe(const std::vector<ProbeTarget>& targets,
+                                       const ProbeOptions& options = {});
+Result<std::vector<QueryResult>> query(const std::vector<QueryRequest>& requests);
+
+}  // namespace pooljoin

@@ -1,0 +1,191 @@
+// The prober against real sockets and the project's test responder on loopback (tag
+// [responder]: registered with the integration label).
+#include "pooljoin/ntp_probe.hpp"
+
+#include <chrono>
+
+#include "responder.hpp"
+#include <catch2/catch.hpp>
+
+#include "pooljoin/daemon_state.hpp"
+
+using namespace pooljoin;
+using namespace std::chrono_literals;
+
+namespace {
+
+ProbeOptions quick(int samples = 3) {
+  ProbeOptions options;
+  options.samples = samples;
+  options.interval = 100ms;
+  options.timeout = 400ms;
+  return options;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+TEST_CASE("a +300 ms server is measured within 2 ms, over IPv4 and IPv6", "[responder]") {
+  test::Responder responder({"127.0.0.1:0,offset=0.3", "[::1]:0,offset=0.3", "127.0.0.1:0"});
+  auto reports = probe(responder.targets(), quick());
+  REQUIRE(reports);
+  REQUIRE(reports->size() == 3);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto& r = (*reports)[i];
+    INFO(r.target.endpoint());
+    CHECK(r.fault() == NtpFault::none);
+    CHECK(r.valid == 3);
+    CHECK(r.best.offset_s == Approx(0.3).margin(0.002));
+    for (const auto& sample : r.samples)
+      CHECK(sample.offset_s == Approx(0.3).margin(0.002));
+    CHECK(r.best.delay_s < 0.002);
+    CHECK(r.best.stratum == 2);
+    CHECK(r.best.refid == "192.0.2.1");
+    CHECK(r.reachable());
+  }
+  CHECK((*reports)[2].best.offset_s == Approx(0.0).margin(0.002));
+  // Input order is kept.
+  CHECK((*reports)[0].target.endpoint() == responder.endpoints()[0]);
+  CHECK((*reports)[1].target.endpoint() == responder.endpoints()[1]);
+  CHECK_FALSE((*reports)[1].target.address.is_v4());
+}
+
+TEST_CASE("every fault the responder can play is classified", "[responder]") {
+  struct Row {
+    const char* spec;
+    NtpFault fault;
+    const char* kiss;
+  };
+  const Row rows[] = {
+      {"127.0.0.1:0,kod=RATE", NtpFault::kiss_of_death, "RATE"},
+      {"127.0.0.1:0,kod=DENY", NtpFault::kiss_of_death, "DENY"},
+      {"[::1]:0,kod=RSTR", NtpFault::kiss_of_death, "RSTR"},
+      {"127.0.0.1:0,leap=3,stratum=0,kod=INIT", NtpFault::unsynchronized, "INIT"},
+      {"127.0.0.1:0,leap=3", NtpFault::unsynchronized, ""},
+      {"127.0.0.1:0,stratum=16", NtpFault::unsynchronized, ""},
+      {"127.0.0.1:0,stratum=17", NtpFault::bad_stratum, ""},
+      {"127.0.0.1:0,wrong-origin", NtpFault::wrong_origin, ""},
+      {"127.0.0.1:0,wrong-mode", NtpFault::wrong_mode, ""},
+      {"127.0.0.1:0,version=5", NtpFault::wrong_version, ""},
+      {"127.0.0.1:0,truncated", NtpFault::truncated, ""},
+      {"127.0.0.1:0,silent", NtpFault::no_reply, ""},
+      {"127.0.0.1:0,oversized", NtpFault::none, ""},
+  };
+  std::vector<std::string> specs;
+  for (const auto& row : rows)
+    specs.push_back(row.spec);
+  test::Responder responder(specs);
+  auto start = std::chrono::steady_clock::now();
+  auto reports = probe(responder.targets(), quick());
+  double took = seconds_since(start);
+  REQUIRE(reports);
+  for (std::size_t i = 0; i < std::size(rows); ++i) {
+    const auto& r = (*reports)[i];
+    INFO(rows[i].spec);
+    CHECK(r.fault() == rows[i].fault);
+    CHECK(r.best.kiss == rows[i].kiss);
+    CHECK(r.samples.size() == 3);
+    bool silent = rows[i].fault == NtpFault::no_reply;
+    CHECK(r.reachable() == !silent);
+  }
+  // Spoofed and truncated replies are not proof of anything: each sample waited for a real one.
+  CHECK((*reports)[7].ignored_replies == 3);
+  // All at once: the slowest server (3 timeouts + 2 intervals) sets the pace.
+  CHECK(took < 3 * 0.4 + 2 * 0.1 + 0.5);
+}
+
+TEST_CASE("delay, jitter, lost replies and late replies", "[responder]") {
+  test::Responder responder({"127.0.0.1:0,delay=60", "127.0.0.1:0,offset-step=0.01",
+                             "127.0.0.1:0,drop=1", "127.0.0.1:0,delay=500"});
+  auto reports = probe(responder.targets(), quick());
+  REQUIRE(reports);
+  const auto& delayed = (*reports)[0];
+  CHECK(delayed.best.delay_s == Approx(0.060).margin(0.005));
+  CHECK(delayed.best.offset_s == Approx(0.0).margin(0.002));
+  // Offsets 0, 10 and 20 ms: jitter = sqrt((0 + 0.01^2 + 0.02^2) / 2) around the best sample
+  // (all delays are alike; whichever is best, the spread is the same order).
+  const auto& stepping = (*reports)[1];
+  CHECK(stepping.valid == 3);
+  CHECK(stepping.samples[0].offset_s == Approx(0.0).margin(0.002));
+  CHECK(stepping.samples[1].offset_s == Approx(0.01).margin(0.002));
+  CHECK(stepping.samples[2].offset_s == Approx(0.02).margin(0.002));
+  double expected_jitter = 0;
+  for (const auto& s : stepping.samples)
+    expected_jitter +=
+        (s.offset_s - stepping.best.offset_s) * (s.offset_s - stepping.best.offset_s);
+  expected_jitter = std::sqrt(expected_jitter / 2);
+  CHECK(stepping.jitter_s == Approx(expected_jitter).margin(1e-9));
+  CHECK(stepping.jitter_s > 0.007);
+  // The first query is dropped: 2 valid samples, still a valid best.
+  const auto& lossy = (*reports)[2];
+  CHECK(lossy.fault() == NtpFault::none);
+  CHECK(lossy.valid == 2);
+  CHECK(lossy.samples[0].fault == NtpFault::no_reply);
+  // Replies that come after their sample's timeout are late, not spoofed.
+  const auto& slow = (*reports)[3];
+  CHECK(slow.fault() == NtpFault::no_reply);
+  CHECK(slow.late_replies >= 1);
+  CHECK(slow.ignored_replies == 0);
+}
+
+TEST_CASE("a closed port is refused at once", "[responder]") {
+  // Bind a port, note it, release it: nothing listens there any more.
+  std::uint16_t port = 0;
+  {
+    test::Responder responder({"127.0.0.1:0"});
+    port = responder.target(0).port;
+  }
+  auto start = std::chrono::steady_clock::now();
+  auto reports = probe({{*IpAddress::parse("127.0.0.1"), port, ""}}, quick(1));
+  REQUIRE(reports);
+  CHECK(reports->front().fault() == NtpFault::refused);
+  CHECK_FALSE(reports->front().reachable());
+  CHECK(seconds_since(start) < 0.3);
+}
+
+TEST_CASE("100 servers cost about the wall time of one", "[responder]") {
+  std::vector<std::string> specs(100, "127.0.0.1:0,delay=20");
+  test::Responder responder(specs);
+  auto targets = responder.targets();
+  ProbeOptions options = quick();
+  options.interval = 200ms;
+  auto start = std::chrono::steady_clock::now();
+  auto one = probe({targets.front()}, options);
+  double t1 = seconds_since(start);
+  start = std::chrono::steady_clock::now();
+  auto all = probe(targets, options);
+  double t100 = seconds_since(start);
+  REQUIRE(one);
+  REQUIRE(all);
+  int valid = 0;
+  for (const auto& r : *all) {
+    valid += r.valid;
+    CHECK(r.best.delay_s == Approx(0.020).margin(0.005));
+  }
+  CHECK(valid == 300);
+  WARN("probe wall time: 1 server " << t1 << " s, 100 servers " << t100 << " s");
+  CHECK(t100 < t1 + 0.25);
+}
+
+TEST_CASE("queries collect fragmented mode 6 answers and ntpd state is read from them",
+          "[responder]") {
+  test::Responder responder({"127.0.0.1:0,mode6,stratum=3,leap=0,offset=0.0015", "127.0.0.1:0"});
+  DaemonQueryOptions options;
+  options.address = responder.target(0).address;
+  options.port = responder.target(0).port;
+  options.timeout = 500ms;
+  auto state = read_ntpd_state(options);
+  REQUIRE(state);
+  CHECK(state->stratum == 3);
+  CHECK(state->leap == Leap::none);
+  CHECK(state->offset_ms == Approx(1.5));
+  CHECK(state->refid == "192.0.2.1");
+  options.port = responder.target(1).port;  // answers NTP, not mode 6
+  auto silent = read_ntpd_state(options);
+  REQUIRE_FALSE(silent);
+  CHECK(silent.error().code == ExitCode::unavailable);
+  CHECK(silent.error().message().find("no answer to a mode 6 query") != std::string::npos);
+}

@@ -24,6 +24,9 @@ inline constexpr std::size_t kControlMaxResponse = 64 * 1024;
 std::vector<std::uint8_t> control_request(std::uint8_t opcode, std::uint16_t sequence,
                                           std::uint16_t association, std::string_view payload = {});
 
+// An unpredictable, non-zero sequence number for a request (getrandom).
+std::uint16_t random_control_sequence();
+
 struct ControlHeader {
   std::uint8_t version = 0;
   std::uint8_t mode = 0;

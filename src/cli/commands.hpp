@@ -16,6 +16,7 @@ struct CommandSpec {
   Action (*add)(CLI::App& sub);
 };
 
+Action add_check(CLI::App& sub);
 Action add_detect(CLI::App& sub);
 Action add_install_ntp(CLI::App& sub);
 Action add_resolve(CLI::App& sub);

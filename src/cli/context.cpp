@@ -71,6 +71,18 @@ void Console::detail(std::string_view text) const {
   if (verbose_ > 0) std::cerr << painted(color_err_, Style::dim, text) << '\n';
 }
 
+void Console::progress(std::string_view line) const {
+  if (quiet_ || !stderr_tty_) return;
+  std::cerr << "\r\033[K" << line << std::flush;
+  progress_shown_ = true;
+}
+
+void Console::end_progress() const {
+  if (!progress_shown_) return;
+  std::cerr << "\r\033[K" << std::flush;
+  progress_shown_ = false;
+}
+
 void Console::warn(std::string_view text) const {
   std::cerr << painted(color_err_, Style::warn, "pooljoin: warning:") << ' ' << text << '\n';
 }

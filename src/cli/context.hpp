@@ -49,6 +49,10 @@ class Console {
   void note(std::string_view text) const;
   // Only with -v.
   void detail(std::string_view text) const;
+  // A status line that rewrites itself on a terminal (stderr); call end_progress() before any
+  // other output. Not a terminal: nothing (callers print plain notes instead). Hidden by -q.
+  void progress(std::string_view line) const;
+  void end_progress() const;
   void warn(std::string_view text) const;
   void error(const Error& error) const;
 
@@ -61,6 +65,7 @@ class Console {
   bool json_, quiet_;
   int verbose_;
   bool stdout_tty_, stderr_tty_, color_out_, color_err_;
+  mutable bool progress_shown_ = false;
 };
 
 // Questions to the operator. With --yes every question is answered yes without asking; with no

@@ -2,8 +2,6 @@
 
 #include <charconv>
 
-#include <sys/random.h>
-
 #include <fmt/format.h>
 
 #include "pooljoin/ntp_control.hpp"
@@ -32,12 +30,6 @@ std::optional<Leap> parse_leap(std::string_view text) {
   std::optional<int> value = text.size() == 2 ? to_int(text, 2) : to_int(text);
   if (!value || *value < 0 || *value > 3) return std::nullopt;
   return static_cast<Leap>(*value);
-}
-
-std::uint16_t random_sequence() {
-  std::uint16_t value = 0;
-  if (::getrandom(&value, sizeof value, 0) != static_cast<ssize_t>(sizeof value)) value = 1;
-  return value == 0 ? 1 : value;
 }
 
 Error unreadable(std::string what, std::string why, std::string details = {}) {
@@ -133,7 +125,7 @@ Result<DaemonState> daemon_state_from_chronyc(std::string_view csv) {
 
 Result<DaemonState> read_ntpd_state(const DaemonQueryOptions& options) {
   ProbeTarget target{options.address, options.port, "ntpd"};
-  std::uint16_t sequence = random_sequence();
+  std::uint16_t sequence = random_control_sequence();
   auto response = std::make_shared<ControlResponse>(sequence, kControlReadVariables);
   QueryRequest request{target, control_request(kControlReadVariables, sequence, 0), options.timeout,
                        [response](const std::vector<std::vector<std::uint8_t>>& replies) {

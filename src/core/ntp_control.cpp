@@ -1,5 +1,7 @@
 #include "pooljoin/ntp_control.hpp"
 
+#include <sys/random.h>
+
 namespace pooljoin {
 namespace {
 
@@ -29,6 +31,12 @@ std::string_view trim(std::string_view text) {
 }
 
 }  // namespace
+
+std::uint16_t random_control_sequence() {
+  std::uint16_t value = 0;
+  if (::getrandom(&value, sizeof value, 0) != static_cast<ssize_t>(sizeof value)) value = 1;
+  return value == 0 ? 1 : value;
+}
 
 std::vector<std::uint8_t> control_request(std::uint8_t opcode, std::uint16_t sequence,
                                           std::uint16_t association, std::string_view payload) {

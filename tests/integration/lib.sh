@@ -8,24 +8,18 @@ set -euo pipefail
 IMAGES="$POOLJOIN_FIXTURES/images"
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/pooljoin-it.XXXXXX")
 chmod 755 "$TEST_TMP"
-_cleanups=()
-
 # Registers a command to run when the script exits, whatever the outcome (last in, first out).
-# Refuses to run in a subshell (e.g. inside "$(...)"), where the registration would be lost.
-on_exit() {
-  if [ "$BASH_SUBSHELL" != 0 ]; then
-    echo "lib.sh: on_exit called in a subshell; the cleanup of [$*] would be lost" >&2
-    exit 70
-  fi
-  _cleanups+=("$*")
-}
+# Kept in a file, so that helpers called as $(helper ...) (a subshell) can register theirs too.
+on_exit() { printf '%s\n' "$*" >>"$TEST_TMP/.cleanups"; }
 
 _run_cleanups() {
   local rc=$?
-  local i
-  for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
-    eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
-  done
+  local line
+  if [ -f "$TEST_TMP/.cleanups" ]; then
+    while IFS= read -r line; do
+      eval "$line" >/dev/null 2>&1 || true
+    done < <(tac "$TEST_TMP/.cleanups")
+  fi
   rm -rf "$TEST_TMP"
   exit "$rc"
 }
@@ -84,6 +78,59 @@ make_netns() {
   on_exit ip netns delete "$name"
   ip -n "$name" link set lo up
   _netns_var=$name
+}
+
+# A network namespace with PID and mount namespaces of its own: /proc inside shows only the
+# processes started in it (what `detect` reads to see which daemon runs). Prints its name; run
+# commands inside with `in_sandbox NAME CMD...`. Everything inside is killed at exit.
+make_sandbox() {
+  local ns
+  ns=$(make_netns "$1")
+  ip netns exec "$ns" unshare --pid --fork --mount-proc sleep infinity </dev/null >/dev/null 2>&1 &
+  local holder=$! init="" i
+  for ((i = 0; i < 100; i++)); do
+    init=$(awk '{print $1}' "/proc/$holder/task/$holder/children" 2>/dev/null || true)
+    [ -n "$init" ] && break
+    sleep 0.02
+  done
+  [ -n "$init" ] || fail "sandbox $ns did not start"
+  on_exit kill -9 "$init"  # the namespace's init: its end kills everything inside
+  echo "$init" >"$TEST_TMP/sandbox.$ns"
+  echo "$ns"
+}
+
+in_sandbox() {
+  local ns=$1
+  shift
+  nsenter -t "$(cat "$TEST_TMP/sandbox.$ns")" -n -p -m -- "$@"
+}
+
+# start_responder VAR [--in SANDBOX] SPEC...: runs tests/tools/ntp_responder with one --serve
+# per SPEC (see its --help), stopped at exit; sets the array VAR to the bound endpoints, in the
+# order of the specs ("127.0.0.1:40123", "[::1]:40124").
+start_responder() {
+  local -n _endpoints=$1
+  shift
+  local prefix=()
+  if [ "${1:-}" = "--in" ]; then
+    prefix=(nsenter -t "$(cat "$TEST_TMP/sandbox.$2")" -n -p -m --)
+    shift 2
+  fi
+  : "${NTP_RESPONDER:?NTP_RESPONDER must name the test responder}"
+  local args=() spec
+  for spec in "$@"; do args+=(--serve "$spec"); done
+  local ready
+  ready=$(mktemp "$TEST_TMP/responder.XXXXXX")
+  "${prefix[@]}" "$NTP_RESPONDER" "${args[@]}" >"$ready" 2>"$ready.err" &
+  local pid=$! i
+  on_exit kill "$pid"
+  for ((i = 0; i < 100; i++)); do
+    grep -q '^ready' "$ready" && break
+    kill -0 "$pid" 2>/dev/null || fail "ntp_responder exited: $(cat "$ready.err")"
+    sleep 0.05
+  done
+  grep -q '^ready' "$ready" || fail "ntp_responder was not ready within 5 s"
+  read -r -a _endpoints <<<"$(sed -n 's/^ready //p' "$ready")"
 }
 
 run_tests() {

@@ -1,0 +1,84 @@
+// `check`: what the pool's monitors will see of this machine (or of other servers). Facts are
+// collected first (the local daemon's state, NTP probes, mode 6/7 exposure probes); pure
+// diagnosers then turn them into findings.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pooljoin/daemon_state.hpp"
+#include "pooljoin/detect.hpp"
+#include "pooljoin/finding.hpp"
+#include "pooljoin/ntp_probe.hpp"
+#include "pooljoin/pool_score.hpp"
+
+namespace pooljoin {
+
+class ProcessRunner;
+
+struct DaemonReport {
+  std::string name;  // "ntpsec", "ntp", "chrony"; empty when no supported daemon is installed
+  bool installed = false;
+  bool running = false;
+  std::optional<DaemonState> state;  // nullopt when it did not report
+  std::string error;                 // why it did not
+};
+
+// The local daemon (the running one that answers, among those detect saw running) and its
+// state: one mode 6 query on loopback, or one chronyc run.
+DaemonReport read_local_daemon(const SystemFacts& facts, ProcessRunner& runner,
+                               const DaemonQueryOptions& options = {});
+
+// Whether a global address answers a query that a pool server must leave unanswered.
+struct Exposure {
+  bool answered = false;
+  std::size_t request_bytes = 0;
+  std::size_t reply_datagrams = 0;
+  std::size_t reply_bytes = 0;
+  // mode 7: the reply carried monitor entries (a real amplifier), not just an error code.
+  bool with_data = false;
+};
+
+struct AddressCheck {
+  ProbeReport ntp;
+  ScoreStep step;                   // what one monitor check would add
+  double predicted = 0;             // the score a run of such checks converges to
+  bool submittable = false;         // reachable, valid, 0 < stratum < 6: the manage site accepts it
+  std::optional<Exposure> mode6;    // nullopt: not probed
+  std::optional<Exposure> monlist;  // nullopt: not probed
+};
+
+struct CheckFacts {
+  bool local = true;                   // this machine's addresses; false for --server
+  std::optional<DaemonReport> daemon;  // only for this machine
+  std::vector<AddressCheck> addresses;
+  // This machine has private addresses but no global one (typical behind 1:1 NAT).
+  bool only_private_addresses = false;
+};
+
+struct CheckOptions {
+  ProbeOptions probe;
+  bool exposure = true;  // the mode 6 / mode 7 probes
+};
+
+// Probes each target as the monitors do, then sends each the mode 6 READVAR and mode 7 monlist
+// probes. The exposure probes go after the NTP samples, never among them: an ntpd with
+// `limited` counts every packet of a client, and extra ones would earn the samples a RATE kiss
+// the monitors never get.
+Result<std::vector<AddressCheck>> check_addresses(const std::vector<ProbeTarget>& targets,
+                                                  const CheckOptions& options);
+
+// The targets of `--server` values: "host", "host:port", "[v6]:port" (port 123 by default). A
+// hostname stands for each of its addresses (as the pool treats every address as a server);
+// ExitCode::usage for a malformed value, ExitCode::unavailable when a name does not resolve.
+Result<std::vector<ProbeTarget>> server_targets(const std::vector<std::string>& servers);
+
+// The submission rule of the manage site (facts section 1): 0 < stratum < 6.
+bool submittable_stratum(int stratum);
+
+// Every diagnoser over the facts, in order: daemon, addresses, exposure. Findings of other
+// sources (the config lint) are appended by the caller.
+std::vector<Finding> diagnose(const CheckFacts& facts);
+
+}  // namespace pooljoin

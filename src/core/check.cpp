@@ -1,0 +1,425 @@
+#include "pooljoin/check.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <fmt/format.h>
+
+#include "pooljoin/ntp_control.hpp"
+#include "pooljoin/process.hpp"
+
+namespace pooljoin {
+namespace {
+
+// The manage site accepts a server whose stratum is 1..5 (facts section 1).
+constexpr int kMaxSubmittableStratum = 5;
+// A predicted score this close to the ceiling is as good as it gets: the monitors' step is +1
+// only within 25 ms, and 20 * (1 - 0.95^n) never quite reaches 20.
+constexpr double kFullScore = 19.5;
+// The daemon's own offset beyond which the monitors' measurement starts to cost score (the
+// first band edge of the step function).
+constexpr double kDaemonOffsetWarnMs = 25;
+
+std::string ms(double seconds) {
+  return fmt::format("{:+.3f} ms", seconds * 1000);
+}
+
+// How findings name an address: the address alone on the NTP port, else address and port.
+std::string where_of(const ProbeTarget& target) {
+  return target.port == 123 ? target.address.to_string() : target.endpoint();
+}
+
+std::string score_text(double score) {
+  return fmt::format("{:.1f}", score);
+}
+
+bool is_chrony(const CheckFacts& facts) {
+  return facts.daemon && facts.daemon->name == "chrony";
+}
+
+std::string restrict_fix(const CheckFacts& facts) {
+  if (is_chrony(facts)) return "chrony.conf needs an `allow` line for the clients (`allow all`)";
+  return "in ntp.conf, serve time to everyone but nothing else: `restrict default kod limited "
+         "nomodify notrap nopeer noquery` and `restrict -6 default kod limited nomodify notrap "
+         "nopeer noquery` (no `ignore` or `noserve` on them)";
+}
+
+std::string port_fix(const AddressCheck& address) {
+  const char* family = address.ntp.target.address.is_v4() ? "iptables" : "ip6tables";
+  return fmt::format(
+      "let UDP port {} in for this address (e.g. `{} -I INPUT -p udp --dport {} -j ACCEPT`, and "
+      "the same in any cloud firewall) and check that the daemon listens on it (`ss -ulpn 'sport "
+      "= :{}'`)",
+      address.ntp.target.port, family, address.ntp.target.port, address.ntp.target.port);
+}
+
+void diagnose_daemon(const CheckFacts& facts, std::vector<Finding>& out) {
+  if (!facts.local || !facts.daemon) return;
+  const DaemonReport& d = *facts.daemon;
+  if (d.name.empty()) {
+    out.push_back({"daemon.not-installed", Severity::fail, "no NTP daemon is installed",
+                   "install one with `pooljoin install-ntp`"});
+    return;
+  }
+  if (!d.running) {
+    out.push_back({"daemon.not-running", Severity::fail,
+                   fmt::format("{} is installed but not running", d.name),
+                   fmt::format("start it (`pooljoin restart`, or `service {} start`)",
+                               d.name == "chrony" ? "chrony" : d.name)});
+    return;
+  }
+  if (!d.state) {
+    std::string fix =
+        d.name == "chrony" ? "run `chronyc tracking` as root to see why chronyd does not answer"
+        : d.name == "ntpsec" || d.name == "ntp"
+            ? "let the machine query its own daemon: `restrict 127.0.0.1` and `restrict -6 ::1` in "
+              "ntp.conf (without noquery)"
+            : "pooljoin reads the state of ntpsec, ntp and chrony only";
+    out.push_back({"daemon.no-state", Severity::fail,
+                   fmt::format("{} is running but did not report its state: {}", d.name, d.error),
+                   fix});
+    return;
+  }
+  const DaemonState& s = *d.state;
+  std::string state =
+      fmt::format("stratum {}, leap {}, refid {}, offset {:+.3f} ms", s.stratum,
+                  static_cast<int>(s.leap), s.refid.empty() ? "-" : s.refid, s.offset_ms);
+  if (!s.synchronized()) {
+    out.push_back(
+        {"daemon.unsynchronized", Severity::fail,
+         fmt::format("{} is not synchronised ({})", d.name, state),
+         fmt::format("give it time (`pooljoin check --wait 5m`); if it stays so, check that its "
+                     "upstream servers answer (`{}`)",
+                     d.name == "chrony" ? "chronyc sources" : "ntpq -p")});
+    return;
+  }
+  out.push_back(
+      {"daemon.synchronized", Severity::ok, fmt::format("{} is synchronised ({})", d.name, state)});
+  if (std::abs(s.offset_ms) > kDaemonOffsetWarnMs) {
+    out.push_back({"daemon.offset", Severity::warn,
+                   fmt::format("{} is {:+.1f} ms off its upstream servers; the monitors score "
+                               "offsets beyond 25 ms lower",
+                               d.name, s.offset_ms),
+                   "let it settle, and prefer upstream servers with a low, stable delay"});
+  }
+}
+
+void diagnose_reply(const CheckFacts& facts, const AddressCheck& a, std::vector<Finding>& out) {
+  const ProbeReport& r = a.ntp;
+  const std::string where = where_of(r.target);
+  const NtpSample& best = r.best;
+  const int sent = static_cast<int>(r.samples.size());
+  switch (r.fault()) {
+    case NtpFault::none:
+      break;
+    case NtpFault::no_reply:
+      out.push_back({"address.no-reply", Severity::fail,
+                     fmt::format("{}: no reply on UDP {} ({} queries, none answered)", where,
+                                 r.target.port, sent),
+                     port_fix(a)});
+      return;
+    case NtpFault::refused:
+      out.push_back({"address.refused", Severity::fail,
+                     fmt::format("{}: UDP {} is closed (port unreachable)", where, r.target.port),
+                     port_fix(a)});
+      return;
+    case NtpFault::network_error:
+      out.push_back({"address.network-error", Severity::fail,
+                     fmt::format("{}: cannot send to it ({})", where, best.detail),
+                     "check the machine's routes for this address family"});
+      return;
+    case NtpFault::kiss_of_death:
+      if (best.kiss == "RATE") {
+        out.push_back(
+            {"address.kod-rate", Severity::fail,
+             fmt::format("{}: answers with kiss-o'-death RATE: the monitors' 3 queries 2 s apart "
+                         "are rate-limited (score step -3.5 per check)",
+                         where),
+             is_chrony(facts)
+                 ? "relax chrony's `ratelimit` (its defaults, interval 3 burst 8, are fine)"
+                 : "keep ntpd's rate limits at their defaults: remove `discard` lines that raise "
+                   "`average` or `minimum`"});
+      } else if (best.kiss == "DENY" || best.kiss == "RSTR") {
+        out.push_back({"address.kod-deny", Severity::fail,
+                       fmt::format("{}: answers with kiss-o'-death {} ({}): the monitors score "
+                                   "-10 per check and the server is dropped",
+                                   where, best.kiss, describe_kiss(best.kiss)),
+                       restrict_fix(facts)});
+      } else {
+        auto meaning = describe_kiss(best.kiss);
+        out.push_back({"address.kod", Severity::fail,
+                       fmt::format("{}: answers with kiss-o'-death {}{}", where,
+                                   best.kiss.empty() ? "(no code)" : best.kiss,
+                                   meaning.empty() ? "" : fmt::format(" ({})", meaning)),
+                       "check the daemon's log"});
+      }
+      return;
+    case NtpFault::unsynchronized:
+      out.push_back({"address.unsynchronized", Severity::fail,
+                     fmt::format("{}: answers but says it is not synchronised (leap {}, stratum "
+                                 "{}{})",
+                                 where, static_cast<int>(best.leap), best.stratum,
+                                 best.kiss.empty() ? "" : ", kiss " + best.kiss),
+                     "wait until the daemon is synchronised (`pooljoin check --wait 5m`)"});
+      return;
+    default:
+      out.push_back({"address.bad-reply", Severity::fail,
+                     fmt::format("{}: {}{}", where, describe(r.fault()),
+                                 best.detail.empty() ? "" : " (" + best.detail + ")"),
+                     "something between this machine and the daemon rewrites NTP (a NAT or "
+                     "firewall helper), or another program answers on the port"});
+      return;
+  }
+
+  if (!submittable_stratum(best.stratum)) {
+    out.push_back({"address.stratum", Severity::fail,
+                   fmt::format("{}: stratum {}: the pool accepts only servers of stratum 1 to {}",
+                               where, best.stratum, kMaxSubmittableStratum),
+                   "synchronise from upstream servers of stratum 4 or lower (pooljoin resolve "
+                   "picks them)"});
+  }
+  std::string scored = fmt::format(
+      "stratum {}, offset {} ({}): each monitor check adds {:+.2f} and the score "
+      "settles at {}",
+      best.stratum, ms(best.offset_s), a.step.reason, a.step.step, score_text(a.predicted));
+  if (a.predicted < kPoolServingScore) {
+    out.push_back({"address.score", Severity::fail,
+                   fmt::format("{}: {}, below the {} the pool needs to hand the server out", where,
+                               scored, score_text(kPoolServingScore)),
+                   "bring the clock within 25 ms of true time: check the daemon's upstreams "
+                   "(`ntpq -p` / `chronyc sources`)"});
+  } else if (a.predicted < kFullScore) {
+    out.push_back({"address.score", Severity::warn, fmt::format("{}: {}", where, scored),
+                   "an offset within 25 ms earns the full score"});
+  } else {
+    auto checks = checks_to_reach(0, a.step, kPoolServingScore);
+    out.push_back(
+        {"address.ok", Severity::ok,
+         fmt::format(
+             "{}: {}{}", where, scored,
+             checks ? fmt::format(" (a new server is handed out after {} checks)", *checks) : "")});
+  }
+  if (r.valid < sent) {
+    out.push_back(
+        {"address.lost-replies", Severity::warn,
+         fmt::format("{}: {} of {} queries got no valid reply", where, sent - r.valid, sent),
+         "a lossy path or a busy server costs score when all of a check's queries fail"});
+  }
+}
+
+void diagnose_addresses(const CheckFacts& facts, std::vector<Finding>& out) {
+  if (facts.addresses.empty()) {
+    if (facts.local) {
+      out.push_back(
+          {"address.none", Severity::warn,
+           facts.only_private_addresses
+               ? "this machine has no global address: behind 1:1 NAT the pool sees the public "
+                 "address, which pooljoin cannot probe from here"
+               : "this machine has no global address: the pool can only use public ones",
+           "check the public address from another machine: `pooljoin check --server "
+           "PUBLIC_ADDRESS`"});
+    }
+    return;
+  }
+  for (const auto& address : facts.addresses)
+    diagnose_reply(facts, address, out);
+}
+
+void diagnose_exposure(const CheckFacts& facts, std::vector<Finding>& out) {
+  for (const auto& a : facts.addresses) {
+    const std::string where = where_of(a.ntp.target);
+    if (a.mode6) {
+      if (a.mode6->answered) {
+        out.push_back(
+            {"security.mode6", Severity::fail,
+             fmt::format("{}: answers mode 6 (ntpq) queries from the network: a {}-byte query got "
+                         "{} bytes back in {} datagram(s), which leaks the daemon's state and "
+                         "amplifies attacks",
+                         where, a.mode6->request_bytes, a.mode6->reply_bytes,
+                         a.mode6->reply_datagrams),
+             is_chrony(facts)
+                 ? "chrony never answers mode 6: find the other program on UDP 123 (`ss -ulpn`)"
+                 : "close mode 6 to the world in ntp.conf: `restrict default kod limited "
+                   "nomodify notrap nopeer noquery` and `restrict -6 default kod limited nomodify "
+                   "notrap nopeer noquery`, and no `unrestrict ... noquery` line (ntpsec has "
+                   "noquery built in until one removes it)"});
+      } else {
+        out.push_back({"security.mode6", Severity::ok,
+                       fmt::format("{}: mode 6 (ntpq) queries go unanswered", where)});
+      }
+    }
+    if (a.monlist) {
+      std::string fix =
+          "add `noquery` to the default restrict lines of ntp.conf (`restrict "
+          "default kod limited nomodify notrap nopeer noquery`), or move to ntpsec, "
+          "which has no mode 7";
+      if (a.monlist->answered && a.monlist->with_data) {
+        out.push_back({"security.monlist", Severity::fail,
+                       fmt::format("{}: answers monlist (mode 7 MON_GETLIST): a {}-byte request "
+                                   "got {} bytes back, a DDoS amplifier (CVE-2013-5211)",
+                                   where, a.monlist->request_bytes, a.monlist->reply_bytes),
+                       fix});
+      } else if (a.monlist->answered) {
+        out.push_back({"security.monlist", Severity::warn,
+                       fmt::format("{}: answers mode 7 (ntpdc) requests, though without monitor "
+                                   "data ({} bytes)",
+                                   where, a.monlist->reply_bytes),
+                       fix});
+      } else {
+        out.push_back({"security.monlist", Severity::ok,
+                       fmt::format("{}: monlist (mode 7) requests go unanswered", where)});
+      }
+    }
+  }
+}
+
+Exposure exposure_of(const QueryRequest& request, const QueryResult& result, bool mode7) {
+  // Only replies in the mode asked count: whatever else a port sends back is not this exposure.
+  Exposure e;
+  e.request_bytes = request.payload.size();
+  for (const auto& reply : result.replies) {
+    if (mode7) {
+      auto header = decode_private(reply);
+      if (!header || !header->response) continue;
+      if (header->error == 0 && header->items > 0) e.with_data = true;
+    } else {
+      auto header = decode_control(reply);
+      if (!header || header->mode != 6 || !header->response) continue;
+    }
+    e.answered = true;
+    ++e.reply_datagrams;
+    e.reply_bytes += reply.size();
+  }
+  return e;
+}
+
+}  // namespace
+
+DaemonReport read_local_daemon(const SystemFacts& facts, ProcessRunner& runner,
+                               const DaemonQueryOptions& options) {
+  DaemonReport report;
+  for (const auto& name : facts.daemons_installed) {
+    if (parse_daemon(name)) {
+      report.name = name;
+      report.installed = true;
+      break;
+    }
+  }
+  std::vector<std::string> running;
+  for (const auto& name : facts.daemons_running) {
+    if (parse_daemon(name)) running.push_back(name);
+  }
+  if (running.empty()) {
+    // An unsupported daemon (openntpd, timesyncd) may run: name it rather than say "none".
+    for (const auto& name : facts.daemons_running) {
+      if (name == "openntpd") {
+        report.name = name;
+        report.running = true;
+        report.error = "pooljoin cannot read openntpd's state";
+      }
+    }
+    return report;
+  }
+  std::optional<DaemonReport> first;
+  for (const auto& name : running) {
+    DaemonReport candidate{name, true, true, std::nullopt, {}};
+    auto state = read_daemon_state(*parse_daemon(name), runner, options);
+    if (state) {
+      candidate.state = std::move(*state);
+      return candidate;
+    }
+    candidate.error = state.error().message();
+    if (!first) first = std::move(candidate);
+  }
+  return *first;
+}
+
+Result<std::vector<ProbeTarget>> server_targets(const std::vector<std::string>& servers) {
+  std::vector<ProbeTarget> targets;
+  for (const auto& text : servers) {
+    auto endpoint = parse_endpoint(text, 123);
+    if (!endpoint) {
+      return fail(ExitCode::usage, fmt::format("--server: '{}' is not a server", text), {},
+                  "give HOST, HOST:PORT, ADDRESS:PORT or [IPv6]:PORT");
+    }
+    if (auto address = IpAddress::parse(endpoint->host)) {
+      targets.push_back({*address, endpoint->port, text});
+      continue;
+    }
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_DGRAM;
+    addrinfo* found = nullptr;
+    int rc = ::getaddrinfo(endpoint->host.c_str(), nullptr, &hints, &found);
+    if (rc != 0) {
+      return fail(ExitCode::unavailable, fmt::format("cannot resolve {}", endpoint->host),
+                  ::gai_strerror(rc), "check the name, or give an address");
+    }
+    std::vector<IpAddress> addresses;
+    for (addrinfo* it = found; it; it = it->ai_next) {
+      if (it->ai_family != AF_INET && it->ai_family != AF_INET6) continue;
+      auto address = IpAddress::from_sockaddr(it->ai_addr);
+      if (std::find(addresses.begin(), addresses.end(), address) == addresses.end())
+        addresses.push_back(address);
+    }
+    ::freeaddrinfo(found);
+    for (const auto& address : addresses)
+      targets.push_back({address, endpoint->port, endpoint->host});
+  }
+  return targets;
+}
+
+bool submittable_stratum(int stratum) {
+  return stratum > 0 && stratum <= kMaxSubmittableStratum;
+}
+
+Result<std::vector<AddressCheck>> check_addresses(const std::vector<ProbeTarget>& targets,
+                                                  const CheckOptions& options) {
+  auto reports = probe(targets, options.probe);
+  if (!reports) return tl::unexpected(std::move(reports.error()));
+  std::vector<AddressCheck> checks;
+  for (auto& report : *reports) {
+    AddressCheck check;
+    check.step = score_step(report.best);
+    check.predicted = converged_score(check.step);
+    check.submittable =
+        report.fault() == NtpFault::none && submittable_stratum(report.best.stratum);
+    check.ntp = std::move(report);
+    checks.push_back(std::move(check));
+  }
+  if (!options.exposure || targets.empty()) return checks;
+
+  // Collect every datagram until the timeout: the size of what comes back is the point.
+  auto never_complete = [](const std::vector<std::vector<std::uint8_t>>&) { return false; };
+  std::vector<QueryRequest> requests;
+  for (const auto& target : targets) {
+    requests.push_back({target,
+                        control_request(kControlReadVariables, random_control_sequence(), 0),
+                        options.probe.timeout, never_complete});
+    auto monlist = monlist_request();
+    requests.push_back({target, std::vector<std::uint8_t>(monlist.begin(), monlist.end()),
+                        options.probe.timeout, never_complete});
+  }
+  auto results = query(requests);
+  if (!results) return tl::unexpected(std::move(results.error()));
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    checks[i].mode6 = exposure_of(requests[2 * i], (*results)[2 * i], false);
+    checks[i].monlist = exposure_of(requests[2 * i + 1], (*results)[2 * i + 1], true);
+  }
+  return checks;
+}
+
+std::vector<Finding> diagnose(const CheckFacts& facts) {
+  using Diagnoser = void (*)(const CheckFacts&, std::vector<Finding>&);
+  static constexpr Diagnoser kDiagnosers[] = {diagnose_daemon, diagnose_addresses,
+                                              diagnose_exposure};
+  std::vector<Finding> findings;
+  for (Diagnoser diagnoser : kDiagnosers)
+    diagnoser(facts, findings);
+  return findings;
+}
+
+}  // namespace pooljoin

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# `pooljoin check --server` against the project's test responder on loopback: figures measured
+# against a server whose offset is known, each fault a server can show, the JSON shape, usage
+# errors and interruption. The real daemons are in check_daemons_test.sh.
+source "$(dirname "$0")/lib.sh"
+
+# Quick probes: the monitors' 3 samples, but 100 ms apart with 500 ms timeouts.
+QUICK=(--interval 100ms --timeout 500ms)
+
+servers_args() {
+  local endpoint
+  SERVER_ARGS=()
+  for endpoint in "$@"; do SERVER_ARGS+=(--server "$endpoint"); done
+}
+
+test_a_300ms_server_is_measured_within_2ms() {
+  local eps
+  start_responder eps "127.0.0.1:0,offset=0.3,stratum=2,refid=192.0.2.7" "[::1]:0,offset=-0.3"
+  servers_args "${eps[@]}"
+  pj 1 --json check "${SERVER_ARGS[@]}" "${QUICK[@]}"
+  assert_eq "$(jqr '.addresses | length')" 2
+  assert_eq "$(jqr '.addresses[0].address')" "127.0.0.1"
+  assert_eq "$(jqr '.addresses[1].family')" "ipv6"
+  jq -e '.addresses[0].offset_ms | . > 298 and . < 302' <<<"$OUT" >/dev/null ||
+    fail "offset $(jqr '.addresses[0].offset_ms') ms is not +300 +- 2 ms"
+  jq -e '.addresses[1].offset_ms | . > -302 and . < -298' <<<"$OUT" >/dev/null ||
+    fail "offset $(jqr '.addresses[1].offset_ms') ms is not -300 +- 2 ms"
+  echo "  measured offsets: $(jqr '[.addresses[].offset_ms] | map(tostring) | join(" ms, ")') ms"
+  assert_eq "$(jqr '.addresses[0].stratum')" 2
+  assert_eq "$(jqr '.addresses[0].refid')" "192.0.2.7"
+  assert_eq "$(jqr '.addresses[0].reachable')" true
+  assert_eq "$(jqr '.addresses[0].kod')" null
+  # Stratum 2 may be submitted, but 300 ms off, the score settles at 20 * 0.0386 = 0.77.
+  assert_eq "$(jqr '.addresses[0].submittable')" true
+  assert_eq "$(jqr '.addresses[0].predicted_score')" 0.77
+  assert_eq "$(jqr '[.findings[] | select(.id == "address.score" and .severity == "fail")] | length')" 2
+  assert_eq "$(jqr .status)" fail
+  assert_eq "$(jqr .daemon)" null
+}
+
+test_each_fault_is_classified_as_a_finding() {
+  local eps
+  start_responder eps "127.0.0.1:0,kod=RATE" "127.0.0.1:0,kod=DENY" "[::1]:0,kod=RSTR" \
+    "127.0.0.1:0,wrong-origin" "127.0.0.1:0,wrong-mode" "127.0.0.1:0,truncated" \
+    "127.0.0.1:0,silent" "127.0.0.1:0,leap=3" "127.0.0.1:0,stratum=7" "127.0.0.1:0,offset=0.05"
+  servers_args "${eps[@]}"
+  pj 1 --json check "${SERVER_ARGS[@]}" "${QUICK[@]}"
+  # One finding id per address, in the order given.
+  local ids
+  ids=$(jq -r '[.findings[] | select(.id | startswith("address.")) | .id] | join(" ")' <<<"$OUT")
+  assert_eq "$ids" "address.kod-rate address.kod-deny address.kod-deny address.bad-reply address.bad-reply address.bad-reply address.no-reply address.unsynchronized address.stratum address.ok address.score"
+  assert_eq "$(jqr '[.addresses[].kod] | map(. // "-") | join(" ")')" "RATE DENY RSTR - - - - - - -"
+  assert_eq "$(jqr '[.addresses[].reachable] | map(tostring) | join(" ")')" \
+    "true true true true true true false true true true"
+  assert_eq "$(jqr '[.addresses[].predicted_score] | map(tostring) | join(" ")')" \
+    "-70 -200 -200 -80 -80 -80 -100 -80 20 16.67"
+  assert_eq "$(jqr '[.addresses[].submittable] | map(tostring) | join(" ")')" \
+    "false false false false false false false false false true"
+  local message
+  message=$(jqr '.findings[] | select(.id == "address.bad-reply") | .message' | head -1)
+  assert_contains "$message" "does not echo our transmit timestamp"
+  message=$(jqr '.findings[] | select(.id == "address.score") | .severity')
+  assert_eq "$message" "warn"
+  assert_eq "$(jqr '.findings[] | select(.id == "address.stratum") | .message')" \
+    "${eps[8]}: stratum 7: the pool accepts only servers of stratum 1 to 5"
+}
+
+test_mode6_and_monlist_answers_fail_with_the_fix() {
+  local eps
+  start_responder eps "127.0.0.1:0,mode6,monlist" "127.0.0.1:0"
+  servers_args "${eps[@]}"
+  pj 1 --json check "${SERVER_ARGS[@]}" "${QUICK[@]}"
+  assert_eq "$(jqr '[.findings[] | select(.id | startswith("security.")) | "\(.id)=\(.severity)"] | join(" ")')" \
+    "security.mode6=fail security.monlist=fail security.mode6=ok security.monlist=ok"
+  assert_contains "$(jqr '.findings[] | select(.id == "security.mode6" and .severity == "fail") | .fix')" \
+    "restrict default kod limited nomodify notrap nopeer noquery"
+  assert_contains "$(jqr '.findings[] | select(.id == "security.monlist" and .severity == "fail") | .message')" \
+    "CVE-2013-5211"
+}
+
+test_json_has_exactly_the_documented_keys() {
+  local eps
+  start_responder eps "127.0.0.1:0"
+  pj 0 --json check --server "${eps[0]}" "${QUICK[@]}"
+  assert_eq "$(jqr '[keys[]] | join(",")')" "addresses,daemon,findings,status"
+  assert_eq "$(jqr '.addresses[0] | [keys[]] | join(",")')" \
+    "address,delay_ms,family,jitter_ms,kod,leap,offset_ms,predicted_score,reachable,refid,stratum,submittable"
+  assert_eq "$(jqr '.findings[0] | [keys[]] | join(",")')" "fix,id,message,severity"
+  assert_eq "$(jqr .status)" ok
+  assert_eq "$(jqr '.addresses[0].predicted_score')" 20
+}
+
+test_human_output_is_a_table_and_findings() {
+  local eps
+  start_responder eps "127.0.0.1:0,offset=0.002" "127.0.0.1:0,silent"
+  servers_args "${eps[@]}"
+  pj 1 check "${SERVER_ARGS[@]}" "${QUICK[@]}"
+  local header
+  header=$(head -1 <<<"$OUT")
+  assert_eq "$(tr -s ' ' <<<"$header")" "address reply stratum offset delay jitter leap refid score submit"
+  assert_contains "$OUT" "${eps[1]}  no-reply"
+  assert_contains "$OUT" "FAIL  ${eps[1]}: no reply on UDP"
+  assert_contains "$OUT" "check: 1 failed, 0 warnings"
+  assert_not_contains "$OUT" "ok    ${eps[0]}:"  # ok findings only with -v
+  pj 1 -v check "${SERVER_ARGS[@]}" "${QUICK[@]}"
+  assert_contains "$OUT" "ok    ${eps[0]}: stratum 2, offset +"
+}
+
+test_usage_errors_name_the_option() {
+  pj 2 check --wait 5x
+  assert_contains "$ERR" "--wait"
+  pj 2 check --server "bad host"
+  assert_contains "$ERR" "--server"
+  pj 2 check --server 192.0.2.1:99999
+  assert_contains "$ERR" "--server"
+  pj 2 check --wait 1m --server 192.0.2.1
+  assert_contains "$ERR" "--wait waits for this machine's daemon"
+  pj 2 check --samples 0
+  assert_contains "$ERR" "--samples"
+  pj 2 check --root "$IMAGES/debian-12"
+  assert_contains "$ERR" "check probes the running system"
+  POOLJOIN_WAIT=soon "$POOLJOIN" check >"$TEST_TMP/out" 2>"$TEST_TMP/err" && fail "accepted POOLJOIN_WAIT=soon"
+  assert_contains "$(cat "$TEST_TMP/err")" "--wait"
+}
+
+test_interrupt_stops_the_probe_with_130() {
+  local eps rc=0 start elapsed
+  start_responder eps "127.0.0.1:0,silent"
+  start=$(date +%s%N)
+  "$POOLJOIN" check --server "${eps[0]}" --timeout 20s >"$TEST_TMP/out" 2>"$TEST_TMP/err" &
+  local pid=$!
+  sleep 0.5
+  kill -INT "$pid"
+  wait "$pid" || rc=$?
+  elapsed=$((($(date +%s%N) - start) / 1000000))
+  assert_eq "$rc" 130
+  assert_contains "$(cat "$TEST_TMP/err")" "interrupted while probing NTP servers"
+  [ "$elapsed" -lt 2000 ] || fail "took ${elapsed} ms to stop"
+}
+
+run_tests "$@"

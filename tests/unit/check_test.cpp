@@ -1,0 +1,205 @@
+#include "pooljoin/check.hpp"
+
+#include <algorithm>
+
+#include <catch2/catch.hpp>
+
+using namespace pooljoin;
+
+namespace {
+
+AddressCheck address(const char* ip, NtpSample best, int samples = 3, int valid = 3) {
+  AddressCheck a;
+  a.ntp.target = {*IpAddress::parse(ip), 123, ""};
+  a.ntp.best = best;
+  for (int i = 0; i < samples; ++i) {
+    NtpSample s = best;
+    if (i >= valid) s.fault = NtpFault::no_reply;
+    a.ntp.samples.push_back(s);
+  }
+  a.ntp.valid = best.valid() ? valid : 0;
+  a.step = score_step(best);
+  a.predicted = converged_score(a.step);
+  a.submittable = best.valid() && submittable_stratum(best.stratum);
+  return a;
+}
+
+NtpSample good(double offset_s = 0.0005, int stratum = 3) {
+  NtpSample s;
+  s.fault = NtpFault::none;
+  s.offset_s = offset_s;
+  s.delay_s = 0.02;
+  s.stratum = static_cast<std::uint8_t>(stratum);
+  s.refid = "192.0.2.1";
+  return s;
+}
+
+NtpSample bad(NtpFault fault, std::string kiss = {}) {
+  NtpSample s;
+  s.fault = fault;
+  s.kiss = std::move(kiss);
+  return s;
+}
+
+DaemonReport synced_ntpsec() {
+  DaemonState state;
+  state.leap = Leap::none;
+  state.stratum = 3;
+  state.refid = "192.0.2.1";
+  return {"ntpsec", true, true, state, {}};
+}
+
+const Finding* find(const std::vector<Finding>& findings, std::string_view id) {
+  auto it =
+      std::find_if(findings.begin(), findings.end(), [&](const Finding& f) { return f.id == id; });
+  return it == findings.end() ? nullptr : &*it;
+}
+
+}  // namespace
+
+TEST_CASE("a healthy server has only ok findings", "[check]") {
+  CheckFacts facts;
+  facts.daemon = synced_ntpsec();
+  facts.addresses.push_back(address("193.0.0.1", good()));
+  facts.addresses.back().mode6 = Exposure{};
+  facts.addresses.back().monlist = Exposure{};
+  auto findings = diagnose(facts);
+  CHECK(worst(findings) == Severity::ok);
+  REQUIRE(find(findings, "daemon.synchronized"));
+  REQUIRE(find(findings, "address.ok"));
+  CHECK(find(findings, "address.ok")->message.find("handed out after 14 checks") !=
+        std::string::npos);
+  CHECK(find(findings, "security.mode6")->severity == Severity::ok);
+  CHECK(find(findings, "security.monlist")->severity == Severity::ok);
+}
+
+TEST_CASE("the daemon's state: missing, stopped, silent, unsynchronised", "[check]") {
+  CheckFacts facts;
+  facts.daemon = DaemonReport{};
+  CHECK(find(diagnose(facts), "daemon.not-installed")->severity == Severity::fail);
+  facts.daemon = DaemonReport{"ntpsec", true, false, std::nullopt, {}};
+  CHECK(find(diagnose(facts), "daemon.not-running")->fix.find("service ntpsec start") !=
+        std::string::npos);
+  facts.daemon = DaemonReport{"ntpsec", true, true, std::nullopt, "no answer"};
+  auto silent = find(diagnose(facts), "daemon.no-state");
+  REQUIRE(silent);
+  CHECK(silent->fix.find("restrict 127.0.0.1") != std::string::npos);
+  facts.daemon = synced_ntpsec();
+  facts.daemon->state->leap = Leap::unsynchronized;
+  facts.daemon->state->stratum = 16;
+  auto unsynced = find(diagnose(facts), "daemon.unsynchronized");
+  REQUIRE(unsynced);
+  CHECK(unsynced->severity == Severity::fail);
+  CHECK(unsynced->fix.find("--wait") != std::string::npos);
+  facts.daemon = synced_ntpsec();
+  facts.daemon->state->offset_ms = 40;
+  CHECK(find(diagnose(facts), "daemon.offset")->severity == Severity::warn);
+  // No daemon section for --server.
+  facts.local = false;
+  CHECK_FALSE(find(diagnose(facts), "daemon.synchronized"));
+}
+
+TEST_CASE("each fault of an address is its own failure with a fix", "[check]") {
+  struct Row {
+    NtpSample best;
+    const char* id;
+  };
+  const Row rows[] = {
+      {bad(NtpFault::no_reply), "address.no-reply"},
+      {bad(NtpFault::refused), "address.refused"},
+      {bad(NtpFault::network_error), "address.network-error"},
+      {bad(NtpFault::kiss_of_death, "RATE"), "address.kod-rate"},
+      {bad(NtpFault::kiss_of_death, "DENY"), "address.kod-deny"},
+      {bad(NtpFault::kiss_of_death, "RSTR"), "address.kod-deny"},
+      {bad(NtpFault::kiss_of_death, "STEP"), "address.kod"},
+      {bad(NtpFault::unsynchronized, "INIT"), "address.unsynchronized"},
+      {bad(NtpFault::wrong_origin), "address.bad-reply"},
+      {bad(NtpFault::truncated), "address.bad-reply"},
+      {bad(NtpFault::wrong_mode), "address.bad-reply"},
+      {good(0.3), "address.score"},
+      {good(0.0, 6), "address.stratum"},
+  };
+  for (const auto& row : rows) {
+    INFO(row.id);
+    CheckFacts facts;
+    facts.local = false;
+    facts.addresses.push_back(address("193.0.0.1", row.best));
+    auto findings = diagnose(facts);
+    const Finding* f = find(findings, row.id);
+    REQUIRE(f);
+    CHECK(f->severity == Severity::fail);
+    CHECK_FALSE(f->fix.empty());
+    CHECK(f->message.rfind("193.0.0.1: ", 0) == 0);
+    CHECK(worst(findings) == Severity::fail);
+  }
+}
+
+TEST_CASE("an offset that still gets served is a warning and so are lost replies", "[check]") {
+  CheckFacts facts;
+  facts.local = false;
+  facts.addresses.push_back(address("193.0.0.1", good(0.05)));  // step 0.83: settles at 16.7
+  auto findings = diagnose(facts);
+  CHECK(find(findings, "address.score")->severity == Severity::warn);
+  CHECK(find(findings, "address.score")->message.find("settles at 16.7") != std::string::npos);
+  facts.addresses[0] = address("193.0.0.1", good(), 3, 2);
+  findings = diagnose(facts);
+  CHECK(find(findings, "address.lost-replies")->severity == Severity::warn);
+  CHECK(worst(findings) == Severity::warn);
+}
+
+TEST_CASE("the submission rule is 0 < stratum < 6", "[check]") {
+  CHECK_FALSE(submittable_stratum(0));
+  CHECK(submittable_stratum(1));
+  CHECK(submittable_stratum(5));
+  CHECK_FALSE(submittable_stratum(6));
+  CHECK_FALSE(submittable_stratum(16));
+}
+
+TEST_CASE("answered mode 6 and monlist probes fail with the line that fixes them", "[check]") {
+  CheckFacts facts;
+  facts.daemon = synced_ntpsec();
+  facts.addresses.push_back(address("193.0.0.1", good()));
+  facts.addresses.back().mode6 = Exposure{true, 12, 2, 600, false};
+  facts.addresses.back().monlist = Exposure{true, 48, 1, 440, true};
+  auto findings = diagnose(facts);
+  auto mode6 = find(findings, "security.mode6");
+  REQUIRE(mode6);
+  CHECK(mode6->severity == Severity::fail);
+  CHECK(mode6->fix.find("restrict default kod limited nomodify notrap nopeer noquery") !=
+        std::string::npos);
+  auto monlist = find(findings, "security.monlist");
+  CHECK(monlist->severity == Severity::fail);
+  CHECK(monlist->message.find("CVE-2013-5211") != std::string::npos);
+  // A mode 7 error reply is no amplifier, but mode 7 should still be closed.
+  facts.addresses.back().monlist = Exposure{true, 48, 1, 8, false};
+  CHECK(find(diagnose(facts), "security.monlist")->severity == Severity::warn);
+}
+
+TEST_CASE("no global address: say how to check from outside", "[check]") {
+  CheckFacts facts;
+  facts.daemon = synced_ntpsec();
+  facts.only_private_addresses = true;
+  auto none = find(diagnose(facts), "address.none");
+  REQUIRE(none);
+  CHECK(none->severity == Severity::warn);
+  CHECK(none->message.find("1:1 NAT") != std::string::npos);
+  CHECK(none->fix.find("--server") != std::string::npos);
+}
+
+TEST_CASE("server values become targets and bad ones are usage errors", "[check]") {
+  auto targets = server_targets({"192.0.2.1", "192.0.2.2:1123", "[2001:db8::1]:4123", "::1"});
+  REQUIRE(targets);
+  REQUIRE(targets->size() == 4);
+  CHECK((*targets)[0].endpoint() == "192.0.2.1:123");
+  CHECK((*targets)[1].endpoint() == "192.0.2.2:1123");
+  CHECK((*targets)[2].endpoint() == "[2001:db8::1]:4123");
+  CHECK((*targets)[3].endpoint() == "[::1]:123");
+  auto localhost = server_targets({"localhost:999"});
+  REQUIRE(localhost);
+  REQUIRE_FALSE(localhost->empty());
+  CHECK(localhost->front().port == 999);
+  auto bad_value = server_targets({"host:99999"});
+  REQUIRE_FALSE(bad_value);
+  CHECK(bad_value.error().code == ExitCode::usage);
+  CHECK(bad_value.error().message().find("--server") != std::string::npos);
+}

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
 
 #include <netdb.h>
 #include <sys/socket.h>
@@ -68,8 +67,7 @@ void diagnose_daemon(const CheckFacts& facts, std::vector<Finding>& out) {
   if (!d.running) {
     out.push_back({"daemon.not-running", Severity::fail,
                    fmt::format("{} is installed but not running", d.name),
-                   fmt::format("start it (`pooljoin restart`, or `service {} start`)",
-                               d.name == "chrony" ? "chrony" : d.name)});
+                   fmt::format("start it (`pooljoin restart`, or `service {} start`)", d.name)});
     return;
   }
   if (!d.state) {

@@ -1,6 +1,7 @@
 #include "pooljoin/check.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <catch2/catch.hpp>
 
@@ -49,10 +50,11 @@ DaemonReport synced_ntpsec() {
   return {"ntpsec", true, true, state, {}};
 }
 
-const Finding* find(const std::vector<Finding>& findings, std::string_view id) {
+// A copy, so that it may be taken from the temporary diagnose() returns.
+std::optional<Finding> find(const std::vector<Finding>& findings, std::string_view id) {
   auto it =
       std::find_if(findings.begin(), findings.end(), [&](const Finding& f) { return f.id == id; });
-  return it == findings.end() ? nullptr : &*it;
+  return it == findings.end() ? std::nullopt : std::optional<Finding>(*it);
 }
 
 }  // namespace
@@ -125,7 +127,7 @@ TEST_CASE("each fault of an address is its own failure with a fix", "[check]") {
     facts.local = false;
     facts.addresses.push_back(address("193.0.0.1", row.best));
     auto findings = diagnose(facts);
-    const Finding* f = find(findings, row.id);
+    auto f = find(findings, row.id);
     REQUIRE(f);
     CHECK(f->severity == Severity::fail);
     CHECK_FALSE(f->fix.empty());

@@ -85,7 +85,7 @@ make_netns() {
 # commands inside with `in_sandbox NAME CMD...`. Everything inside is killed at exit.
 make_sandbox() {
   local ns
-  ns=$(make_netns "$1")
+  make_netns ns "$1"
   ip netns exec "$ns" unshare --pid --fork --mount-proc sleep infinity </dev/null >/dev/null 2>&1 &
   local holder=$! init="" i
   for ((i = 0; i < 100; i++)); do

@@ -61,5 +61,8 @@ void machine_addresses(std::vector<LocalAddress>& global, std::vector<LocalAddre
 
 // Whether `program` exists under one of the usual binary directories of the system.
 bool has_program(const RootedFs& fs, std::string_view program);
+// The system path of `program`: on the live system the directories of PATH first, then the usual
+// binary directories (cron and init scripts run with short PATHs); in an image only the latter.
+std::optional<std::string> find_program(const RootedFs& fs, std::string_view program);
 
 }  // namespace pooljoin

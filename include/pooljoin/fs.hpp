@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,10 @@ struct WriteOptions {
   bool backup = true;         // keep the replaced file as "<path>.pooljoin-<UTC time>.bak"
   bool create_parents = true;
   std::chrono::system_clock::time_point now = std::chrono::system_clock::now();  // backup name
+  // Called with the system path of the complete, fsynced temporary file before it replaces the
+  // target (e.g. to have the daemon parse the candidate config); an error abandons the write
+  // and is returned as it is, with the previous file untouched.
+  std::function<Result<void>(const std::string& candidate)> verify{};
 };
 
 struct WriteOutcome {

@@ -1,6 +1,7 @@
 #include "pooljoin/detect.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -9,6 +10,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "pooljoin/fs.hpp"
 #include "pooljoin/process.hpp"
@@ -108,6 +110,23 @@ bool has_program(const RootedFs& fs, std::string_view program) {
   return std::any_of(std::begin(kBinaryDirs), std::end(kBinaryDirs), [&](const char* dir) {
     return fs.exists(std::string(dir) + "/" + std::string(program));
   });
+}
+
+std::optional<std::string> find_program(const RootedFs& fs, std::string_view program) {
+  std::vector<std::string> dirs;
+  if (fs.is_live()) {
+    const char* path = std::getenv("PATH");
+    std::istringstream entries(path ? path : "");
+    for (std::string dir; std::getline(entries, dir, ':');) {
+      if (!dir.empty() && dir.front() == '/') dirs.push_back(dir);
+    }
+  }
+  dirs.insert(dirs.end(), std::begin(kBinaryDirs), std::end(kBinaryDirs));
+  for (const auto& dir : dirs) {
+    std::string candidate = dir + "/" + std::string(program);
+    if (::access(fs.host(candidate).c_str(), X_OK) == 0) return candidate;
+  }
+  return std::nullopt;
 }
 
 std::string detect_package_manager(const RootedFs& fs, Family family) {

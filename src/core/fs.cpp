@@ -173,6 +173,13 @@ Result<WriteOutcome> RootedFs::write_atomic(std::string_view system_path, std::s
   }
   if (::fsync(fd.get()) != 0) return abandon(errno);
   if (::close(fd.release()) != 0) return abandon(errno);
+  if (options.verify) {
+    std::string candidate = (fs::path(system_path).parent_path() / temp.filename()).string();
+    if (auto verified = options.verify(candidate); !verified) {
+      ::unlink(temp.c_str());
+      return tl::unexpected(std::move(verified.error()));
+    }
+  }
 
   if (had_file && options.backup) {
     std::string base = std::string(system_path) + ".pooljoin-" + compact_utc(options.now);

@@ -128,3 +128,30 @@ TEST_CASE("restore puts a backup back in place", "[fs]") {
   REQUIRE(rooted.restore("/etc/ntp.conf", replaced->backup));
   CHECK(test::read_text(root.path() / "etc/ntp.conf") == "good\n");
 }
+
+TEST_CASE("verify sees the complete candidate and can refuse it", "[fs]") {
+  test::TempDir root;
+  RootedFs rooted(root.path());
+  auto path = root.write("etc/chrony.conf", "old\n");
+  std::string seen_path, seen_content;
+  WriteOptions options;
+  options.verify = [&](const std::string& candidate) -> Result<void> {
+    seen_path = candidate;
+    seen_content = test::read_text(rooted.host(candidate));
+    return fail(ExitCode::check_failed, "chronyd rejected it");
+  };
+  auto refused = rooted.write_atomic("/etc/chrony.conf", "new\n", options);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == ExitCode::check_failed);
+  CHECK(seen_path.rfind("/etc/.chrony.conf.pooljoin-", 0) == 0);
+  CHECK(seen_content == "new\n");
+  // The old file is untouched, and neither a temporary file nor a backup is left.
+  CHECK(test::read_text(path) == "old\n");
+  CHECK(entries(root.path() / "etc") == std::vector<std::string>{"chrony.conf"});
+
+  options.verify = [](const std::string&) -> Result<void> { return {}; };
+  auto accepted = rooted.write_atomic("/etc/chrony.conf", "new\n", options);
+  REQUIRE(accepted);
+  CHECK(test::read_text(path) == "new\n");
+  CHECK_FALSE(accepted->backup.empty());
+}

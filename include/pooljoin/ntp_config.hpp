@@ -1,0 +1,98 @@
+// `gen-conf`: the NTP daemon's config rendered the way the pool asks (templates/*.mustache), its
+// upstream servers validated so that no input can add a line, and the daemon itself checking a
+// candidate file before it replaces the live one.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pooljoin/daemons.hpp"
+#include "pooljoin/error.hpp"
+
+namespace pooljoin {
+
+class RootedFs;
+class ProcessRunner;
+struct Selection;
+
+// The pool's join page: no fewer than 4 and no more than 7 upstream servers.
+inline constexpr std::size_t kMinUpstreams = 4;
+inline constexpr std::size_t kMaxUpstreams = 7;
+
+// The first words of every file gen-conf renders. `restart` rolls back only files that start
+// with them: a config pooljoin did not write is never replaced by one of its backups.
+inline constexpr std::string_view kGeneratedMarker = "# Written by pooljoin gen-conf";
+
+struct Upstream {
+  std::string address;  // an IP literal or a hostname: exactly the word that follows `server`
+  std::string note{};  // a hostname said in a comment beside it ("resolved from ..."); may be empty
+  bool operator==(const Upstream&) const = default;
+};
+
+// Whether `host` is pool.ntp.org or a name under it (0.debian.pool.ntp.org, 2.de.pool.ntp.org).
+bool is_pool_ntp_name(std::string_view host);
+
+// One --server value: an IPv4/IPv6 literal or a hostname of valid labels, nothing else (no
+// spaces, quotes, line breaks, ports or options). Refuses pool.ntp.org names (a pool server
+// must pin its upstreams), loopback, unspecified and multicast addresses (127.127.x.x would be
+// a reference clock). ExitCode::usage with the reason.
+Result<Upstream> parse_upstream(std::string_view text);
+
+// The servers of a selection saved by `resolve`, each pinned by address, its host name (when a
+// valid one) as the note.
+std::vector<Upstream> upstreams_from(const Selection& selection);
+
+// The header's account of where the servers come from, for a saved selection: "the selection
+// saved by `pooljoin resolve` at <time> from <zone> (/var/lib/pooljoin/selection.json)".
+// Fields that are not well-formed are left out.
+std::string selection_origin(const Selection& selection);
+
+// Refuses an empty list, duplicates, and (unless `force`) a count outside 4..7; ExitCode::usage.
+Result<void> check_upstream_count(const std::vector<Upstream>& servers, bool force);
+
+struct ConfigRequest {
+  DaemonSpec spec;
+  std::vector<Upstream> servers;  // each from parse_upstream or upstreams_from
+  bool leapfile = false;          // the distribution's leap-second data exists: reference it
+  std::string generated_at;       // RFC 3339 UTC time for the header
+  std::string origin;             // where the servers come from, for the header
+};
+
+// The system path of the leap-second data the daemon would read (ntpd: the leapfile; chrony:
+// the right/ zone under /usr/share/zoneinfo); empty when the distribution has none.
+std::string leap_data_path(const DaemonSpec& spec);
+
+// The config text from templates/<daemon>.conf.mustache. Every value was validated before; a
+// value with a control character is refused all the same (ExitCode::internal).
+Result<std::string> render_config(const std::filesystem::path& templates_dir,
+                                  const ConfigRequest& request);
+
+// The daemon's program under the root ("/usr/sbin/ntpd", "/usr/sbin/chronyd"); nullopt when it
+// is not installed.
+std::optional<std::string> daemon_program(const RootedFs& fs, Daemon daemon);
+
+// How long ntpd, started on a candidate config, runs before its log is read. It has parsed the
+// file within milliseconds of starting; the rest is margin for a loaded machine. A log that does
+// not show the parse finished is read again after a second, longer run.
+inline constexpr auto kNtpdCheckWindow = std::chrono::milliseconds(2000);
+inline constexpr auto kNtpdCheckSlowWindow = std::chrono::milliseconds(6000);
+
+// Has the daemon itself check `candidate` (a system path under fs.root(), run through `chroot`
+// in an image): chronyd parses it with `-p`; ntpd, which has no config-test option, is started
+// on it for a bounded time in a throwaway network namespace, without CAP_SYS_TIME (it cannot
+// touch the clock), with its own pid and log files beside the candidate, and its log is read for
+// config errors. Returns a one-line account of the check; ExitCode::check_failed with the
+// daemon's words when it rejects the file, ExitCode::unavailable when it could not be run.
+Result<std::string> check_with_daemon(const RootedFs& fs, ProcessRunner& runner, Daemon daemon,
+                                      const std::string& program, const std::string& candidate);
+
+// The config-error lines of an ntpd log (ntpsec or classic ntpd); empty when there are none.
+// Informational notes ("restrict nopeer ignored" in ntpsec) are not errors.
+std::vector<std::string> ntpd_config_errors(std::string_view log);
+
+}  // namespace pooljoin

@@ -1,0 +1,12 @@
+// The time written in the header of the files pooljoin generates: $SOURCE_DATE_EPOCH when set
+// (reproducible output, as in reproducible builds; the golden-file tests use it), else now.
+#pragma once
+
+#include <string>
+
+namespace pooljoin::cli {
+
+// RFC 3339 UTC. Throws Fatal(usage) when SOURCE_DATE_EPOCH is set but not a number of seconds.
+std::string generated_at();
+
+}  // namespace pooljoin::cli

@@ -1,0 +1,405 @@
+#include "pooljoin/conf_lint.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "pooljoin/ntp_config.hpp"
+
+namespace pooljoin {
+namespace {
+
+// A directive as written, shortened for a message.
+constexpr std::size_t kQuoteLimit = 72;
+
+// The flags the pool's recommended `restrict default` lines carry. The first four matter to
+// every ntpd; notrap and nopeer are ignored by ntpsec but matter to classic ntpd.
+constexpr const char* kRequiredFlags[] = {"kod", "limited", "nomodify", "noquery"};
+constexpr const char* kClassicFlags[] = {"notrap", "nopeer"};
+
+constexpr const char* kRecommendedRestrict =
+    "restrict default kod limited nomodify notrap nopeer noquery";
+constexpr const char* kRecommendedRestrict6 =
+    "restrict -6 default kod limited nomodify notrap nopeer noquery";
+
+struct Directive {
+  int line = 0;
+  std::string text;                // the line without its comment, trimmed
+  std::vector<std::string> words;  // words[0] lowercased
+  bool has(std::string_view word) const {
+    return std::find(words.begin() + 1, words.end(), word) != words.end();
+  }
+};
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::vector<Directive> directives(std::string_view text, Daemon daemon) {
+  std::vector<Directive> result;
+  int number = 0;
+  while (!text.empty() || number == 0) {
+    ++number;
+    auto nl = text.find('\n');
+    std::string line(text.substr(0, nl));
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    if (daemon == Daemon::chrony) {
+      // chrony: a line whose first character is one of these is a comment.
+      auto first = line.find_first_not_of(" \t\r");
+      if (first != std::string::npos &&
+          std::string_view("#%;!").find(line[first]) != std::string_view::npos) {
+        line.clear();
+      }
+    } else if (auto hash = line.find('#'); hash != std::string::npos) {
+      line.erase(hash);
+    }
+    Directive d{number, {}, {}};
+    std::size_t pos = 0;
+    while (pos < line.size()) {
+      auto start = line.find_first_not_of(" \t\r", pos);
+      if (start == std::string::npos) break;
+      auto end = line.find_first_of(" \t\r", start);
+      d.words.push_back(line.substr(start, end - start));
+      pos = end == std::string::npos ? line.size() : end;
+    }
+    if (!d.words.empty()) {
+      auto first = line.find_first_not_of(" \t\r");
+      auto last = line.find_last_not_of(" \t\r");
+      d.text = line.substr(first, last - first + 1);
+      d.words[0] = lower(d.words[0]);
+      for (std::size_t i = 1; i < d.words.size(); ++i) {
+        // Flags and keywords; addresses and names are compared lowercased too.
+        d.words[i] = lower(d.words[i]);
+      }
+      result.push_back(std::move(d));
+    }
+    if (nl == std::string_view::npos) break;
+  }
+  return result;
+}
+
+std::string quote(const Directive& d) {
+  std::string text = d.text.size() > kQuoteLimit ? d.text.substr(0, kQuoteLimit) + "..." : d.text;
+  std::string out;
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    out += (byte < 0x20 || byte >= 0x7f) ? '?' : c;
+  }
+  return "`" + out + "`";
+}
+
+bool is_source_keyword(std::string_view word) {
+  return word == "server" || word == "peer" || word == "pool";
+}
+
+// The address word of an ntpd server/peer/pool/restrict line, after an optional -4/-6.
+std::string ntpd_target(const Directive& d, int* family = nullptr) {
+  std::size_t i = 1;
+  if (family) *family = 0;
+  if (i < d.words.size() && (d.words[i] == "-4" || d.words[i] == "-6")) {
+    if (family) *family = d.words[i] == "-4" ? 4 : 6;
+    ++i;
+  }
+  return i < d.words.size() ? d.words[i] : std::string();
+}
+
+class Linter {
+ public:
+  explicit Linter(Daemon daemon) : daemon_(daemon) {}
+
+  void add(int line, std::string id, Severity severity, std::string message, std::string fix) {
+    std::string text = line > 0 ? fmt::format("line {}: {}", line, message) : std::move(message);
+    findings_.push_back({line, Finding{std::move(id), severity, std::move(text), std::move(fix)}});
+  }
+
+  std::vector<LintFinding> take() {
+    std::stable_sort(findings_.begin(), findings_.end(),
+                     [](const LintFinding& a, const LintFinding& b) {
+                       // Whole-file findings after those with a line.
+                       int la = a.line == 0 ? INT32_MAX : a.line;
+                       int lb = b.line == 0 ? INT32_MAX : b.line;
+                       return la < lb;
+                     });
+    return std::move(findings_);
+  }
+
+  Daemon daemon() const { return daemon_; }
+
+ private:
+  Daemon daemon_;
+  std::vector<LintFinding> findings_;
+};
+
+void check_upstream(Linter& lint, const Directive& d, const std::string& host) {
+  if (is_pool_ntp_name(host)) {
+    lint.add(d.line, "lint.pool-upstream", Severity::fail,
+             fmt::format("{} follows a pool.ntp.org name: a pool server's upstreams must not "
+                         "change with every DNS lookup",
+                         quote(d)),
+             "replace it with `server ADDRESS iburst` lines pinned by address (`pooljoin "
+             "resolve`, then `pooljoin gen-conf`)");
+  }
+}
+
+void check_count(Linter& lint, const std::vector<const Directive*>& upstreams, bool has_refclock,
+                 bool has_include) {
+  const std::size_t n = upstreams.size();
+  if (n > kMaxUpstreams) {
+    lint.add(upstreams[kMaxUpstreams]->line, "lint.upstream-count", Severity::fail,
+             fmt::format("{} is upstream number {}; the config has {} and the pool asks for at "
+                         "most {}",
+                         quote(*upstreams[kMaxUpstreams]), kMaxUpstreams + 1, n, kMaxUpstreams),
+             fmt::format("keep {} to {} upstream servers", kMinUpstreams, kMaxUpstreams));
+  } else if (n < kMinUpstreams) {
+    // A reference clock makes a stratum-1 server, and an included file may hold the rest.
+    bool may_be_fine = has_refclock || has_include;
+    lint.add(0, "lint.upstream-count", may_be_fine ? Severity::warn : Severity::fail,
+             fmt::format("{} upstream server{}; the pool asks for at least {}{}", n,
+                         n == 1 ? "" : "s", kMinUpstreams,
+                         has_include    ? " (servers in included files were not counted)"
+                         : has_refclock ? " besides the reference clock"
+                                        : ""),
+             fmt::format("add `server ADDRESS iburst` lines up to {} to {}", kMinUpstreams,
+                         kMaxUpstreams));
+  }
+}
+
+void lint_ntpd(Linter& lint, const std::vector<Directive>& all) {
+  const bool classic = lint.daemon() == Daemon::ntp;
+  std::vector<const Directive*> upstreams;
+  const Directive* default4 = nullptr;
+  const Directive* default6 = nullptr;
+  const Directive* first_pool = nullptr;
+  bool has_refclock = false, has_include = false, restrict_source = false, any_limited = false;
+  std::vector<const Directive*> disables;
+
+  for (const auto& d : all) {
+    const auto& key = d.words[0];
+    if (is_source_keyword(key)) {
+      std::string target = ntpd_target(d);
+      if (target.rfind("127.127.", 0) == 0) {
+        if (target.rfind("127.127.1.", 0) == 0) {
+          lint.add(d.line, "lint.local-clock", Severity::fail,
+                   fmt::format("{} is the LOCAL clock driver, which the pool forbids: it makes "
+                               "the server answer with its own unsynchronised time",
+                               quote(d)),
+                   "remove it (and its `fudge` line)");
+        } else {
+          has_refclock = true;
+        }
+        continue;
+      }
+      check_upstream(lint, d, target);
+      upstreams.push_back(&d);
+      if (key == "pool" && !first_pool) first_pool = &d;
+    } else if (key == "refclock") {
+      if (d.words.size() > 1 && d.words[1] == "local") {
+        lint.add(d.line, "lint.local-clock", Severity::fail,
+                 fmt::format("{} is the LOCAL clock driver, which the pool forbids: it makes the "
+                             "server answer with its own unsynchronised time",
+                             quote(d)),
+                 "remove it");
+      } else {
+        has_refclock = true;
+      }
+    } else if (key == "restrict") {
+      int family = 0;
+      std::string target = ntpd_target(d, &family);
+      if (d.has("limited")) any_limited = true;
+      if (d.has("kod") && !d.has("limited")) {
+        lint.add(d.line, "lint.kod-without-limited", Severity::fail,
+                 fmt::format("{} has `kod` without `limited`: kod only acts on clients that "
+                             "`limited` rate-limits",
+                             quote(d)),
+                 "add `limited` to the line");
+      }
+      if (target == "source") restrict_source = true;
+      if (target == "default") {
+        if (family != 6) default4 = &d;
+        if (family != 4) default6 = &d;
+      }
+    } else if (key == "disable") {
+      disables.push_back(&d);
+    } else if (key == "enable" && d.has("mode7")) {
+      lint.add(d.line, "lint.mode7", Severity::fail,
+               fmt::format("{} opens mode 7 (ntpdc, monlist) to anyone `restrict` allows: an "
+                           "amplifier for DDoS attacks (CVE-2013-5211)",
+                           quote(d)),
+               "remove the line");
+    } else if (key == "includefile") {
+      has_include = true;
+      lint.add(d.line, "lint.include", Severity::warn,
+               fmt::format("{} was not read: its lines are not checked", quote(d)),
+               "run `pooljoin gen-conf --lint` on the included file too");
+    }
+  }
+
+  for (const auto* d : disables) {
+    if (d->has("monitor") && any_limited) {
+      lint.add(d->line, "lint.monitor-disabled", Severity::fail,
+               fmt::format("{} turns off the MRU list that `limited` needs: rate limiting and "
+                           "kod stop working",
+                           quote(*d)),
+               "remove `monitor` from the line");
+    }
+  }
+
+  // The defaults: one finding per line at fault, or per family without one.
+  auto check_default = [&](const Directive* d, const char* family, const std::string& recommended) {
+    if (!d) {
+      lint.add(0, "lint.restrict-default", Severity::fail,
+               fmt::format("no `restrict default` line covers {}: anyone there may send mode 6 "
+                           "queries{} and nothing rate-limits them",
+                           family, classic ? " and mode 7 (monlist)" : ""),
+               fmt::format("add `{}`", recommended));
+      return;
+    }
+    if (d->has("ignore")) {
+      lint.add(d->line, "lint.restrict-default", Severity::fail,
+               fmt::format("{} makes the server ignore every client on {}", quote(*d), family),
+               fmt::format("use `{}`", recommended));
+      return;
+    }
+    std::vector<std::string> missing, missing_classic;
+    for (const char* flag : kRequiredFlags) {
+      if (!d->has(flag)) missing.push_back(flag);
+    }
+    for (const char* flag : kClassicFlags) {
+      if (!d->has(flag)) missing_classic.push_back(flag);
+    }
+    if (!missing.empty()) {
+      lint.add(d->line, "lint.restrict-default", Severity::fail,
+               fmt::format("{} lacks {}{}", quote(*d), fmt::join(missing, " "),
+                           std::find(missing.begin(), missing.end(), "noquery") != missing.end()
+                               ? ": mode 6 queries are open to the world"
+                               : ""),
+               fmt::format("use `{}`", recommended));
+    } else if (!missing_classic.empty()) {
+      lint.add(d->line, "lint.restrict-default", classic ? Severity::fail : Severity::warn,
+               fmt::format("{} lacks {}{}", quote(*d), fmt::join(missing_classic, " "),
+                           classic ? "" : " (ignored by ntpsec, needed by classic ntpd)"),
+               fmt::format("use `{}`", recommended));
+    }
+  };
+  if (default4 == default6) {
+    // One `restrict default` line for both families, or none at all.
+    check_default(default4, "IPv4 and IPv6",
+                  default4
+                      ? std::string(kRecommendedRestrict)
+                      : fmt::format("{}` and `{}", kRecommendedRestrict, kRecommendedRestrict6));
+  } else {
+    check_default(default4, "IPv4", kRecommendedRestrict);
+    check_default(default6, "IPv6", kRecommendedRestrict6);
+  }
+
+  bool default_nopeer =
+      (default4 && default4->has("nopeer")) || (default6 && default6->has("nopeer"));
+  if (first_pool && default_nopeer && !restrict_source) {
+    lint.add(first_pool->line, "lint.pool-nopeer", classic ? Severity::fail : Severity::warn,
+             fmt::format("{} with a `nopeer` default and no `restrict source` line: {}",
+                         quote(*first_pool),
+                         classic ? "ntpd never mobilises the pool's associations"
+                                 : "ntpsec ignores nopeer, but classic ntpd would never "
+                                   "mobilise the pool's associations"),
+             "add `restrict source nomodify notrap noquery`, or use `server` lines");
+  }
+  check_count(lint, upstreams, has_refclock, has_include);
+}
+
+void lint_chrony(Linter& lint, const std::vector<Directive>& all) {
+  std::vector<const Directive*> upstreams;
+  bool has_allow = false, has_ratelimit = false, has_refclock = false, has_include = false;
+  for (const auto& d : all) {
+    const auto& key = d.words[0];
+    if (is_source_keyword(key)) {
+      if (d.words.size() > 1) check_upstream(lint, d, d.words[1]);
+      upstreams.push_back(&d);
+    } else if (key == "local") {
+      lint.add(d.line, "lint.local-clock", Severity::fail,
+               fmt::format("{} serves the local clock as a time source, which the pool forbids: "
+                           "the server would answer with its own unsynchronised time",
+                           quote(d)),
+               "remove the line");
+    } else if (key == "refclock") {
+      has_refclock = true;
+    } else if (key == "allow") {
+      has_allow = true;
+    } else if (key == "ratelimit") {
+      has_ratelimit = true;
+    } else if (key == "include" || key == "confdir" || key == "sourcedir") {
+      has_include = true;
+      lint.add(d.line, "lint.include", Severity::warn,
+               fmt::format("{} was not read: its lines are not checked", quote(d)),
+               "check the included files too, or keep the pool settings in this file");
+    }
+  }
+  if (!has_allow) {
+    lint.add(0, "lint.no-allow", has_include ? Severity::warn : Severity::fail,
+             fmt::format("no `allow` line{}: chrony keeps its NTP port closed and serves nobody",
+                         has_include ? " (included files were not read)" : ""),
+             "add `allow all`");
+  }
+  if (!has_ratelimit) {
+    lint.add(0, "lint.no-ratelimit", Severity::warn,
+             "no `ratelimit` line: chrony answers every request of an abusive client",
+             "add `ratelimit interval 3 burst 8`");
+  }
+  check_count(lint, upstreams, has_refclock, has_include);
+}
+
+}  // namespace
+
+std::vector<LintFinding> lint_config(std::string_view text, Daemon daemon) {
+  Linter lint(daemon);
+  auto all = directives(text, daemon);
+  if (daemon == Daemon::chrony) {
+    lint_chrony(lint, all);
+  } else {
+    lint_ntpd(lint, all);
+  }
+  return lint.take();
+}
+
+std::vector<Finding> lint_findings(std::string_view text, Daemon daemon) {
+  std::vector<Finding> findings;
+  for (auto& f : lint_config(text, daemon))
+    findings.push_back(std::move(f.finding));
+  return findings;
+}
+
+std::size_t count_upstreams(std::string_view text, Daemon daemon) {
+  std::size_t n = 0;
+  for (const auto& d : directives(text, daemon)) {
+    if (!is_source_keyword(d.words[0])) continue;
+    if (daemon != Daemon::chrony && ntpd_target(d).rfind("127.127.", 0) == 0) continue;
+    ++n;
+  }
+  return n;
+}
+
+std::optional<Daemon> guess_daemon(std::string_view text) {
+  static const char* const kChrony[] = {"allow",   "deny",           "makestep",    "local",
+                                        "rtcsync", "ratelimit",      "leapsectz",   "cmdallow",
+                                        "cmdport", "bindcmdaddress", "confdir",     "sourcedir",
+                                        "logdir",  "maxupdateskew",  "hwtimestamp", "ntsdumpdir"};
+  static const char* const kNtpd[] = {"restrict",    "tos",       "fudge",      "statsdir",
+                                      "filegen",     "enable",    "disable",    "leapfile",
+                                      "includefile", "interface", "statistics", "discard"};
+  int chrony = 0, ntpd = 0;
+  // Comments: '#' is one in both; chrony's other comment characters are rare in ntp.conf.
+  for (const auto& d : directives(text, Daemon::ntpsec)) {
+    const auto& key = d.words[0];
+    if (std::find(std::begin(kChrony), std::end(kChrony), key) != std::end(kChrony)) ++chrony;
+    if (std::find(std::begin(kNtpd), std::end(kNtpd), key) != std::end(kNtpd)) ++ntpd;
+  }
+  if (chrony > ntpd) return Daemon::chrony;
+  if (ntpd > chrony) return Daemon::ntpsec;
+  return std::nullopt;
+}
+
+}  // namespace pooljoin

@@ -1,0 +1,270 @@
+#include "pooljoin/ntp_config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+
+#include <unistd.h>
+
+#include "render_template.hpp"
+#include <fmt/format.h>
+
+#include "pooljoin/detect.hpp"
+#include "pooljoin/fs.hpp"
+#include "pooljoin/install.hpp"
+#include "pooljoin/net.hpp"
+#include "pooljoin/process.hpp"
+#include "pooljoin/selection.hpp"
+
+namespace pooljoin {
+namespace {
+
+// How long chronyd may take to parse a config with -p.
+constexpr auto kChronydParseTimeout = std::chrono::seconds(10);
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool well_formed_time(std::string_view text) {
+  // "2026-11-26T03:22:43Z"
+  if (text.size() != 20) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    bool ok = (i == 4 || i == 7)     ? c == '-'
+              : i == 10              ? c == 'T'
+              : (i == 13 || i == 16) ? c == ':'
+              : i == 19              ? c == 'Z'
+                                     : std::isdigit(static_cast<unsigned char>(c)) != 0;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string last_lines(std::string_view text, std::size_t count) {
+  ProcessResult shaped;
+  shaped.out = std::string(text);
+  return shaped.output_tail(count);
+}
+
+}  // namespace
+
+bool is_pool_ntp_name(std::string_view host) {
+  std::string name = lower(host);
+  if (!name.empty() && name.back() == '.') name.pop_back();
+  constexpr std::string_view kSuffix = ".pool.ntp.org";
+  return name == "pool.ntp.org" ||
+         (name.size() > kSuffix.size() &&
+          name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0);
+}
+
+Result<Upstream> parse_upstream(std::string_view text) {
+  auto refuse = [&](std::string why) {
+    return fail(ExitCode::usage, fmt::format("\"{}\" is refused", printable(text)), std::move(why),
+                "give an IPv4 or IPv6 address (or a server's hostname) and nothing else");
+  };
+  if (text.empty()) return refuse("it is empty");
+  if (auto address = IpAddress::parse(text)) {
+    const IpAddress loopback4 = *IpAddress::parse("127.0.0.0");
+    const IpAddress loopback6 = *IpAddress::parse("::1");
+    const IpAddress any4 = *IpAddress::parse("0.0.0.0");
+    const IpAddress any6 = *IpAddress::parse("::");
+    if (address->in_prefix(loopback4, 8)) {
+      return refuse(address->in_prefix(*IpAddress::parse("127.127.0.0"), 16)
+                        ? "127.127.x.x addresses select ntpd's reference clock drivers, and "
+                          "127.127.1.x is the LOCAL clock the pool forbids"
+                        : "it is a loopback address");
+    }
+    if (*address == loopback6) return refuse("it is a loopback address");
+    if (*address == any4 || *address == any6) return refuse("it is the unspecified address");
+    if (address->in_prefix(*IpAddress::parse("224.0.0.0"), 4) ||
+        address->in_prefix(*IpAddress::parse("ff00::"), 8)) {
+      return refuse("it is a multicast address");
+    }
+    return Upstream{address->to_string()};
+  }
+  if (!is_valid_hostname(text)) {
+    bool has_space = text.find_first_of(" \t\r\n") != std::string_view::npos;
+    return refuse(has_space ? "it contains white space or a line break"
+                            : "it is neither an IP address nor a hostname of valid labels "
+                              "(letters, digits and hyphens, 1 to 63 characters each)");
+  }
+  if (is_pool_ntp_name(text)) {
+    return fail(ExitCode::usage, fmt::format("{} is refused", text),
+                "a pool server must not follow pool.ntp.org names: its upstreams change at "
+                "every lookup",
+                "run `pooljoin resolve` to pin servers by address, or give their addresses");
+  }
+  return Upstream{std::string(text)};
+}
+
+std::vector<Upstream> upstreams_from(const Selection& selection) {
+  std::vector<Upstream> servers;
+  for (const auto& server : selection.servers) {
+    Upstream upstream{server.address.to_string()};
+    if (is_valid_hostname(server.host)) upstream.note = lower(server.host);
+    servers.push_back(std::move(upstream));
+  }
+  return servers;
+}
+
+std::string selection_origin(const Selection& selection) {
+  std::string text = "the selection saved by `pooljoin resolve`";
+  if (well_formed_time(selection.created)) text += " at " + selection.created;
+  if (is_valid_hostname(selection.zone)) text += " from " + lower(selection.zone);
+  return text + fmt::format(" ({})", kSelectionPath);
+}
+
+Result<void> check_upstream_count(const std::vector<Upstream>& servers, bool force) {
+  if (servers.empty()) {
+    return fail(ExitCode::usage, "no upstream servers",
+                fmt::format("no --server given and no saved selection in {}", kSelectionPath),
+                "run `pooljoin resolve` first, or give --server ADDRESS 4 to 7 times");
+  }
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    for (std::size_t j = i + 1; j < servers.size(); ++j) {
+      if (lower(servers[i].address) == lower(servers[j].address)) {
+        return fail(ExitCode::usage, fmt::format("upstream {} is given twice", servers[i].address),
+                    {}, "give each server once");
+      }
+    }
+  }
+  if ((servers.size() < kMinUpstreams || servers.size() > kMaxUpstreams) && !force) {
+    return fail(ExitCode::usage, fmt::format("{} upstream servers", servers.size()),
+                fmt::format("the pool asks for {} to {}", kMinUpstreams, kMaxUpstreams),
+                "give 4 to 7 servers (or --force to write it anyway)");
+  }
+  return {};
+}
+
+std::string leap_data_path(const DaemonSpec& spec) {
+  if (spec.leapfile.empty()) return {};
+  if (spec.daemon == Daemon::chrony) return "/usr/share/zoneinfo/" + spec.leapfile;
+  return spec.leapfile;
+}
+
+Result<std::string> render_config(const std::filesystem::path& templates_dir,
+                                  const ConfigRequest& request) {
+  namespace mustache = kainjow::mustache;
+  mustache::data data;
+  data.set("generated_at", request.generated_at);
+  data.set("origin", request.origin);
+  data.set("config_name", std::filesystem::path(request.spec.config_path).filename().string());
+  data.set("driftfile", request.spec.driftfile);
+  // A list of none or one: a false section would leave its line empty.
+  mustache::data leapfiles{mustache::data::type::list};
+  if (request.leapfile && !request.spec.leapfile.empty()) {
+    mustache::data leap;
+    leap.set("path", request.spec.leapfile);
+    leapfiles.push_back(leap);
+  }
+  data.set("leapfiles", leapfiles);
+  mustache::data servers{mustache::data::type::list};
+  for (const auto& server : request.servers) {
+    mustache::data entry;
+    entry.set("address", server.address);
+    entry.set("has_note", mustache_bool(!server.note.empty()));
+    entry.set("note", server.note);
+    servers.push_back(entry);
+  }
+  data.set("servers", servers);
+  return render_template(templates_dir,
+                         fmt::format("{}.conf.mustache", to_string(request.spec.daemon)), data);
+}
+
+std::optional<std::string> daemon_program(const RootedFs& fs, Daemon daemon) {
+  return find_program(fs, daemon == Daemon::chrony ? "chronyd" : "ntpd");
+}
+
+std::vector<std::string> ntpd_config_errors(std::string_view log) {
+  std::vector<std::string> errors;
+  std::istringstream lines{std::string(log)};
+  for (std::string line; std::getline(lines, line);) {
+    bool config = line.find("CONFIG:") != std::string::npos;
+    bool harmless =
+        line.find("readconfig: parsing file") != std::string::npos ||
+        (config && line.find(" ignored") != std::string::npos &&
+         (line.find("nopeer") != std::string::npos || line.find("notrap") != std::string::npos));
+    bool error = line.find("syntax error") != std::string::npos || config ||
+                 (line.find("ERR:") != std::string::npos &&
+                  line.find("exiting on signal") == std::string::npos);
+    if (error && !harmless) errors.push_back(line);
+  }
+  return errors;
+}
+
+Result<std::string> check_with_daemon(const RootedFs& fs, ProcessRunner& runner, Daemon daemon,
+                                      const std::string& program, const std::string& candidate) {
+  const std::string shown = fs.host(candidate).string();
+  if (daemon == Daemon::chrony) {
+    auto result =
+        runner.run(in_root(fs, {{program, "-p", "-f", candidate}}),
+                   {std::chrono::duration_cast<std::chrono::milliseconds>(kChronydParseTimeout)});
+    if (!result) return tl::unexpected(result.error());
+    if (!result->ok()) {
+      return fail(ExitCode::check_failed, fmt::format("chronyd rejected the new config"),
+                  fmt::format("`{} -p` ended with {}", program, result->status_text()),
+                  "the previous file is unchanged; please report this with the output below",
+                  result->output_tail());
+    }
+    return fmt::format("{} -p parsed it without an error", program);
+  }
+
+  // ntpd: started for a moment in a network namespace of its own, which disappears with it, and
+  // without CAP_SYS_TIME in its bounding set, so that it can neither serve nor touch the clock.
+  const std::string log = candidate + ".log";
+  const std::string pid = candidate + ".pid";
+  struct Cleanup {
+    const RootedFs& fs;
+    std::string log, pid;
+    ~Cleanup() {
+      ::unlink(fs.host(log).c_str());
+      ::unlink(fs.host(pid).c_str());
+    }
+  } cleanup{fs, log, pid};
+  Command command = in_root(fs, {{program, "-n", "-c", candidate, "-p", pid, "-l", log}});
+  command.argv.insert(command.argv.begin(),
+                      {"unshare", "--net", "setpriv", "--bounding-set", "-sys_time"});
+
+  std::string text;
+  for (auto window : {kNtpdCheckWindow, kNtpdCheckSlowWindow}) {
+    ::unlink(fs.host(log).c_str());
+    auto result = runner.run(command, {window});
+    if (!result) return tl::unexpected(result.error());
+    text = fs.read(log).value_or("");
+    if (!result->timed_out) {
+      // ntpd never exits by itself while its config is usable.
+      return fail(ExitCode::check_failed, "ntpd did not run on the new config",
+                  fmt::format("`{}` ended with {}", display(command), result->status_text()),
+                  "the previous file is unchanged; see ntpd's words below",
+                  last_lines(text.empty() ? result->err + result->out : text, 15));
+    }
+    bool parsed = text.find("readconfig: parsing file") != std::string::npos &&
+                  text.find("Listen") != std::string::npos;
+    if (!parsed) continue;
+    auto errors = ntpd_config_errors(text);
+    if (!errors.empty()) {
+      std::string details;
+      for (const auto& line : errors)
+        details += line + '\n';
+      return fail(
+          ExitCode::check_failed, "ntpd reports errors in the new config",
+          fmt::format("{} error line{} in its log", errors.size(), errors.size() == 1 ? "" : "s"),
+          "the previous file is unchanged; please report this with the lines below", details);
+    }
+    return fmt::format(
+        "{} read it without a config error (run for {} ms in a throwaway network "
+        "namespace)",
+        program, window.count());
+  }
+  return fail(ExitCode::unavailable, "cannot tell whether ntpd accepts the new config",
+              fmt::format("its log does not show it finished reading {} within {} ms", shown,
+                          kNtpdCheckSlowWindow.count()),
+              "the previous file is unchanged; run again when the machine is less busy",
+              last_lines(text, 15));
+}
+
+}  // namespace pooljoin

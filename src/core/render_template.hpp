@@ -1,0 +1,27 @@
+// Rendering a template of templates/ (core-internal): kainjow mustache with no HTML escaping,
+// and a refusal of any value holding a control character, so that no value can start a line.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include <kainjow/mustache.hpp>
+
+#include "pooljoin/error.hpp"
+
+namespace pooljoin {
+
+// Renders templates_dir/name. ExitCode::unavailable when the template cannot be read,
+// ExitCode::internal when it is broken or a value has a control character.
+Result<std::string> render_template(const std::filesystem::path& templates_dir,
+                                    const std::string& name, const kainjow::mustache::data& data);
+
+inline kainjow::mustache::data mustache_bool(bool value) {
+  return value ? kainjow::mustache::data::type::bool_true
+               : kainjow::mustache::data::type::bool_false;
+}
+
+// `text` with line breaks and other control characters shown as \n and \xNN, for messages.
+std::string printable(std::string_view text);
+
+}  // namespace pooljoin

@@ -1,0 +1,280 @@
+#include "pooljoin/ntp_config.hpp"
+
+#include <cstdlib>
+#include <fstream>
+
+#include <unistd.h>
+
+#include "test_support.hpp"
+#include <catch2/catch.hpp>
+
+#include "pooljoin/conf_lint.hpp"
+#include "pooljoin/fs.hpp"
+#include "pooljoin/process.hpp"
+#include "pooljoin/resources.hpp"
+#include "pooljoin/selection.hpp"
+
+using namespace pooljoin;
+
+namespace {
+
+// A distribution of each family, as os-release describes it.
+Distro distro(const char* id, const char* version, Family family) {
+  return Distro{id, {}, version, id, family};
+}
+
+const std::vector<Upstream> kServers = {{"192.0.2.1", "de.pool.ntp.org"},
+                                        {"192.0.2.2", "de.pool.ntp.org"},
+                                        {"2001:db8::123", "ptbtime1.ptb.de"},
+                                        {"198.51.100.7"},
+                                        {"ntp1.example.org"}};
+
+ConfigRequest request_for(const DaemonSpec& spec) {
+  ConfigRequest request;
+  request.spec = spec;
+  request.servers = kServers;
+  request.leapfile = true;
+  request.generated_at = "2026-11-26T02:26:40Z";
+  request.origin =
+      "the selection saved by `pooljoin resolve` at 2026-11-26T02:20:00Z from de.pool.ntp.org "
+      "(/var/lib/pooljoin/selection.json)";
+  return request;
+}
+
+// Compares with tests/golden/NAME; POOLJOIN_UPDATE_GOLDEN=1 rewrites the file instead (on
+// purpose only: review the diff before committing it).
+void check_golden(const std::string& name, const std::string& text) {
+  auto path = std::filesystem::path(POOLJOIN_GOLDEN) / name;
+  if (const char* update = std::getenv("POOLJOIN_UPDATE_GOLDEN"); update && *update == '1') {
+    std::ofstream(path, std::ios::binary) << text;
+  }
+  INFO("golden file " << path.string());
+  REQUIRE(std::filesystem::exists(path));
+  CHECK(test::read_text(path) == text);
+}
+
+}  // namespace
+
+TEST_CASE("upstreams: addresses and hostnames only, nothing that could add a line",
+          "[ntp-config]") {
+  for (const char* good :
+       {"192.0.2.1", "2001:db8::1", "ntp1.example.org", "ptbtime1.ptb.de.", "185.255.0.1"}) {
+    INFO(good);
+    auto parsed = parse_upstream(good);
+    REQUIRE(parsed);
+    CHECK(parsed->address == good);
+  }
+  // Canonical form for addresses.
+  CHECK(parse_upstream("2001:DB8:0::1")->address == "2001:db8::1");
+
+  struct Bad {
+    std::string text;
+    const char* why;
+  };
+  const Bad bad[] = {
+      {"1.2.3.4\nrestrict default", "white space or a line break"},
+      {"1.2.3.4 iburst", "white space"},
+      {"\"1.2.3.4\"", "neither an IP address nor a hostname"},
+      {"'ntp.example.org'", "neither an IP address nor a hostname"},
+      {"1.2.3.4;restrict", "neither"},
+      {"1.2.3.4:123", "neither"},
+      {"[2001:db8::1]", "neither"},
+      {"-6", "neither"},
+      {std::string(64, 'a') + ".example.org", "1 to 63 characters"},
+      {std::string(250, 'a'), "neither"},
+      {"", "empty"},
+      {"127.127.1.0", "LOCAL clock"},
+      {"127.127.20.0", "reference clock"},
+      {"127.0.0.1", "loopback"},
+      {"::1", "loopback"},
+      {"0.0.0.0", "unspecified"},
+      {"224.0.1.1", "multicast"},
+      {"ff05::101", "multicast"},
+      {"0.de.pool.ntp.org", "pool.ntp.org names"},
+      {"POOL.NTP.ORG.", "pool.ntp.org names"},
+  };
+  for (const auto& b : bad) {
+    INFO(b.text);
+    auto parsed = parse_upstream(b.text);
+    REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().code == ExitCode::usage);
+    CHECK_THAT(parsed.error().message(), Catch::Contains(b.why));
+    // The refused value is shown without its control characters.
+    CHECK(parsed.error().message().find('\n') == std::string::npos);
+  }
+}
+
+TEST_CASE("upstream count: 4 to 7, distinct, unless forced", "[ntp-config]") {
+  std::vector<Upstream> four(kServers.begin(), kServers.begin() + 4);
+  CHECK(check_upstream_count(four, false));
+  std::vector<Upstream> three(kServers.begin(), kServers.begin() + 3);
+  auto refused = check_upstream_count(three, false);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == ExitCode::usage);
+  CHECK(refused.error().message() ==
+        "3 upstream servers (the pool asks for 4 to 7); give 4 to 7 servers (or --force to write "
+        "it anyway)");
+  CHECK(check_upstream_count(three, true));
+  auto eight = kServers;
+  for (int i = 0; i < 3; ++i)
+    eight.push_back({"203.0.113." + std::to_string(i + 1)});
+  CHECK_FALSE(check_upstream_count(eight, false));
+  CHECK(check_upstream_count(eight, true));
+  CHECK_FALSE(check_upstream_count({}, true));
+  auto twice = four;
+  twice.push_back({"192.0.2.1"});
+  auto duplicate = check_upstream_count(twice, true);
+  REQUIRE_FALSE(duplicate);
+  CHECK(duplicate.error().what == "upstream 192.0.2.1 is given twice");
+}
+
+TEST_CASE("a saved selection pins addresses; its names become notes only when valid",
+          "[ntp-config]") {
+  Selection selection;
+  selection.created = "2026-11-26T02:20:00Z";
+  selection.zone = "de.pool.ntp.org";
+  selection.servers = {{"DE.pool.ntp.org", *IpAddress::parse("192.0.2.1")},
+                       {"bad name\nrestrict default", *IpAddress::parse("192.0.2.2")},
+                       {"", *IpAddress::parse("2001:db8::1")}};
+  auto servers = upstreams_from(selection);
+  REQUIRE(servers.size() == 3);
+  CHECK(servers[0] == Upstream{"192.0.2.1", "de.pool.ntp.org"});
+  CHECK(servers[1] == Upstream{"192.0.2.2", ""});
+  CHECK(servers[2] == Upstream{"2001:db8::1", ""});
+  CHECK(selection_origin(selection) ==
+        "the selection saved by `pooljoin resolve` at 2026-11-26T02:20:00Z from de.pool.ntp.org "
+        "(/var/lib/pooljoin/selection.json)");
+  selection.created = "2026-11-26T02:20:00Z\nrestrict default";
+  selection.zone = "de.pool.ntp.org; rm -rf /";
+  CHECK(selection_origin(selection) ==
+        "the selection saved by `pooljoin resolve` (/var/lib/pooljoin/selection.json)");
+}
+
+TEST_CASE("golden configs: every daemon of every distribution family", "[ntp-config][golden]") {
+  struct Row {
+    Distro distro;
+    Daemon daemon;
+    const char* golden;
+  };
+  const Row rows[] = {
+      {distro("debian", "12", Family::debian), Daemon::ntpsec, "ntpsec-debian.conf"},
+      {distro("fedora", "41", Family::fedora), Daemon::ntpsec, "ntpsec-fedora.conf"},
+      {distro("debian", "11", Family::debian), Daemon::ntp, "ntp-debian.conf"},
+      {distro("arch", "", Family::arch), Daemon::ntp, "ntp-arch.conf"},
+      {distro("debian", "12", Family::debian), Daemon::chrony, "chrony-debian.conf"},
+      {distro("fedora", "41", Family::fedora), Daemon::chrony, "chrony-fedora.conf"},
+      {distro("rocky", "9.4", Family::rhel), Daemon::chrony, "chrony-rhel.conf"},
+      {distro("arch", "", Family::arch), Daemon::chrony, "chrony-arch.conf"},
+      {distro("opensuse-leap", "15.6", Family::suse), Daemon::chrony, "chrony-suse.conf"},
+      {distro("alpine", "3.20", Family::alpine), Daemon::chrony, "chrony-alpine.conf"},
+  };
+  auto templates = templates_dir();
+  REQUIRE(templates);
+  for (const auto& row : rows) {
+    INFO(row.golden);
+    auto spec = daemon_spec(row.distro, row.daemon);
+    REQUIRE(spec);
+    auto text = render_config(*templates, request_for(*spec));
+    REQUIRE(text);
+    check_golden(row.golden, *text);
+    // What pooljoin recommends passes its own lint with nothing to say.
+    auto findings = lint_config(*text, row.daemon);
+    for (const auto& f : findings)
+      UNSCOPED_INFO(f.finding.message);
+    CHECK(findings.empty());
+    CHECK(count_upstreams(*text, row.daemon) == kServers.size());
+    CHECK(text->rfind(kGeneratedMarker, 0) == 0);
+    CHECK(text->find(spec->driftfile) != std::string::npos);
+  }
+}
+
+TEST_CASE("no leap-second line when the distribution's file is missing", "[ntp-config]") {
+  auto templates = templates_dir();
+  REQUIRE(templates);
+  for (Daemon daemon : {Daemon::ntpsec, Daemon::chrony}) {
+    auto request = request_for(*daemon_spec(distro("debian", "12", Family::debian), daemon));
+    request.leapfile = false;
+    auto text = render_config(*templates, request);
+    REQUIRE(text);
+    CHECK(text->find("leap") == std::string::npos);
+    // And no gap where it would have been.
+    CHECK(text->find("\n\n\n") == std::string::npos);
+  }
+  CHECK(leap_data_path(*daemon_spec(distro("rocky", "9", Family::rhel), Daemon::chrony)) ==
+        "/usr/share/zoneinfo/right/UTC");
+  CHECK(leap_data_path(*daemon_spec(distro("debian", "12", Family::debian), Daemon::ntpsec)) ==
+        "/usr/share/zoneinfo/leap-seconds.list");
+}
+
+TEST_CASE("a value with a line break never reaches the file", "[ntp-config]") {
+  auto templates = templates_dir();
+  REQUIRE(templates);
+  auto request = request_for(*daemon_spec(distro("debian", "12", Family::debian), Daemon::ntpsec));
+  // Bypassing parse_upstream: the renderer refuses it all the same.
+  request.servers[0].address = "192.0.2.1\nrestrict default";
+  auto text = render_config(*templates, request);
+  REQUIRE_FALSE(text);
+  CHECK(text.error().code == ExitCode::internal);
+  request = request_for(*daemon_spec(distro("debian", "12", Family::debian), Daemon::ntpsec));
+  request.origin = "x\nrestrict default";
+  CHECK_FALSE(render_config(*templates, request));
+}
+
+TEST_CASE("ntpd's log: config errors, not its notes", "[ntp-config]") {
+  const char* log =
+      "2026-11-26T03:44:58 ntpd[1]: INIT: ntpd ntpsec-1.2.2: Starting\n"
+      "2026-11-26T03:44:58 ntpd[1]: CONFIG: readconfig: parsing file: bad.conf\n"
+      "2026-11-26T03:44:58 ntpd[1]: CONFIG: line 3 column 0 syntax error\n"
+      "2026-11-26T03:44:58 ntpd[1]: CONFIG: restrict nopeer ignored\n"
+      "2026-11-26T03:44:58 ntpd[1]: CONFIG: restrict notrap ignored\n"
+      "2026-11-26T03:44:58 ntpd[1]: CONFIG: minpoll: provided value (99) is too large [0-17])\n"
+      "2026-11-26T03:44:58 ntpd[1]: ERR: key 5 not found for server 185.255.0.2\n"
+      "2026-11-26T03:44:58 ntpd[1]: IO: Listen and drop on 0 v6wildcard [::]:123\n"
+      "2026-11-26T03:45:01 ntpd[1]: ERR: ntpd exiting on signal 15 (Terminated)\n";
+  auto errors = ntpd_config_errors(log);
+  REQUIRE(errors.size() == 3);
+  CHECK_THAT(errors[0], Catch::EndsWith("line 3 column 0 syntax error"));
+  CHECK_THAT(errors[1], Catch::Contains("minpoll"));
+  CHECK_THAT(errors[2], Catch::Contains("key 5 not found"));
+  // Classic ntpd words it without the CONFIG: tag.
+  CHECK(ntpd_config_errors("ntpd[2]: syntax error in /etc/ntp.conf line 4, column 7\n").size() ==
+        1);
+}
+
+TEST_CASE("the real daemons check a candidate file", "[ntp-config][daemon]") {
+  if (::geteuid() != 0 || !in_path("unshare") || !std::filesystem::exists("/usr/sbin/ntpd")) {
+    SUCCEED("needs root, unshare and ntpsec (run by the CI as root)");
+    return;
+  }
+  test::TempDir root;
+  RootedFs live("/");
+  SpawnRunner runner;
+  auto templates = templates_dir();
+  REQUIRE(templates);
+  auto spec = *daemon_spec(distro("debian", "12", Family::debian), Daemon::ntpsec);
+  auto good = root.write("good.conf", *render_config(*templates, request_for(spec)));
+  auto checked = check_with_daemon(live, runner, Daemon::ntpsec, "/usr/sbin/ntpd", good.string());
+  INFO((checked ? *checked : checked.error().message() + "\n" + checked.error().details));
+  REQUIRE(checked);
+  CHECK_THAT(*checked, Catch::Contains("without a config error"));
+  // Its pid and log files are gone.
+  CHECK_FALSE(std::filesystem::exists(good.string() + ".log"));
+
+  auto bad = root.write("bad.conf", test::read_text(good) + "servr 192.0.2.9 iburst\n");
+  auto rejected = check_with_daemon(live, runner, Daemon::ntpsec, "/usr/sbin/ntpd", bad.string());
+  REQUIRE_FALSE(rejected);
+  CHECK(rejected.error().code == ExitCode::check_failed);
+  CHECK_THAT(rejected.error().details, Catch::Contains("syntax error"));
+
+  const char* chronyd = "/var/cache/pooljoin-test/chrony/usr/sbin/chronyd";
+  if (!std::filesystem::exists(chronyd)) return;
+  auto chrony = *daemon_spec(distro("debian", "12", Family::debian), Daemon::chrony);
+  auto chrony_good = root.write("chrony.conf", *render_config(*templates, request_for(chrony)));
+  CHECK(check_with_daemon(live, runner, Daemon::chrony, chronyd, chrony_good.string()));
+  auto chrony_bad =
+      root.write("chrony-bad.conf", test::read_text(chrony_good) + "servr 192.0.2.9\n");
+  auto chrony_rejected =
+      check_with_daemon(live, runner, Daemon::chrony, chronyd, chrony_bad.string());
+  REQUIRE_FALSE(chrony_rejected);
+  CHECK_THAT(chrony_rejected.error().details, Catch::Contains("Invalid directive at line"));
+}

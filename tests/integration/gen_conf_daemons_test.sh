@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# `pooljoin gen-conf` and the real daemons: ntpsec started on every rendered ntpd-family file in a
+# network namespace, chronyd parsing (and serving on) every rendered chrony file, and the check
+# gen-conf itself runs with the image's own ntpd through chroot.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/conf_lib.sh"
+
+test_real_ntpsec_runs_every_rendered_ntpd_config() {
+  require_root
+  local goldens=(ntpsec-debian ntpsec-fedora ntp-debian ntp-arch)
+  local golden ns dir answer peers
+  declare -A nss
+  # All four at once, each in its own namespace with a "public" address besides loopback.
+  for golden in "${goldens[@]}"; do
+    ns=$(make_netns "gc-$golden")
+    nss[$golden]=$ns
+    ip -n "$ns" addr add 185.255.0.1/32 dev lo
+    dir="$TEST_TMP/ntpd-$golden"
+    mkdir -p "$dir"
+    # Without CAP_SYS_TIME: the daemon cannot touch the machine's clock.
+    setpriv --bounding-set -sys_time ip netns exec "$ns" \
+      ntpd -n -c "$GOLDEN/$golden.conf" -p "$dir/pid" -l "$dir/log" >/dev/null 2>&1 &
+    on_exit kill $!
+  done
+  for golden in "${goldens[@]}"; do
+    ns=${nss[$golden]}
+    dir="$TEST_TMP/ntpd-$golden"
+    answer=""
+    for _ in $(seq 50); do
+      answer=$(ntp_query "$ns" 127.0.0.1 2>/dev/null) && break
+      sleep 0.1
+    done
+    [ -n "$answer" ] || fail "$golden: ntpd does not answer on loopback"
+    # Unsynchronised (its upstreams are unreachable here), but answering: LI 3, stratum 0, INIT.
+    assert_eq "$answer" "3 0 INIT" "$golden"
+    grep -q "readconfig: parsing file" "$dir/log" || fail "$golden: no parse in the log"
+    if grep "CONFIG:" "$dir/log" | grep -v -e "readconfig: parsing file" -e "restrict no\(peer\|trap\) ignored" >&2; then
+      fail "$golden: ntpd logged config errors"
+    fi
+    # Its associations are exactly the rendered servers.
+    peers=$(ip netns exec "$ns" ntpq -pn 127.0.0.1 | awk 'NR > 2 {print $1}' | sort | tr '\n' ' ')
+    assert_eq "$peers" "192.0.2.1 192.0.2.2 198.51.100.7 2001:db8::123 2001:db8::7 " "$golden"
+    # Mode 6 answers this machine only: from a "public" address it is refused (noquery).
+    ip netns exec "$ns" ntpq -c "rv 0 stratum" 127.0.0.1 | grep -q "stratum=16" ||
+      fail "$golden: ntpq from loopback"
+    ip netns exec "$ns" ntpq -c "timeout 500" -c "rv 0 stratum" 185.255.0.1 \
+      >"$dir/mode6" 2>&1 &
+  done
+  for golden in "${goldens[@]}"; do
+    dir="$TEST_TMP/ntpd-$golden"
+    for _ in $(seq 100); do grep -q "timed out" "$dir/mode6" 2>/dev/null && break; sleep 0.1; done
+    grep -q "stratum=" "$dir/mode6" && fail "$golden: mode 6 answered a non-local address"
+    grep -q "timed out" "$dir/mode6" || fail "$golden: ntpq from 185.255.0.1: $(cat "$dir/mode6")"
+    kill "$(cat "$dir/pid")"
+  done
+}
+
+test_chronyd_accepts_every_rendered_chrony_config() {
+  [ -x "$CHRONYD" ] || { echo "SKIP: no $CHRONYD (scripts/setup --test)"; exit 77; }
+  local golden
+  for golden in "$GOLDEN"/chrony-*.conf; do
+    "$CHRONYD" -p -f "$golden" >"$TEST_TMP/out" 2>"$TEST_TMP/err" || fail "chronyd -p rejects $golden"
+    grep -q "^allow all" "$TEST_TMP/out" || fail "chronyd -p did not print $golden"
+  done
+  # And it serves on one: started with -x (never touching the clock) in a namespace, on a copy
+  # whose drift, pid and command port stay in the test's directory.
+  require_root
+  local ns dir answer
+  ns=$(make_netns gc-chrony)
+  dir="$TEST_TMP/chronyd"
+  mkdir -p "$dir"
+  sed "s|^driftfile .*|driftfile $dir/drift|" "$GOLDEN/chrony-debian.conf" >"$dir/chrony.conf"
+  printf 'pidfile %s/chronyd.pid\ncmdport 0\n' "$dir" >>"$dir/chrony.conf"
+  ip netns exec "$ns" "$CHRONYD" -x -d -u root -f "$dir/chrony.conf" >"$dir/log" 2>&1 &
+  on_exit kill $!
+  for _ in $(seq 50); do
+    answer=$(ntp_query "$ns" 127.0.0.1 2>/dev/null) && break
+    sleep 0.1
+  done
+  [ -n "$answer" ] || fail "chronyd does not answer on loopback: $(cat "$dir/log")"
+}
+
+# An image whose programs are the machine's own (/usr bind-mounted read-only in a private mount
+# namespace): the check runs the image's ntpd through chroot, on the candidate inside the image.
+test_the_daemon_checks_the_candidate_inside_an_image() {
+  require_root
+  local root
+  root=$(image_with_selection debian-12 chroot)
+  mkdir -p "$root/usr" "$root/etc/ntpsec" "$root/dev"
+  for d in bin sbin lib lib64; do [ -L "/$d" ] && ln -s "usr/$d" "$root/$d"; done
+  echo "old config" >"$root/etc/ntpsec/ntp.conf"
+  unshare -m --propagation private bash -c '
+    mount --bind -o ro /usr "$1/usr" && mount -o remount,bind,ro "$1/usr"
+    mount --bind /dev "$1/dev"
+    rc=0
+    "$2" --root "$1" gen-conf -v >"$3/out" 2>"$3/err" || rc=$?
+    echo "$rc" >"$3/rc"
+  ' _ "$root" "$POOLJOIN" "$TEST_TMP"
+  OUT=$(cat "$TEST_TMP/out")
+  ERR=$(cat "$TEST_TMP/err")
+  assert_eq "$(cat "$TEST_TMP/rc")" "0"
+  assert_contains "$OUT" "checked: /usr/sbin/ntpd read it without a config error"
+  assert_contains "$ERR" "checking /etc/ntpsec/.ntp.conf.pooljoin-"
+  cmp -s "$root/etc/ntpsec/ntp.conf" "$GOLDEN/ntpsec-debian.conf" || fail "written file differs"
+  # The check's pid and log files went with the candidate.
+  assert_eq "$(ls -A "$root/etc/ntpsec" | grep -c -v -e '^ntp.conf$' -e '\.bak$')" "0"
+}
+
+run_tests "$@"

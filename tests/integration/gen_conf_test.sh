@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# `pooljoin gen-conf`: the rendered files against the golden ones, refused input, dry runs and
+# their diffs, writes into a --root image (backup, mode, a full filesystem), and --lint. The real
+# daemons on the rendered files: gen_conf_daemons_test.sh.
+source "$(dirname "$0")/lib.sh"
+
+source "$(dirname "$0")/conf_lib.sh"
+SERVERS=(--server 192.0.2.1 --server 192.0.2.2 --server 2001:db8::123 --server 198.51.100.7)
+
+test_every_distribution_renders_its_golden_file() {
+  local image daemon golden root
+  while read -r image daemon golden; do
+    root=$(image_with_selection "$image" "img-$image-$daemon")
+    pj 0 --root "$root" gen-conf --daemon "$daemon" --output -
+    diff -u "$GOLDEN/$golden" "$TEST_TMP/out" >&2 || fail "$image $daemon differs from $golden"
+  done <<'TABLE'
+debian-12 ntpsec ntpsec-debian.conf
+fedora-41 ntpsec ntpsec-fedora.conf
+debian-11 ntp ntp-debian.conf
+arch ntp ntp-arch.conf
+debian-12 chrony chrony-debian.conf
+fedora-41 chrony chrony-fedora.conf
+rocky-9 chrony chrony-rhel.conf
+arch chrony chrony-arch.conf
+opensuse-leap-15.6 chrony chrony-suse.conf
+alpine-3.20 chrony chrony-alpine.conf
+TABLE
+  # --daemon auto takes the distribution's own choice.
+  root=$(image_with_selection rocky-9 auto-rocky)
+  pj 0 --root "$root" gen-conf --output -
+  diff -u "$GOLDEN/chrony-rhel.conf" "$TEST_TMP/out" >&2 || fail "rocky-9 auto"
+}
+
+test_dry_run_prints_the_file_and_a_diff_patch_applies() {
+  local root before
+  root=$(image_with_selection debian-12 dry)
+  mkdir -p "$root/etc/ntpsec"
+  cp "$LINT/debian-12-ntpsec-default.conf" "$root/etc/ntpsec/ntp.conf"
+  before=$(md5sum "$root/etc/ntpsec/ntp.conf")
+  # A dry run needs no root.
+  pj_as nobody 0 --dry-run --root "$root" gen-conf
+  assert_contains "$OUT" "--- $root/etc/ntpsec/ntp.conf"
+  assert_contains "$OUT" "+++ $root/etc/ntpsec/ntp.conf (new)"
+  assert_contains "$OUT" "-pool 0.debian.pool.ntp.org iburst"
+  assert_contains "$OUT" "+server 192.0.2.1 iburst  # resolved from de.pool.ntp.org"
+  # The file comes first, exactly as it would be written.
+  head -n "$(wc -l <"$GOLDEN/ntpsec-debian.conf")" "$TEST_TMP/out" >"$TEST_TMP/file"
+  cmp -s "$TEST_TMP/file" "$GOLDEN/ntpsec-debian.conf" || fail "dry run does not start with the file"
+  # The diff is a real one: patch(1) turns the old file into the new one.
+  tail -n "+$(($(wc -l <"$GOLDEN/ntpsec-debian.conf") + 1))" "$TEST_TMP/out" >"$TEST_TMP/diff"
+  cp "$LINT/debian-12-ntpsec-default.conf" "$TEST_TMP/patched"
+  patch -s "$TEST_TMP/patched" <"$TEST_TMP/diff" || fail "patch refused the diff"
+  cmp -s "$TEST_TMP/patched" "$GOLDEN/ntpsec-debian.conf" || fail "patched file differs"
+  assert_eq "$(md5sum "$root/etc/ntpsec/ntp.conf")" "$before"
+  [ -z "$(ls "$root/etc/ntpsec" | grep -v '^ntp.conf$')" ] || fail "dry run left files behind"
+  # JSON: the content and the diff.
+  pj 0 --dry-run --json --root "$root" gen-conf
+  assert_eq "$(jqr .content)" "$(cat "$GOLDEN/ntpsec-debian.conf")"
+  assert_contains "$(jqr .diff)" "@@ -1,51 +1,23 @@"
+  assert_eq "$(jqr '.servers | length')" "5"
+  # No file yet: the file only, and a note.
+  rm "$root/etc/ntpsec/ntp.conf"
+  pj 0 --dry-run --root "$root" gen-conf
+  assert_contains "$ERR" "does not exist yet"
+  assert_eq "$OUT" "$(cat "$GOLDEN/ntpsec-debian.conf")"
+}
+
+test_injection_attempts_are_refused_and_nothing_is_written() {
+  require_root
+  local root before bad
+  root=$(image_with_selection debian-12 inject)
+  mkdir -p "$root/etc/ntpsec"
+  echo "old config" >"$root/etc/ntpsec/ntp.conf"
+  before=$(ls -la --time-style=full-iso "$root/etc/ntpsec"; md5sum "$root/etc/ntpsec/ntp.conf")
+  for bad in $'1.2.3.4\nrestrict default' '1.2.3.4 iburst' '"1.2.3.4"' "'ntp.example.org'" \
+    '1.2.3.4;restrict' "$(printf 'a%.0s' {1..64}).example.org" 'ntp.example.org noselect' \
+    '127.127.1.0' '0.de.pool.ntp.org' '$(reboot)' ''; do
+    pj 2 --root "$root" gen-conf --no-daemon-check --server 192.0.2.1 --server 192.0.2.2 \
+      --server 192.0.2.3 --server "$bad"
+    assert_contains "$ERR" "--server"
+    assert_not_contains "$ERR" $'\nrestrict'
+  done
+  # Too few or too many, without --force.
+  pj 2 --root "$root" gen-conf --no-daemon-check --server 192.0.2.1 --server 192.0.2.2
+  assert_contains "$ERR" "2 upstream servers (the pool asks for 4 to 7)"
+  pj 2 --root "$root" gen-conf --no-daemon-check "${SERVERS[@]}" --server 192.0.2.5 \
+    --server 192.0.2.6 --server 192.0.2.7 --server 192.0.2.8
+  # A damaged selection is refused too.
+  printf '{"version":1,"servers":[{"address":"1.2.3.4\\nrestrict default"}]}' \
+    >"$root/var/lib/pooljoin/selection.json"
+  pj 69 --root "$root" gen-conf --no-daemon-check
+  assert_contains "$ERR" "cannot use /var/lib/pooljoin/selection.json"
+  assert_eq "$(ls -la --time-style=full-iso "$root/etc/ntpsec"; md5sum "$root/etc/ntpsec/ntp.conf")" "$before"
+}
+
+test_write_into_an_image_keeps_a_backup_and_the_mode() {
+  require_root
+  local root backup
+  root=$(image_with_selection debian-12 write)
+  mkdir -p "$root/etc/ntpsec"
+  echo "old config" >"$root/etc/ntpsec/ntp.conf"
+  chmod 0640 "$root/etc/ntpsec/ntp.conf"
+  chown 0:ntpsec "$root/etc/ntpsec/ntp.conf"
+  # The image has no ntpd to check the file with: refused, naming the way out.
+  pj 69 --root "$root" gen-conf
+  assert_contains "$ERR" "ntpsec is not installed, so it cannot check the new config"
+  assert_contains "$ERR" "--no-daemon-check"
+  assert_eq "$(cat "$root/etc/ntpsec/ntp.conf")" "old config"
+  pj 0 --root "$root" gen-conf --no-daemon-check
+  assert_contains "$ERR" "not checked by ntpsec (--no-daemon-check)"
+  assert_contains "$OUT" "wrote $root/etc/ntpsec/ntp.conf (ntpsec, 5 upstream servers)"
+  cmp -s "$root/etc/ntpsec/ntp.conf" "$GOLDEN/ntpsec-debian.conf" || fail "written file differs"
+  backup=$(ls "$root/etc/ntpsec" | grep '^ntp.conf.pooljoin-.*Z.bak$')
+  [ -n "$backup" ] || fail "no backup"
+  assert_contains "$OUT" "previous file kept as $root/etc/ntpsec/$backup"
+  assert_eq "$(cat "$root/etc/ntpsec/$backup")" "old config"
+  assert_eq "$(stat -c '%a %U %G' "$root/etc/ntpsec/ntp.conf")" "640 root ntpsec"
+  # Again: nothing to change, no new backup.
+  pj 0 --root "$root" gen-conf --no-daemon-check
+  assert_contains "$OUT" "already has this content; nothing written"
+  assert_eq "$(ls "$root/etc/ntpsec" | wc -l)" "2"
+  # Not root: refused before anything is read or written.
+  pj_as nobody 77 --root "$root" gen-conf --no-daemon-check
+  assert_contains "$ERR" "gen-conf changes the system and needs root"
+}
+
+test_a_full_filesystem_leaves_the_old_file_intact() {
+  require_root
+  local root
+  root=$(image_with_selection debian-12 full)
+  mkdir -p "$root/etc/ntpsec"
+  unshare -m --propagation private bash -c '
+    set -e
+    mount -t tmpfs -o size=16k pooljoin-full "$1/etc/ntpsec"
+    echo "old config" >"$1/etc/ntpsec/ntp.conf"
+    dd if=/dev/zero of="$1/etc/ntpsec/filler" bs=1k count=64 2>/dev/null || true
+    rc=0
+    "$2" --root "$1" gen-conf --no-daemon-check >"$3/out" 2>"$3/err" || rc=$?
+    echo "$rc" >"$3/rc"
+    cat "$1/etc/ntpsec/ntp.conf" >"$3/after"
+    ls -A "$1/etc/ntpsec" >"$3/files"
+  ' _ "$root" "$POOLJOIN" "$TEST_TMP"
+  ERR=$(cat "$TEST_TMP/err")
+  assert_eq "$(cat "$TEST_TMP/rc")" "73"
+  assert_contains "$ERR" "cannot write /etc/ntpsec/ntp.conf (No space left on device)"
+  assert_contains "$ERR" "the previous file is unchanged"
+  assert_eq "$(cat "$TEST_TMP/after")" "old config"
+  assert_eq "$(cat "$TEST_TMP/files" | tr '\n' ' ')" "filler ntp.conf "
+}
+
+test_output_writes_elsewhere_without_root() {
+  local root
+  root=$(image_with_selection alpine-3.20 output)
+  mkdir "$TEST_TMP/export"
+  chown nobody "$TEST_TMP/export"
+  pj_as nobody 0 --root "$root" gen-conf --output "$TEST_TMP/export/chrony.conf"
+  cmp -s "$TEST_TMP/export/chrony.conf" "$GOLDEN/chrony-alpine.conf" || fail "exported file differs"
+  [ ! -e "$root/etc/chrony/chrony.conf" ] || fail "--output wrote the image's config"
+}
+
+test_lint_reports_lines_and_fixes() {
+  pj 1 gen-conf --lint "$LINT/debian-12-ntpsec-default.conf" --daemon ntpsec
+  assert_contains "$OUT" "$LINT/debian-12-ntpsec-default.conf (read as a ntpsec config): 4 upstream servers"
+  assert_contains "$OUT" "FAIL  line 34: \`pool 0.debian.pool.ntp.org iburst\` follows a pool.ntp.org name"
+  assert_contains "$OUT" "fix: replace it with \`server ADDRESS iburst\` lines pinned by address"
+  pj 0 gen-conf --lint "$LINT/recommended-chrony.conf"
+  assert_contains "$OUT" "(read as a chrony config): 4 upstream servers"
+  assert_contains "$OUT" "follows the pool's rules"
+  # Warnings alone do not fail.
+  pj 0 gen-conf --lint "$LINT/chrony-no-ratelimit.conf"
+  assert_contains "$OUT" "WARN  no \`ratelimit\` line"
+  pj 1 --json gen-conf --lint "$LINT/local-clock-driver.conf" --daemon ntp
+  assert_eq "$(jqr '.findings[0] | "\(.id) \(.line) \(.severity)"')" "lint.local-clock 9 fail"
+  assert_eq "$(jqr .verdict)" "fail"
+  # From stdin.
+  local rc=0
+  "$POOLJOIN" gen-conf --lint - --daemon chrony <"$LINT/chrony-no-allow.conf" >"$TEST_TMP/out" || rc=$?
+  assert_eq "$rc" "1"
+  assert_contains "$(cat "$TEST_TMP/out")" "FAIL  no \`allow\` line"
+  # Default: the live config of the image's daemon; the rendered one passes clean.
+  local root
+  root=$(image_with_selection debian-12 lint)
+  pj 69 --root "$root" gen-conf --lint
+  assert_contains "$ERR" "cannot lint /etc/ntpsec/ntp.conf (No such file or directory)"
+  mkdir -p "$root/etc/ntpsec"
+  cp "$GOLDEN/ntpsec-debian.conf" "$root/etc/ntpsec/ntp.conf"
+  pj 0 --root "$root" gen-conf --lint
+  assert_contains "$OUT" "5 upstream servers"
+  assert_contains "$OUT" "follows the pool's rules"
+  pj 69 gen-conf --lint /nonexistent/ntp.conf
+}
+
+run_tests "$@"

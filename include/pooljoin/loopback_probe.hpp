@@ -1,0 +1,31 @@
+// Whether the local NTP daemon answers: one NTPv4 client query (mode 3) to 127.0.0.1:123.
+// Deliberately minimal and in one place, for `restart` to confirm the daemon came up; the full
+// NTP client (offsets, KoD, several samples) belongs to the NTP engine, which can replace it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "pooljoin/error.hpp"
+
+namespace pooljoin {
+
+struct LoopbackAnswer {
+  int leap = 0;       // 0 none, 1/2 leap second announced, 3 unsynchronised
+  int stratum = 0;    // 0 kiss-o'-death or unspecified, 16 unsynchronised
+  std::string refid;  // ASCII for stratum 0/1 ("INIT", "RATE"), dotted quad above
+  std::chrono::milliseconds rtt{0};
+
+  // Synchronised: the daemon serves time clients can use.
+  bool synchronised() const { return leap != 3 && stratum > 0 && stratum < 16; }
+  // "stratum 3, synchronised" / "unsynchronised (stratum 16, refid INIT)".
+  std::string describe() const;
+};
+
+// Sends one query to 127.0.0.1:`port` with a random transmit timestamp and waits up to
+// `timeout` for a server reply (mode 4) whose origin timestamp echoes it; other datagrams are
+// ignored. ExitCode::unavailable when nothing valid arrives in time.
+Result<LoopbackAnswer> query_loopback(std::chrono::milliseconds timeout, std::uint16_t port = 123);
+
+}  // namespace pooljoin

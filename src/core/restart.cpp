@@ -1,0 +1,363 @@
+#include "pooljoin/restart.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "pooljoin/fs.hpp"
+#include "pooljoin/install.hpp"
+#include "pooljoin/interrupt.hpp"
+#include "pooljoin/ntp_config.hpp"
+
+namespace pooljoin {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// An init script may wait for a slow daemon to stop (ntpsec's: TERM, 30 s, KILL, 5 s).
+constexpr auto kInitCommandTimeout = std::chrono::seconds(120);
+// How long one loopback query waits, and the pause after a refused one (nothing listening yet).
+constexpr auto kProbeTimeout = std::chrono::milliseconds(1000);
+constexpr auto kProbePause = std::chrono::milliseconds(250);
+
+// Where runit distributions keep the service directories, and the directories runsvdir watches
+// (Void, Artix, Debian's runit).
+constexpr const char* kRunitServiceDirs[] = {"/etc/sv", "/etc/runit/sv"};
+constexpr const char* kRunitEnabledDirs[] = {"/run/runit/service", "/var/service", "/etc/service",
+                                             "/etc/runit/runsvdir/default"};
+
+std::string service_name(const Distro& distro, const std::string& daemon) {
+  if (daemon == "systemd-timesyncd" || daemon == "openntpd") return daemon;
+  if (auto parsed = parse_daemon(daemon)) {
+    if (auto spec = daemon_spec(distro, *parsed)) return spec->service;
+    if (*parsed == Daemon::chrony) return distro.family == Family::debian ? "chrony" : "chronyd";
+    return distro.family == Family::debian ? daemon : "ntpd";
+  }
+  return daemon;
+}
+
+std::string first_existing(const RootedFs& fs, std::initializer_list<const char*> dirs,
+                           const std::string& leaf = {}) {
+  for (const char* dir : dirs) {
+    std::string path = leaf.empty() ? dir : std::string(dir) + "/" + leaf;
+    if (fs.exists(path)) return path;
+  }
+  return {};
+}
+
+struct InitCommands {
+  std::vector<Command> enable, restart, stop_other;
+  std::vector<std::string> notes;
+};
+
+// The commands of `init` for `service`, and to stop and disable `others`. `live` false: an image,
+// where nothing is started or stopped.
+Result<InitCommands> init_commands(InitSystem init, const RootedFs& fs, const std::string& service,
+                                   const std::vector<std::string>& others, bool live) {
+  InitCommands c;
+  switch (init) {
+    case InitSystem::systemd:
+      c.enable.push_back({{"systemctl", "enable", service}});
+      c.restart.push_back({{"systemctl", "restart", service}});
+      for (const auto& other : others) {
+        if (live) c.stop_other.push_back({{"systemctl", "stop", other}});
+        c.stop_other.push_back({{"systemctl", "disable", other}});
+      }
+      break;
+    case InitSystem::sysvinit: {
+      const std::string script = "/etc/init.d/" + service;
+      if (!fs.exists(script)) {
+        return fail(ExitCode::unsupported, fmt::format("no init script {}", script),
+                    "the daemon's package installs one on sysvinit systems",
+                    "reinstall the daemon's package, or start it yourself");
+      }
+      const bool has_service = has_program(fs, "service");
+      auto control = [&](const std::string& name, const char* action) -> Command {
+        if (has_service) return {{"service", name, action}};
+        return {{"/etc/init.d/" + name, action}};
+      };
+      if (has_program(fs, "update-rc.d")) {
+        // `defaults` creates the links when there are none; `enable` turns stop links to start.
+        c.enable.push_back({{"update-rc.d", service, "defaults"}});
+        c.enable.push_back({{"update-rc.d", service, "enable"}});
+      } else if (has_program(fs, "chkconfig")) {
+        c.enable.push_back({{"chkconfig", service, "on"}});
+      } else {
+        c.notes.push_back(fmt::format(
+            "neither update-rc.d nor chkconfig found: make sure {} starts at boot", script));
+      }
+      c.restart.push_back(control(service, "restart"));
+      for (const auto& other : others) {
+        if (!fs.exists("/etc/init.d/" + other)) continue;
+        if (live) c.stop_other.push_back(control(other, "stop"));
+        if (has_program(fs, "update-rc.d")) {
+          c.stop_other.push_back({{"update-rc.d", other, "disable"}});
+        } else if (has_program(fs, "chkconfig")) {
+          c.stop_other.push_back({{"chkconfig", other, "off"}});
+        }
+      }
+      break;
+    }
+    case InitSystem::openrc:
+      c.enable.push_back({{"rc-update", "add", service, "default"}});
+      c.restart.push_back({{"rc-service", service, "restart"}});
+      for (const auto& other : others) {
+        if (live) c.stop_other.push_back({{"rc-service", other, "stop"}});
+        c.stop_other.push_back({{"rc-update", "del", other, "default"}});
+      }
+      break;
+    case InitSystem::runit: {
+      std::string sv_dir =
+          first_existing(fs, {kRunitServiceDirs[0], kRunitServiceDirs[1]}, service);
+      std::string enabled_dir = first_existing(fs, {kRunitEnabledDirs[0], kRunitEnabledDirs[1],
+                                                    kRunitEnabledDirs[2], kRunitEnabledDirs[3]});
+      if (sv_dir.empty() || enabled_dir.empty()) {
+        return fail(ExitCode::unsupported,
+                    fmt::format("no runit service directory for {}", service),
+                    fmt::format("looked for /etc/sv/{0} and /etc/runit/sv/{0}, and for the "
+                                "directory runsvdir watches",
+                                service),
+                    "install the daemon's runit service package, or start it yourself");
+      }
+      const std::string link = enabled_dir + "/" + service;
+      if (!fs.exists(link)) c.enable.push_back({{"ln", "-s", sv_dir, link}});
+      c.restart.push_back({{"sv", "restart", link}});
+      for (const auto& other : others) {
+        const std::string other_link = enabled_dir + "/" + other;
+        if (!fs.read_link(other_link)) continue;
+        if (live) c.stop_other.push_back({{"sv", "stop", other_link}});
+        c.stop_other.push_back({{"rm", other_link}});
+      }
+      break;
+    }
+    case InitSystem::none:
+      return fail(ExitCode::unsupported, "no init system found",
+                  "none of systemd, OpenRC, runit or /etc/init.d scripts",
+                  fmt::format("start {} yourself (or choose one with --init)", service));
+  }
+  return c;
+}
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+RestartAttempt attempt(const RestartPlan& plan, ProcessRunner& runner, const LoopbackProber& prober,
+                       const std::function<void(const Command&)>& on_command) {
+  RestartAttempt result;
+  const auto started = Clock::now();
+  for (const auto& command : plan.restart) {
+    if (on_command) on_command(command);
+    auto ran = runner.run(command, {kInitCommandTimeout});
+    if (!ran) {
+      result.failure = ran.error().message();
+      return result;
+    }
+    if (!ran->ok()) {
+      result.failure = fmt::format("`{}` failed ({})", display(command), ran->status_text());
+      if (auto tail = ran->output_tail(5); !tail.empty()) result.failure += ": " + tail;
+      return result;
+    }
+  }
+  const auto deadline = Clock::now() + plan.answer_timeout;
+  std::string last = "no answer";
+  for (;;) {
+    throw_if_interrupted("waiting for the daemon to answer");
+    const auto now = Clock::now();
+    if (now >= deadline) break;
+    auto wait = std::min<Clock::duration>(kProbeTimeout, deadline - now);
+    auto answer = prober(std::chrono::duration_cast<std::chrono::milliseconds>(wait));
+    if (answer) {
+      result.answer = *answer;
+      result.waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+      return result;
+    }
+    last = answer.error().why.empty() ? answer.error().what : answer.error().why;
+    // A refused query comes back at once: pause before the next one.
+    if (Clock::now() + kProbePause < deadline) std::this_thread::sleep_for(kProbePause);
+  }
+  result.waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+  result.failure = fmt::format("{} did not answer on 127.0.0.1:123 within {} s ({})",
+                               to_string(plan.spec.daemon), plan.answer_timeout.count(), last);
+  return result;
+}
+
+}  // namespace
+
+std::vector<Command> RestartPlan::commands() const {
+  std::vector<Command> all = stop_conflicting;
+  all.insert(all.end(), enable.begin(), enable.end());
+  if (live) all.insert(all.end(), restart.begin(), restart.end());
+  return all;
+}
+
+InitSystem image_init_system(const SystemFacts& facts, const RootedFs& fs) {
+  if (facts.init == InitSystem::systemd || facts.init == InitSystem::openrc ||
+      facts.init == InitSystem::runit) {
+    return facts.init;
+  }
+  for (const char* systemd : {"/usr/lib/systemd/systemd", "/lib/systemd/systemd"}) {
+    if (fs.exists(systemd)) return InitSystem::systemd;
+  }
+  if (fs.exists("/sbin/openrc") || fs.exists("/usr/sbin/openrc")) return InitSystem::openrc;
+  if (fs.exists("/etc/runit")) return InitSystem::runit;
+  return facts.init;
+}
+
+Result<RestartPlan> plan_restart(const SystemFacts& facts, const RootedFs& fs,
+                                 const RestartRequest& request) {
+  if (facts.distro.family == Family::unknown) {
+    return fail(ExitCode::unsupported, "unsupported distribution",
+                facts.distro.id.empty() ? "no /etc/os-release" : "ID=" + facts.distro.id,
+                "restart the NTP daemon with the system's own tools");
+  }
+  std::optional<Daemon> daemon = request.daemon ? request.daemon : facts.recommended;
+  if (!daemon) {
+    return fail(ExitCode::unsupported, "no NTP daemon known for this distribution");
+  }
+  auto spec = daemon_spec(facts.distro, *daemon);
+  if (!spec) {
+    return fail(ExitCode::unsupported,
+                fmt::format("{} does not package {}", facts.distro.pretty_name, to_string(*daemon)),
+                {}, "choose another --daemon");
+  }
+  const std::string name(to_string(*daemon));
+  if (!facts.has_installed(name)) {
+    return fail(ExitCode::unavailable, fmt::format("{} is not installed", name),
+                fmt::format("no {} program under {}",
+                            *daemon == Daemon::chrony ? "chronyd" : "ntpd", fs.root().string()),
+                "run `pooljoin install-ntp` and `pooljoin gen-conf` first");
+  }
+
+  RestartPlan plan;
+  plan.spec = *spec;
+  plan.live = fs.is_live();
+  plan.answer_timeout = request.answer_timeout;
+  plan.init = request.init ? *request.init : plan.live ? facts.init : image_init_system(facts, fs);
+
+  // Two daemons cannot both serve UDP 123: every other time service goes.
+  std::vector<std::string> others;
+  auto add_other = [&](const std::string& daemon_name) {
+    if (daemon_name == name) return;
+    if (daemon_name == "systemd-timesyncd" && plan.init != InitSystem::systemd) return;
+    std::string service = service_name(facts.distro, daemon_name);
+    if (service == spec->service) return;  // ntpsec and ntp: the same ntpd, one service
+    if (std::find(others.begin(), others.end(), service) == others.end()) others.push_back(service);
+  };
+  for (const auto& d : facts.daemons_running)
+    add_other(d);
+  for (const auto& d : facts.daemons_installed)
+    add_other(d);
+
+  auto commands = init_commands(plan.init, fs, spec->service, others, plan.live);
+  if (!commands) return tl::unexpected(commands.error());
+  plan.conflicting = others;
+  for (auto& c : commands->stop_other)
+    plan.stop_conflicting.push_back(in_root(fs, std::move(c)));
+  for (auto& c : commands->enable)
+    plan.enable.push_back(in_root(fs, std::move(c)));
+  for (auto& c : commands->restart)
+    plan.restart.push_back(in_root(fs, std::move(c)));
+  plan.notes = std::move(commands->notes);
+  if (!plan.live) {
+    plan.notes.push_back(fmt::format(
+        "{} is an image, where nothing runs: {} is only enabled at boot, and checked when the "
+        "system boots (`pooljoin check`)",
+        fs.root().string(), spec->service));
+  }
+  return plan;
+}
+
+std::optional<std::string> newest_backup(const RootedFs& fs, const std::string& config_path) {
+  const std::filesystem::path path(config_path);
+  const std::string prefix = path.filename().string() + ".pooljoin-";
+  constexpr std::size_t kStampSize = 16;  // "20261126T032243Z"
+  std::optional<std::pair<std::string, int>> best;
+  std::string best_name;
+  for (const auto& name : fs.list(path.parent_path().string())) {
+    if (!starts_with(name, prefix) || name.size() < prefix.size() + kStampSize + 4 ||
+        name.compare(name.size() - 4, 4, ".bak") != 0) {
+      continue;
+    }
+    std::string stamp = name.substr(prefix.size(), kStampSize);
+    std::string rest =
+        name.substr(prefix.size() + kStampSize, name.size() - 4 - prefix.size() - kStampSize);
+    if (stamp.size() != kStampSize || stamp[8] != 'T' || stamp.back() != 'Z') continue;
+    int n = 0;
+    if (!rest.empty()) {
+      if (rest[0] != '-' || rest.size() < 2 ||
+          !std::all_of(rest.begin() + 1, rest.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        continue;
+      n = std::stoi(rest.substr(1));
+    }
+    std::pair<std::string, int> key{stamp, n};
+    if (!best || key > *best) {
+      best = key;
+      best_name = name;
+    }
+  }
+  if (!best) return std::nullopt;
+  return (path.parent_path() / best_name).string();
+}
+
+RestartOutcome apply_restart(const RestartPlan& plan, const RootedFs& fs, ProcessRunner& runner,
+                             const LoopbackProber& prober,
+                             const std::function<void(const Command&)>& on_command) {
+  RestartOutcome outcome;
+  auto run_soft = [&](const Command& command) {
+    if (on_command) on_command(command);
+    auto ran = runner.run(command, {kInitCommandTimeout});
+    if (!ran) {
+      outcome.warnings.push_back(ran.error().message());
+    } else if (!ran->ok()) {
+      std::string warning = fmt::format("`{}` failed ({})", display(command), ran->status_text());
+      if (auto tail = ran->output_tail(3); !tail.empty()) warning += ": " + tail;
+      outcome.warnings.push_back(warning);
+    }
+  };
+  for (const auto& command : plan.stop_conflicting)
+    run_soft(command);
+  for (const auto& command : plan.enable)
+    run_soft(command);
+  if (!plan.live) return outcome;
+
+  outcome.first = attempt(plan, runner, prober, on_command);
+  if (outcome.first.ok()) return outcome;
+
+  const std::string& config = plan.spec.config_path;
+  auto content = fs.read(config);
+  if (!content) {
+    outcome.no_rollback_reason = fmt::format("{} cannot be read", config);
+    return outcome;
+  }
+  if (!starts_with(*content, kGeneratedMarker)) {
+    outcome.no_rollback_reason = fmt::format(
+        "{} was not written by `pooljoin gen-conf`, so pooljoin leaves it alone", config);
+    return outcome;
+  }
+  auto backup = newest_backup(fs, config);
+  if (!backup) {
+    outcome.no_rollback_reason =
+        fmt::format("there is no backup of an earlier config beside {}", config);
+    return outcome;
+  }
+  WriteOptions keep;
+  keep.backup = false;
+  std::string failed = config + ".pooljoin-failed-" + compact_utc(std::chrono::system_clock::now());
+  if (auto saved = fs.write_atomic(failed, *content, keep); !saved) {
+    outcome.no_rollback_reason = saved.error().message();
+    return outcome;
+  }
+  outcome.failed_config = failed;
+  if (auto restored = fs.restore(config, *backup); !restored) {
+    outcome.no_rollback_reason = restored.error().message();
+    return outcome;
+  }
+  outcome.restored_from = *backup;
+  outcome.after_rollback = attempt(plan, runner, prober, on_command);
+  return outcome;
+}
+
+}  // namespace pooljoin

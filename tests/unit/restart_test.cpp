@@ -1,0 +1,276 @@
+#include "pooljoin/restart.hpp"
+
+#include <functional>
+
+#include "test_support.hpp"
+#include <catch2/catch.hpp>
+
+#include "pooljoin/fs.hpp"
+#include "pooljoin/ntp_config.hpp"
+
+using namespace pooljoin;
+using Argv = std::vector<std::string>;
+
+namespace {
+
+// Files of a system image, made on the fly: "path" (empty file) or "path=content".
+std::unique_ptr<test::TempDir> image(std::initializer_list<std::string> files) {
+  auto dir = std::make_unique<test::TempDir>();
+  for (const auto& entry : files) {
+    auto eq = entry.find('=');
+    dir->write(entry.substr(1, eq == std::string::npos ? std::string::npos : eq - 1),
+               eq == std::string::npos ? std::string() : entry.substr(eq + 1));
+  }
+  return dir;
+}
+
+const std::string kDebian12 =
+    "/etc/os-release=ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian 12\"\n";
+
+RestartRequest request_of(std::optional<Daemon> daemon, std::optional<InitSystem> init = {}) {
+  RestartRequest r;
+  r.daemon = daemon;
+  r.init = init;
+  return r;
+}
+
+Result<RestartPlan> plan_for(const test::TempDir& root, RestartRequest request = {}) {
+  RootedFs fs(root.path());
+  RecordingRunner runner;
+  return plan_restart(detect(fs, runner), fs, request);
+}
+
+// The plan's argv lines with the `chroot IMAGE` prefix checked and removed.
+std::vector<Argv> lines(const RestartPlan& plan, const test::TempDir& root) {
+  std::vector<Argv> out;
+  for (const auto& command : plan.commands()) {
+    REQUIRE(command.argv.size() > 2);
+    CHECK(command.argv[0] == "chroot");
+    CHECK(command.argv[1] == root.path().string());
+    out.emplace_back(command.argv.begin() + 2, command.argv.end());
+  }
+  return out;
+}
+
+// Runs nothing; answers each command with the exit status `status_of` gives it.
+class ScriptedRunner final : public ProcessRunner {
+ public:
+  explicit ScriptedRunner(std::function<int(const Command&)> status_of = {})
+      : status_of_(std::move(status_of)) {}
+  Result<ProcessResult> run(const Command& command, const RunOptions&) override {
+    ran.push_back(command);
+    ProcessResult result;
+    result.exit_code = status_of_ ? status_of_(command) : 0;
+    if (result.exit_code != 0) result.err = "Job for ntpsec.service failed.\n";
+    return result;
+  }
+  std::vector<Command> ran;
+
+ private:
+  std::function<int(const Command&)> status_of_;
+};
+
+RestartPlan live_plan() {
+  RestartPlan plan;
+  plan.spec = {
+      Daemon::ntpsec, "ntpsec", "/etc/ntpsec/ntp.conf", "ntpsec", "/var/lib/ntpsec/ntp.drift", ""};
+  plan.init = InitSystem::sysvinit;
+  plan.live = true;
+  plan.stop_conflicting = {{{"service", "chrony", "stop"}}};
+  plan.enable = {{{"update-rc.d", "ntpsec", "enable"}}};
+  plan.restart = {{{"service", "ntpsec", "restart"}}};
+  plan.answer_timeout = std::chrono::seconds(1);
+  return plan;
+}
+
+// A daemon that answers only while the config under `root` is `good`.
+LoopbackProber answers_when(const RootedFs& fs, std::string good) {
+  return [&fs, good](std::chrono::milliseconds) -> Result<LoopbackAnswer> {
+    if (fs.read("/etc/ntpsec/ntp.conf") == good) return LoopbackAnswer{3, 0, "INIT", {}};
+    return fail(ExitCode::unavailable, "no NTP answer from 127.0.0.1:123", "Connection refused");
+  };
+}
+
+}  // namespace
+
+TEST_CASE("restart in an image: enable at boot, disable the others, start nothing",
+          "[restart][fixtures]") {
+  SECTION("systemd: chrony stays, timesyncd goes") {
+    RootedFs fs(test::fixture_image("ubuntu-24.04-chrony-timesyncd"));
+    RecordingRunner runner;
+    auto plan = plan_restart(detect(fs, runner), fs, {});
+    REQUIRE(plan);
+    CHECK_FALSE(plan->live);
+    CHECK(plan->init == InitSystem::systemd);
+    CHECK(plan->conflicting == std::vector<std::string>{"systemd-timesyncd"});
+    std::vector<Argv> expected = {{"systemctl", "disable", "systemd-timesyncd"},
+                                  {"systemctl", "enable", "chrony"}};
+    std::vector<Argv> got;
+    for (const auto& c : plan->commands())
+      got.emplace_back(c.argv.begin() + 2, c.argv.end());
+    CHECK(got == expected);
+    CHECK(plan->restart ==
+          std::vector<Command>{{{"chroot", fs.root().string(), "systemctl", "restart", "chrony"}}});
+    CHECK_THAT(plan->notes.back(), Catch::Contains("is an image, where nothing runs"));
+  }
+  SECTION("sysvinit with update-rc.d; chrony is disabled") {
+    auto root = image({kDebian12, "/usr/sbin/ntpd", "/usr/sbin/ntpkeygen", "/usr/sbin/chronyd",
+                       "/etc/init.d/ntpsec", "/etc/init.d/chrony", "/usr/sbin/update-rc.d",
+                       "/usr/sbin/service"});
+    auto plan = plan_for(*root, request_of(Daemon::ntpsec));
+    REQUIRE(plan);
+    CHECK(plan->init == InitSystem::sysvinit);
+    CHECK(lines(*plan, *root) == std::vector<Argv>{{"update-rc.d", "chrony", "disable"},
+                                                   {"update-rc.d", "ntpsec", "defaults"},
+                                                   {"update-rc.d", "ntpsec", "enable"}});
+    std::vector<Argv> restart;
+    for (const auto& c : plan->restart)
+      restart.emplace_back(c.argv.begin() + 2, c.argv.end());
+    CHECK(restart == std::vector<Argv>{{"service", "ntpsec", "restart"}});
+  }
+  SECTION("an image with systemd installed boots systemd, whatever /etc/init.d holds") {
+    auto root = image({kDebian12, "/usr/sbin/ntpd", "/usr/sbin/ntpkeygen", "/etc/init.d/ntpsec",
+                       "/usr/lib/systemd/systemd"});
+    auto plan = plan_for(*root);
+    REQUIRE(plan);
+    CHECK(plan->init == InitSystem::systemd);
+    CHECK(lines(*plan, *root) == std::vector<Argv>{{"systemctl", "enable", "ntpsec"}});
+  }
+  SECTION("OpenRC") {
+    auto root = image({"/etc/os-release=ID=alpine\nVERSION_ID=3.20.3\n", "/usr/sbin/chronyd",
+                       "/run/openrc/softlevel", "/etc/init.d/chronyd"});
+    auto plan = plan_for(*root);
+    REQUIRE(plan);
+    CHECK(plan->init == InitSystem::openrc);
+    CHECK(lines(*plan, *root) == std::vector<Argv>{{"rc-update", "add", "chronyd", "default"}});
+    CHECK(plan->restart.front().argv.back() == "restart");
+  }
+  SECTION("runit: the service directory is linked where runsvdir looks") {
+    auto root = image({"/etc/os-release=ID=arch\n", "/usr/bin/ntpd", "/run/runit/.keep",
+                       "/etc/sv/ntpd/run", "/var/service/.keep"});
+    auto plan = plan_for(*root);
+    REQUIRE(plan);
+    CHECK(plan->init == InitSystem::runit);
+    CHECK(lines(*plan, *root) ==
+          std::vector<Argv>{{"ln", "-s", "/etc/sv/ntpd", "/var/service/ntpd"}});
+    std::vector<Argv> restart;
+    for (const auto& c : plan->restart)
+      restart.emplace_back(c.argv.begin() + 2, c.argv.end());
+    CHECK(restart == std::vector<Argv>{{"sv", "restart", "/var/service/ntpd"}});
+  }
+  SECTION("--init overrides what was detected") {
+    auto root = image({kDebian12, "/usr/sbin/ntpd", "/usr/sbin/ntpkeygen", "/etc/init.d/ntpsec"});
+    auto plan = plan_for(*root, request_of(std::nullopt, InitSystem::openrc));
+    REQUIRE(plan);
+    CHECK(lines(*plan, *root) == std::vector<Argv>{{"rc-update", "add", "ntpsec", "default"}});
+  }
+}
+
+TEST_CASE("restart refuses what it cannot do, with the exit code", "[restart]") {
+  auto no_daemon = image({kDebian12, "/etc/init.d/ntpsec"});
+  auto plan = plan_for(*no_daemon);
+  REQUIRE_FALSE(plan);
+  CHECK(plan.error().code == ExitCode::unavailable);
+  CHECK(plan.error().message().rfind("ntpsec is not installed", 0) == 0);
+
+  auto no_init = image({kDebian12, "/usr/sbin/ntpd", "/usr/sbin/ntpkeygen"});
+  plan = plan_for(*no_init);
+  REQUIRE_FALSE(plan);
+  CHECK(plan.error().code == ExitCode::unsupported);
+  CHECK(plan.error().what == "no init system found");
+
+  auto no_script = image({kDebian12, "/usr/sbin/ntpd", "/usr/sbin/ntpkeygen", "/etc/init.d/cron"});
+  plan = plan_for(*no_script);
+  REQUIRE_FALSE(plan);
+  CHECK(plan.error().what == "no init script /etc/init.d/ntpsec");
+
+  RootedFs unknown(test::fixture_image("unknown-distro"));
+  RecordingRunner runner;
+  auto refused = plan_restart(detect(unknown, runner), unknown, {});
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == ExitCode::unsupported);
+}
+
+TEST_CASE("the newest backup, by the time and number in its name", "[restart]") {
+  auto root = image({"/etc/ntpsec/ntp.conf", "/etc/ntpsec/ntp.conf.pooljoin-20261126T022640Z.bak",
+                     "/etc/ntpsec/ntp.conf.pooljoin-20261126T022640Z-1.bak",
+                     "/etc/ntpsec/ntp.conf.pooljoin-20261126T022640Z-12.bak",
+                     "/etc/ntpsec/ntp.conf.pooljoin-20261126T022640Z-2.bak",
+                     "/etc/ntpsec/ntp.conf.pooljoin-20251126T235959Z.bak",
+                     "/etc/ntpsec/ntp.conf.pooljoin-failed-20271126T000000Z",
+                     "/etc/ntpsec/other.conf.pooljoin-20281126T000000Z.bak",
+                     "/etc/ntpsec/ntp.conf.pooljoin-2028.bak"});
+  RootedFs fs(root->path());
+  CHECK(newest_backup(fs, "/etc/ntpsec/ntp.conf") ==
+        "/etc/ntpsec/ntp.conf.pooljoin-20261126T022640Z-12.bak");
+  CHECK(newest_backup(fs, "/etc/chrony.conf") == std::nullopt);
+}
+
+TEST_CASE("apply_restart: the daemon answers, nothing else happens", "[restart]") {
+  const std::string good = std::string(kGeneratedMarker) + " ...\nserver 192.0.2.1 iburst\n";
+  auto root = image({"/etc/ntpsec/ntp.conf=" + good});
+  RootedFs fs(root->path());
+  ScriptedRunner runner;
+  std::vector<std::string> told;
+  auto outcome = apply_restart(live_plan(), fs, runner, answers_when(fs, good),
+                               [&](const Command& c) { told.push_back(display(c)); });
+  CHECK(outcome.ok());
+  REQUIRE(outcome.first.answer);
+  CHECK(outcome.first.answer->describe() == "unsynchronised (stratum 0, refid INIT)");
+  CHECK(told == std::vector<std::string>{"service chrony stop", "update-rc.d ntpsec enable",
+                                         "service ntpsec restart"});
+  CHECK_FALSE(outcome.after_rollback);
+}
+
+TEST_CASE("apply_restart: no answer brings the previous config back", "[restart]") {
+  const std::string good = std::string(kGeneratedMarker) + " earlier\nserver 192.0.2.1 iburst\n";
+  const std::string broken =
+      std::string(kGeneratedMarker) + " later\nserver 192.0.2.1 iburst\ninterface ignore all\n";
+  auto root = image({"/etc/ntpsec/ntp.conf=" + broken,
+                     "/etc/ntpsec/ntp.conf.pooljoin-20261126T022640Z.bak=" + good,
+                     "/etc/ntpsec/ntp.conf.pooljoin-20251126T022640Z.bak=much older"});
+  RootedFs fs(root->path());
+  ScriptedRunner runner;
+  auto outcome = apply_restart(live_plan(), fs, runner, answers_when(fs, good));
+  CHECK_FALSE(outcome.ok());
+  CHECK(outcome.first.failure ==
+        "ntpsec did not answer on 127.0.0.1:123 within 1 s (Connection refused)");
+  CHECK(outcome.restored_from == "/etc/ntpsec/ntp.conf.pooljoin-20261126T022640Z.bak");
+  CHECK(test::read_text(root->path() / "etc/ntpsec/ntp.conf") == good);
+  REQUIRE(outcome.failed_config.rfind("/etc/ntpsec/ntp.conf.pooljoin-failed-", 0) == 0);
+  CHECK(test::read_text(fs.host(outcome.failed_config)) == broken);
+  REQUIRE(outcome.after_rollback);
+  CHECK(outcome.after_rollback->ok());
+  // The daemon was restarted twice: on the new config, then on the restored one.
+  CHECK(std::count(runner.ran.begin(), runner.ran.end(),
+                   Command{{"service", "ntpsec", "restart"}}) == 2);
+}
+
+TEST_CASE("apply_restart: a failing restart command, and no rollback without a backup",
+          "[restart]") {
+  const std::string mine = std::string(kGeneratedMarker) + "\n";
+  auto root = image({"/etc/ntpsec/ntp.conf=" + mine});
+  RootedFs fs(root->path());
+  ScriptedRunner runner([](const Command& c) { return c.argv[1] == "ntpsec" ? 1 : 0; });
+  auto plan = live_plan();
+  auto outcome = apply_restart(plan, fs, runner, answers_when(fs, "never"));
+  CHECK(outcome.first.failure ==
+        "`service ntpsec restart` failed (exit status 1): Job for ntpsec.service failed.");
+  CHECK_FALSE(outcome.after_rollback);
+  CHECK(outcome.no_rollback_reason ==
+        "there is no backup of an earlier config beside /etc/ntpsec/ntp.conf");
+  // Enabling failed too: a warning, not the end.
+  REQUIRE(outcome.warnings.size() == 1);
+  CHECK_THAT(outcome.warnings[0], Catch::StartsWith("`update-rc.d ntpsec enable` failed"));
+
+  // A config pooljoin did not write is never replaced by one of its backups.
+  auto theirs = image({"/etc/ntpsec/ntp.conf=# hand-written\n",
+                       "/etc/ntpsec/ntp.conf.pooljoin-20261126T022640Z.bak=old"});
+  RootedFs their_fs(theirs->path());
+  ScriptedRunner ok_runner;
+  outcome = apply_restart(plan, their_fs, ok_runner, answers_when(their_fs, "never"));
+  CHECK_FALSE(outcome.after_rollback);
+  CHECK(outcome.no_rollback_reason ==
+        "/etc/ntpsec/ntp.conf was not written by `pooljoin gen-conf`, so pooljoin leaves it alone");
+  CHECK(test::read_text(theirs->path() / "etc/ntpsec/ntp.conf") == "# hand-written\n");
+}

@@ -17,7 +17,7 @@ const std::vector<CommandSpec>& command_table() {
       {"status", "Show the pool's score of this server", add_status},
       {"submit", "Pre-flight checks and what to enter on the pool's site", add_submit},
       {"web-redirect", "Optional: redirect HTTP on this server to the pool's site",
-       add_not_available},
+       add_web_redirect},
       {"join", "All of the steps, in order", add_not_available},
   };
   return table;

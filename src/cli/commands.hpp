@@ -24,6 +24,7 @@ Action add_status(CLI::App& sub);
 Action add_submit(CLI::App& sub);
 Action add_gen_conf(CLI::App& sub);
 Action add_restart(CLI::App& sub);
+Action add_web_redirect(CLI::App& sub);
 // A subcommand of a later release: it exists, says what it will do, and fails with exit 2.
 Action add_not_available(CLI::App& sub);
 

@@ -25,7 +25,7 @@ test_usage_errors_exit_2() {
 }
 
 test_later_steps_say_they_are_not_available() {
-  for sub in web-redirect join; do
+  for sub in join; do
     pj 2 "$sub"
     assert_contains "$ERR" "pooljoin: error: \`pooljoin $sub\` is not available yet in this version"
     assert_eq "$OUT" ""

@@ -31,3 +31,11 @@ image_with_selection() {
 JSON
   echo "$image"
 }
+
+# pooljoin in a PID namespace of its own: the daemons that other tests run in their network
+# namespaces are not "running" on this machine.
+own_pids() {
+  printf '#!/bin/sh\nexec unshare --pid --fork --mount-proc %s "$@"\n' "$POOLJOIN" >"$TEST_TMP/pooljoin"
+  chmod 755 "$TEST_TMP/pooljoin"
+  echo "$TEST_TMP/pooljoin"
+}

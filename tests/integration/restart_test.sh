@@ -9,14 +9,6 @@ source "$(dirname "$0")/conf_lib.sh"
 
 SERVERS=(--server 192.0.2.1 --server 192.0.2.2 --server 198.51.100.3 --server 2001:db8::4)
 
-# pooljoin in a PID namespace of its own: the daemons that other tests run in their network
-# namespaces are not "running" on this machine.
-own_pids() {
-  printf '#!/bin/sh\nexec unshare --pid --fork --mount-proc %s "$@"\n' "$POOLJOIN" >"$TEST_TMP/pooljoin"
-  chmod 755 "$TEST_TMP/pooljoin"
-  echo "$TEST_TMP/pooljoin"
-}
-
 test_dry_run_plans_each_init_system() {
   require_root
   command -v ntpd >/dev/null || { echo "SKIP: ntpsec is not installed"; exit 77; }

@@ -31,7 +31,7 @@ rc-service ntpsec restart"
   assert_eq "$(jqr '"\(.daemon) \(.service) \(.init_system) \(.live)"')" "ntpsec ntpsec sysvinit true"
   # A dry run needs no root; the real thing does.
   POOLJOIN=$real
-  pj_as nobody 0 --dry-run restart
+  pj_as nobody 0 --dry-run restart --daemon ntpsec
   pj_as nobody 77 restart
   assert_contains "$ERR" "restart changes the system and needs root"
   # Fixture images: the init system each one runs.

@@ -227,9 +227,11 @@ int run_gen_conf(Context& ctx, const GenConfOptions& options) {
           "checked by pooljoin's own rules only");
     }
     if (program && !options.no_daemon_check) {
-      write.verify = [&](const std::string& candidate) -> Result<void> {
-        ctx.console.detail(fmt::format("checking {} with {}", candidate, *program));
-        auto result = check_with_daemon(ctx.fs, ctx.query_runner, daemon, *program, candidate);
+      // Runs after this block: the program by value, the rest outlives the write.
+      write.verify = [&ctx, &checked, daemon,
+                      program = *program](const std::string& candidate) -> Result<void> {
+        ctx.console.detail(fmt::format("checking {} with {}", candidate, program));
+        auto result = check_with_daemon(ctx.fs, ctx.query_runner, daemon, program, candidate);
         if (!result) return tl::unexpected(result.error());
         checked = *result;
         return {};
@@ -271,15 +273,16 @@ int run_gen_conf(Context& ctx, const GenConfOptions& options) {
 Action add_gen_conf(CLI::App& sub) {
   auto options = std::make_shared<GenConfOptions>();
   sub.add_option("--server", options->servers,
-                 "An upstream server by address (repeat 4 to 7 times); default: the selection "
-                 "saved by `pooljoin resolve`")
+                 "An upstream server by address (repeat 4 to 7 times, or separate with commas); "
+                 "default: the selection saved by `pooljoin resolve`")
       ->type_name("ADDR")
+      ->delimiter(',')
       ->check(CLI::Validator(
           [](std::string& value) {
             auto parsed = parse_upstream(value);
             return parsed ? std::string() : parsed.error().message();
           },
-          "ADDR"));
+          ""));
   sub.add_option("--daemon", options->daemon,
                  "Whose config: auto (the detected daemon), ntpsec, ntp or chrony")
       ->check(CLI::IsMember({"auto", "ntpsec", "ntp", "chrony"}));

@@ -80,6 +80,12 @@ test_injection_attempts_are_refused_and_nothing_is_written() {
     assert_contains "$ERR" "--server"
     assert_not_contains "$ERR" $'\nrestrict'
   done
+  # From the environment, as cloud-init would give it: the same refusal.
+  local rc=0
+  POOLJOIN_SERVER=$'192.0.2.1,192.0.2.2\nrestrict default,192.0.2.3,192.0.2.4' \
+    "$POOLJOIN" --root "$root" gen-conf --no-daemon-check >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
+  assert_eq "$rc" "2"
+  assert_contains "$(cat "$TEST_TMP/err")" 'is refused (it contains white space or a line break)'
   # Too few or too many, without --force.
   pj 2 --root "$root" gen-conf --no-daemon-check --server 192.0.2.1 --server 192.0.2.2
   assert_contains "$ERR" "2 upstream servers (the pool asks for 4 to 7)"
@@ -155,6 +161,14 @@ test_output_writes_elsewhere_without_root() {
   chown nobody "$TEST_TMP/export"
   pj_as nobody 0 --root "$root" gen-conf --output "$TEST_TMP/export/chrony.conf"
   cmp -s "$TEST_TMP/export/chrony.conf" "$GOLDEN/chrony-alpine.conf" || fail "exported file differs"
+  # Servers as a comma-separated list, from the environment.
+  local rc=0
+  POOLJOIN_SERVER=192.0.2.1,192.0.2.2,2001:db8::3,192.0.2.4 "$POOLJOIN" --root "$root" gen-conf \
+    --output - >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
+  assert_eq "$rc" "0"
+  assert_eq "$(grep ^server "$TEST_TMP/out" | tr '\n' ';')" \
+    "server 192.0.2.1 iburst;server 192.0.2.2 iburst;server 2001:db8::3 iburst;server 192.0.2.4 iburst;"
+  assert_contains "$(cat "$TEST_TMP/out")" "# Upstream servers: given on the command line (--server)."
   [ ! -e "$root/etc/chrony/chrony.conf" ] || fail "--output wrote the image's config"
 }
 

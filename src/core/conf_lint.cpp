@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <string>
 
 #include <fmt/format.h>
@@ -121,8 +122,8 @@ class Linter {
     std::stable_sort(findings_.begin(), findings_.end(),
                      [](const LintFinding& a, const LintFinding& b) {
                        // Whole-file findings after those with a line.
-                       int la = a.line == 0 ? INT32_MAX : a.line;
-                       int lb = b.line == 0 ? INT32_MAX : b.line;
+                       int la = a.line == 0 ? INT_MAX : a.line;
+                       int lb = b.line == 0 ? INT_MAX : b.line;
                        return la < lb;
                      });
     return std::move(findings_);

@@ -13,16 +13,12 @@
 
 #include "pooljoin/daemons.hpp"
 #include "pooljoin/error.hpp"
+#include "pooljoin/selection.hpp"
 
 namespace pooljoin {
 
 class RootedFs;
 class ProcessRunner;
-struct Selection;
-
-// The pool's join page: no fewer than 4 and no more than 7 upstream servers.
-inline constexpr std::size_t kMinUpstreams = 4;
-inline constexpr std::size_t kMaxUpstreams = 7;
 
 // The first words of every file gen-conf renders. `restart` rolls back only files that start
 // with them: a config pooljoin did not write is never replaced by one of its backups.
@@ -66,6 +62,10 @@ struct ConfigRequest {
 // The system path of the leap-second data the daemon would read (ntpd: the leapfile; chrony:
 // the right/ zone under /usr/share/zoneinfo); empty when the distribution has none.
 std::string leap_data_path(const DaemonSpec& spec);
+
+// Whether two configs rendered by gen-conf differ in nothing but the time in their first line:
+// then the file on disk is kept as it is, so running gen-conf again changes nothing.
+bool same_apart_from_generation_time(std::string_view current, std::string_view rendered);
 
 // The config text from templates/<daemon>.conf.mustache. Every value was validated before; a
 // value with a control character is refused all the same (ExitCode::internal).

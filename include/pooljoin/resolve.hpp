@@ -13,11 +13,6 @@
 
 namespace pooljoin {
 
-// The pool's rule: no fewer than 4 and no more than 7 upstream servers.
-inline constexpr int kMinUpstreams = 4;
-inline constexpr int kMaxUpstreams = 7;
-inline constexpr int kDefaultUpstreams = 5;
-
 enum class CandidateSource { user, catalogue, pool };
 std::string_view to_string(CandidateSource source);
 

@@ -15,6 +15,11 @@ namespace pooljoin {
 class RootedFs;
 
 inline constexpr const char* kStateDir = "/var/lib/pooljoin";
+
+// The pool's rule: no fewer than 4 and no more than 7 upstream servers (facts file, section 1).
+inline constexpr int kMinUpstreams = 4;
+inline constexpr int kMaxUpstreams = 7;
+inline constexpr int kDefaultUpstreams = 5;
 inline constexpr const char* kSelectionPath = "/var/lib/pooljoin/selection.json";
 
 struct SelectedServer {

@@ -153,7 +153,7 @@ int run_gen_conf(Context& ctx, const GenConfOptions& options) {
     request.origin = selection_origin(*selection);
   }
   value_or_throw(check_upstream_count(request.servers, options.force));
-  if (request.servers.size() < kMinUpstreams || request.servers.size() > kMaxUpstreams) {
+  if (std::ssize(request.servers) < kMinUpstreams || std::ssize(request.servers) > kMaxUpstreams) {
     ctx.console.warn(fmt::format("{} upstream servers, outside the pool's {} to {} (--force)",
                                  request.servers.size(), kMinUpstreams, kMaxUpstreams));
   }
@@ -165,7 +165,7 @@ int run_gen_conf(Context& ctx, const GenConfOptions& options) {
   }
   request.generated_at = generated_at();
   const auto templates = value_or_throw(templates_dir());
-  const std::string text = value_or_throw(render_config(templates, request));
+  std::string text = value_or_throw(render_config(templates, request));
 
   // What pooljoin renders must pass its own lint; only --force may render a count outside 4..7.
   for (const auto& f : lint_config(text, daemon)) {
@@ -181,6 +181,12 @@ int run_gen_conf(Context& ctx, const GenConfOptions& options) {
   const std::string target =
       to_config ? spec.config_path
                 : (to_stdout ? "-" : std::filesystem::absolute(options.output).string());
+
+  // The same config but for the time in its header: keep the file as it is.
+  if (auto current = target_fs.read(target);
+      current && !to_stdout && same_apart_from_generation_time(*current, text)) {
+    text = *current;
+  }
 
   nlohmann::json doc = {{"daemon", to_string(daemon)},
                         {"config_path", spec.config_path},

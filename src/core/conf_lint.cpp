@@ -149,12 +149,14 @@ void check_upstream(Linter& lint, const Directive& d, const std::string& host) {
 
 void check_count(Linter& lint, const std::vector<const Directive*>& upstreams, bool has_refclock,
                  bool has_include) {
-  const std::size_t n = upstreams.size();
+  const auto n = std::ssize(upstreams);
   if (n > kMaxUpstreams) {
-    lint.add(upstreams[kMaxUpstreams]->line, "lint.upstream-count", Severity::fail,
+    lint.add(upstreams[static_cast<std::size_t>(kMaxUpstreams)]->line, "lint.upstream-count",
+             Severity::fail,
              fmt::format("{} is upstream number {}; the config has {} and the pool asks for at "
                          "most {}",
-                         quote(*upstreams[kMaxUpstreams]), kMaxUpstreams + 1, n, kMaxUpstreams),
+                         quote(*upstreams[static_cast<std::size_t>(kMaxUpstreams)]),
+                         kMaxUpstreams + 1, n, kMaxUpstreams),
              fmt::format("keep {} to {} upstream servers", kMinUpstreams, kMaxUpstreams));
   } else if (n < kMinUpstreams) {
     // A reference clock makes a stratum-1 server, and an included file may hold the rest.

@@ -132,12 +132,22 @@ Result<void> check_upstream_count(const std::vector<Upstream>& servers, bool for
       }
     }
   }
-  if ((servers.size() < kMinUpstreams || servers.size() > kMaxUpstreams) && !force) {
+  if ((std::ssize(servers) < kMinUpstreams || std::ssize(servers) > kMaxUpstreams) && !force) {
     return fail(ExitCode::usage, fmt::format("{} upstream servers", servers.size()),
                 fmt::format("the pool asks for {} to {}", kMinUpstreams, kMaxUpstreams),
                 "give 4 to 7 servers (or --force to write it anyway)");
   }
   return {};
+}
+
+bool same_apart_from_generation_time(std::string_view current, std::string_view rendered) {
+  auto body = [](std::string_view text) -> std::optional<std::string_view> {
+    if (!text.starts_with(kGeneratedMarker)) return std::nullopt;
+    auto nl = text.find('\n');
+    return nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+  };
+  auto a = body(current), b = body(rendered);
+  return a && b && *a == *b;
 }
 
 std::string leap_data_path(const DaemonSpec& spec) {

@@ -12,7 +12,7 @@ test_real_ntpsec_runs_every_rendered_ntpd_config() {
   declare -A nss
   # All four at once, each in its own namespace with a "public" address besides loopback.
   for golden in "${goldens[@]}"; do
-    ns=$(make_netns "gc-$golden")
+    make_netns ns "gc-$golden"
     nss[$golden]=$ns
     ip -n "$ns" addr add 185.255.0.1/32 dev lo
     dir="$TEST_TMP/ntpd-$golden"
@@ -66,7 +66,7 @@ test_chronyd_accepts_every_rendered_chrony_config() {
   # whose drift, pid and command port stay in the test's directory.
   require_root
   local ns dir answer
-  ns=$(make_netns gc-chrony)
+  make_netns ns gc-chrony
   dir="$TEST_TMP/chronyd"
   mkdir -p "$dir"
   sed "s|^driftfile .*|driftfile $dir/drift|" "$GOLDEN/chrony-debian.conf" >"$dir/chrony.conf"

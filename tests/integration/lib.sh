@@ -13,18 +13,11 @@ chmod 755 "$TEST_TMP"
 on_exit() { printf '%s\n' "$*" >>"$TEST_TMP/.cleanups"; }
 
 _run_cleanups() {
-  local rc=$?
-  local line
+  local rc=$? line
   if [ -f "$TEST_TMP/.cleanups" ]; then
     while IFS= read -r line; do
       eval "$line" >/dev/null 2>&1 || true
     done < <(tac "$TEST_TMP/.cleanups")
-  local i ns
-  for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
-    eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
-  done
-  if [ -f "$TEST_TMP/.netns" ]; then
-    while read -r ns; do ip netns delete "$ns" >/dev/null 2>&1 || true; done <"$TEST_TMP/.netns"
   fi
   rm -rf "$TEST_TMP"
   exit "$rc"
@@ -77,13 +70,11 @@ require_root() {
 
 # make_netns VAR NAME: creates a network namespace of the test's own (lo up), deleted at exit,
 # and stores its name in VAR.
-# A network namespace of the test's own, deleted at exit. Prints its name. Its name is kept in a
-# file, not with on_exit: callers run it as ns=$(make_netns X), a subshell whose on_exit is lost.
 make_netns() {
   local -n _netns_var=$1
   local name="pj-$2-$$"
   ip netns add "$name"
-  echo "$name" >>"$TEST_TMP/.netns"
+  on_exit ip netns delete "$name"
   ip -n "$name" link set lo up
   _netns_var=$name
 }

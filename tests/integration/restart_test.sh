@@ -87,7 +87,7 @@ test_real_restart_through_the_init_script_then_rollback() {
   require_root
   [ -x /etc/init.d/ntpsec ] || { echo "SKIP: no /etc/init.d/ntpsec"; exit 77; }
   local ns
-  ns=$(make_netns restart)
+  make_netns ns restart
   mkdir -p "$TEST_TMP/etc-upper" "$TEST_TMP/etc-work" "$TEST_TMP/varlib"
   chown ntpsec:ntpsec "$TEST_TMP/varlib"
   # If a step fails, the daemon must not outlive the test.

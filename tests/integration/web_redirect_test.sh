@@ -11,7 +11,7 @@ source "$(dirname "$0")/conf_lib.sh"
 # to $TEST_TMP/NAME.log.
 sandbox() {
   local name=$1 ns
-  ns=$(make_netns "web-$name")
+  make_netns ns "web-$name"
   mkdir -p "$TEST_TMP/$name"/{etc,etc-work,var,var-work}
   cat >"$TEST_TMP/$name/script.sh"
   ip netns exec "$ns" unshare --mount --propagation private --pid --fork --mount-proc \

@@ -280,3 +280,16 @@ TEST_CASE("the real daemons check a candidate file", "[ntp-config][daemon]") {
   REQUIRE_FALSE(chrony_rejected);
   CHECK_THAT(chrony_rejected.error().details, Catch::Contains("Invalid directive at line"));
 }
+
+TEST_CASE("a config differing only in its header's time counts as the same", "[gen-conf]") {
+  const std::string a =
+      "# Written by pooljoin gen-conf at 2026-11-26T03:00:00Z: ntpsec\nserver 192.0.2.1 iburst\n";
+  const std::string b =
+      "# Written by pooljoin gen-conf at 2026-11-27T09:30:00Z: ntpsec\nserver 192.0.2.1 iburst\n";
+  const std::string c =
+      "# Written by pooljoin gen-conf at 2026-11-27T09:30:00Z: ntpsec\nserver 192.0.2.2 iburst\n";
+  CHECK(same_apart_from_generation_time(a, b));
+  CHECK_FALSE(same_apart_from_generation_time(a, c));
+  // A file pooljoin did not write is never "the same".
+  CHECK_FALSE(same_apart_from_generation_time("# mine\nserver 192.0.2.1 iburst\n", b));
+}

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "pooljoin/dns.hpp"
+#include "pooljoin/ntp_probe.hpp"
 #include "pooljoin/selection.hpp"
 #include "pooljoin/zones.hpp"
 
@@ -70,6 +71,16 @@ enum class DnsOutcome {
 // When DNS gave no address for any name, falls back to the catalogue's last known addresses
 // (marked not fresh).
 DnsOutcome apply_answers(CandidatePlan& plan, const std::vector<NameAnswer>& answers);
+
+// The addresses worth measuring: each address once, leaving out those already ruled out.
+std::vector<IpAddress> addresses_to_probe(const std::vector<Candidate>& candidates);
+
+// Gives each candidate address its measurement from the probe report of that address (the best
+// valid sample, and the jitter), or the reason it has none: "no reply", "kiss-o'-death RATE",
+// "unsynchronised", ... `reports` may come in any order; an address without a report is left as
+// it was.
+void apply_measurements(std::vector<Candidate>& candidates,
+                        const std::vector<ProbeReport>& reports);
 
 // The pool member's view of its upstreams' quality.
 struct SelectionPolicy {

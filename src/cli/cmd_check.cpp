@@ -2,6 +2,7 @@
 
 #include "commands.hpp"
 #include "findings.hpp"
+#include "probe_options.hpp"
 #include "table.hpp"
 #include <fmt/format.h>
 
@@ -22,27 +23,8 @@ constexpr std::chrono::seconds kWaitReportEvery{30};
 struct CheckCliOptions {
   std::string wait;
   std::vector<std::string> servers;
-  int samples = 3;
-  std::string interval = "2s";
-  std::string timeout = "3s";
+  ProbeCliOptions probe;
 };
-
-std::chrono::milliseconds duration_of(const std::string& text, const char* option) {
-  auto value = parse_duration(text);
-  if (!value) {
-    throw Fatal(ExitCode::usage, fmt::format("{}: '{}' is not a duration", option, text), {},
-                "write it like 90s, 5m, 1m30s or 500ms");
-  }
-  return *value;
-}
-
-CLI::Validator duration_validator() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        return parse_duration(text) ? "" : "not a duration (e.g. 90s, 5m, 1m30s, 500ms): " + text;
-      },
-      "DURATION");
-}
 
 std::string state_text(const DaemonReport& daemon) {
   if (daemon.name.empty()) return "no NTP daemon installed";
@@ -215,9 +197,7 @@ int run_check(Context& ctx, const CheckCliOptions& options) {
                 "run it without --root");
   }
   CheckOptions check;
-  check.probe.samples = options.samples;
-  check.probe.interval = duration_of(options.interval, "--interval");
-  check.probe.timeout = duration_of(options.timeout, "--timeout");
+  check.probe = to_probe_options(options.probe);
 
   CheckFacts facts;
   std::vector<ProbeTarget> targets;
@@ -271,16 +251,7 @@ Action add_check(CLI::App& sub) {
                  "Check this server (HOST, HOST:PORT, [IPv6]:PORT) instead of this machine; "
                  "repeatable")
       ->type_name("ADDR");
-  sub.add_option("--samples", options->samples, "Queries per address (the monitors send 3)")
-      ->check(CLI::Range(1, 20));
-  sub.add_option("--interval", options->interval,
-                 "Pause between the queries to one address (the monitors wait 2s)")
-      ->type_name("DURATION")
-      ->check(duration_validator());
-  sub.add_option("--timeout", options->timeout,
-                 "How long to wait for each reply (the monitors wait 3s)")
-      ->type_name("DURATION")
-      ->check(duration_validator());
+  add_probe_options(sub, options->probe);
   return [options](Context& ctx) { return run_check(ctx, *options); };
 }
 

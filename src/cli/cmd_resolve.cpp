@@ -1,6 +1,7 @@
 #include <fstream>
 
 #include "commands.hpp"
+#include "probe_options.hpp"
 #include "table.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -28,6 +29,7 @@ struct ResolveOptions {
   bool no_probe = false;
   bool no_pool = false;
   bool no_catalogue = false;
+  ProbeCliOptions probe;
 };
 
 // The operator's hosts from --candidate and --candidates-file, each a host name or an address.
@@ -192,9 +194,34 @@ int run_resolve(Context& ctx, const ResolveOptions& options) {
                     servers, plan.names.size()));
   }
 
-  if (!options.no_probe) {
-    throw Fatal(ExitCode::usage, "probing upstream servers is not available yet in this version",
-                {}, "add --no-probe to select without measuring");
+  bool measured = !options.no_probe;
+  if (measured) {
+    const ProbeOptions probe_options = to_probe_options(options.probe);
+    std::vector<ProbeTarget> targets;
+    for (const auto& address : addresses_to_probe(plan.candidates))
+      targets.push_back({address, 123, {}});
+    ctx.console.note(fmt::format("measuring {} addresses over NTP ({} samples, {} s apart)",
+                                 targets.size(), probe_options.samples,
+                                 static_cast<double>(probe_options.interval.count()) / 1000));
+    auto reports = value_or_throw(probe(targets, probe_options));
+    bool any = std::any_of(reports.begin(), reports.end(),
+                           [](const ProbeReport& r) { return r.valid > 0; });
+    if (any || targets.empty()) apply_measurements(plan.candidates, reports);
+    if (!any && !targets.empty()) {
+      if (!ctx.options.dry_run) {
+        throw Fatal(
+            ExitCode::unavailable,
+            fmt::format("none of the {} candidate addresses answered over NTP", targets.size()),
+            "is outgoing UDP port 123 blocked?",
+            "open it, or give servers you know with --candidate, or select unmeasured with "
+            "--no-probe");
+      }
+      ctx.console.warn(
+          fmt::format("none of the {} candidate addresses answered over NTP (outgoing UDP 123 "
+                      "blocked, or no network): the dry run selects them unmeasured",
+                      targets.size()));
+      measured = false;
+    }
   }
 
   std::vector<LocalAddress> global, excluded;
@@ -202,7 +229,7 @@ int run_resolve(Context& ctx, const ResolveOptions& options) {
   SelectionPolicy policy;
   policy.count = options.servers;
   policy.max_stratum = options.max_stratum;
-  policy.measured = !options.no_probe;
+  policy.measured = measured;
   policy.have_ipv6 = std::any_of(global.begin(), global.end(),
                                  [](const LocalAddress& a) { return !a.address.is_v4(); });
   policy.have_ipv4 = std::any_of(global.begin(), global.end(),
@@ -273,6 +300,7 @@ Action add_resolve(CLI::App& sub) {
                  "Reject upstreams above this stratum (3 keeps this server at stratum 4 or better)")
       ->check(CLI::Range(1, 15));
   sub.add_flag("--no-probe", options->no_probe, "Select without measuring the servers over NTP");
+  add_probe_options(sub, options->probe);
   sub.add_flag("--no-pool", options->no_pool, "Do not take candidates from the pool's zones");
   sub.add_flag("--no-catalogue", options->no_catalogue,
                "Do not take candidates from the built-in catalogue");

@@ -171,6 +171,45 @@ DnsOutcome apply_answers(CandidatePlan& plan, const std::vector<NameAnswer>& ans
   return outcome;
 }
 
+std::vector<IpAddress> addresses_to_probe(const std::vector<Candidate>& candidates) {
+  std::vector<IpAddress> addresses;
+  for (const auto& c : candidates) {
+    for (const auto& a : c.addresses) {
+      if (!a.error.empty()) continue;  // a duplicate of another candidate's, or ruled out
+      if (!a.address.is_global_unicast()) continue;
+      if (std::find(addresses.begin(), addresses.end(), a.address) == addresses.end()) {
+        addresses.push_back(a.address);
+      }
+    }
+  }
+  return addresses;
+}
+
+void apply_measurements(std::vector<Candidate>& candidates,
+                        const std::vector<ProbeReport>& reports) {
+  std::map<IpAddress, const ProbeReport*> by_address;
+  for (const auto& report : reports)
+    by_address[report.target.address] = &report;
+  for (auto& c : candidates) {
+    for (auto& a : c.addresses) {
+      auto it = by_address.find(a.address);
+      if (it == by_address.end()) continue;
+      const ProbeReport& report = *it->second;
+      if (report.valid > 0) {
+        const NtpSample& best = report.best;
+        a.measurement = Measurement{best.delay_s * 1000, best.offset_s * 1000,
+                                    report.jitter_s * 1000, best.stratum};
+        continue;
+      }
+      if (!a.error.empty()) continue;  // already ruled out for another reason
+      const NtpSample& best = report.best;
+      a.error = best.fault == NtpFault::kiss_of_death ? fmt::format("kiss-o'-death {}", best.kiss)
+                                                      : std::string(describe(best.fault));
+      if (!best.detail.empty()) a.error += fmt::format(" ({})", best.detail);
+    }
+  }
+}
+
 std::vector<SelectedServer> select_upstreams(std::vector<Candidate>& candidates,
                                              const SelectionPolicy& policy) {
   struct Entry {

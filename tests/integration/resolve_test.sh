@@ -166,4 +166,47 @@ test_selection_is_saved_under_root_with_the_zone_of_its_time_zone() {
   [ ! -e "$saved" ] || fail "a dry run wrote the selection"
 }
 
+test_measured_selection_is_diverse_and_rejects_the_bad_ones() {
+  : "${NTP_RESPONDER:?}"
+  # Each address of the zone gets a server that behaves as the scenario says.
+  for a in 185.255.10.1 185.255.20.1 185.255.40.1 185.255.41.1 185.255.42.1 185.255.43.1 185.255.44.1 185.255.50.1; do
+    ip -n "$NS" addr add "$a/32" dev lo 2>/dev/null || true
+  done
+  for a in 2a0a:e5c0:10::1 2a0a:e5c0:30::1 2a0a:e5c0:43::1; do
+    ip -n "$NS" -6 addr add "$a/128" dev lo nodad 2>/dev/null || true
+  done
+  ip netns exec "$NS" "$NTP_RESPONDER" \
+    --serve 185.255.40.1:123,delay=5,offset=0.001 \
+    --serve 185.255.41.1:123,delay=30 \
+    --serve 185.255.42.1:123,kod=RATE \
+    --serve 185.255.43.1:123,stratum=4 \
+    --serve 185.255.44.1:123,offset=0.5 \
+    --serve 185.255.50.1:123,silent \
+    --serve 185.255.10.1:123,delay=20 \
+    --serve 185.255.20.1:123,leap=3 \
+    --serve '[2a0a:e5c0:43::1]:123,delay=2' \
+    --serve '[2a0a:e5c0:30::1]:123,delay=10,stratum=1' \
+    --serve '[2a0a:e5c0:10::1]:123,delay=25' >"$TEST_TMP/responder.out" 2>&1 &
+  local responder=$!
+  on_exit kill "$responder"
+  for _ in $(seq 50); do grep -q '^ready' "$TEST_TMP/responder.out" && break; sleep 0.1; done
+  grep -q '^ready' "$TEST_TMP/responder.out" || fail "responder not ready: $(cat "$TEST_TMP/responder.out")"
+
+  pjn 0 --dry-run --json resolve --country de --no-catalogue --interval 100ms --timeout 1s \
+    --candidate both.test --candidate v4only.test --candidate v6only.test
+  verdict() { jqr ".candidates[].addresses[] | select(.address == \"$1\") | (.error // \"ok\")"; }
+  assert_eq "$(verdict 185.255.42.1)" "kiss-o'-death RATE"
+  assert_eq "$(verdict 185.255.43.1)" "stratum 4 (at most 3 keeps this server at stratum 4)"
+  assert_contains "$(verdict 185.255.44.1)" "falseticker: +"
+  assert_eq "$(verdict 185.255.50.1)" "no reply"
+  assert_eq "$(verdict 185.255.20.1)" "the server says it is not synchronised"
+  # The measured delay includes the responder's: 30 ms asked, a little more measured.
+  jq -e '.candidates[].addresses[] | select(.address == "185.255.41.1") | .delay_ms >= 30 and .delay_ms < 60' \
+    <<<"$OUT" >/dev/null || fail "delay of 185.255.41.1: $(jqr '.candidates[].addresses[] | select(.address == "185.255.41.1") | .delay_ms')"
+  # IPv6 first by delay, both.test once (its IPv6), then IPv4 by delay; one per network.
+  assert_eq "$(jqr '[.selected[].address] | join(" ")')" \
+    "2a0a:e5c0:43::1 2a0a:e5c0:30::1 2a0a:e5c0:10::1 185.255.40.1 185.255.41.1"
+  kill "$responder"
+}
+
 run_tests "$@"

@@ -242,3 +242,36 @@ TEST_CASE("unmeasured selection ranks the operator's, then the catalogue, then t
         std::vector<std::string>{"185.9.9.9", "192.53.103.108", "185.10.0.1", "185.20.0.1"});
   CHECK(candidates[3].addresses[1].error == "no global IPv6 on this machine");
 }
+
+TEST_CASE("probe reports become measurements or reasons", "[resolve]") {
+  std::vector<Candidate> candidates = {
+      pool("de", {CandidateAddress{ip("185.1.1.1")}, CandidateAddress{ip("185.2.2.2")},
+                  CandidateAddress{ip("185.3.3.3")}, CandidateAddress{ip("10.0.0.1")}})};
+  CHECK(addresses_to_probe(candidates) ==
+        std::vector<IpAddress>{ip("185.1.1.1"), ip("185.2.2.2"), ip("185.3.3.3")});
+  ProbeReport good;
+  good.target.address = ip("185.1.1.1");
+  good.valid = 3;
+  good.best.fault = NtpFault::none;
+  good.best.delay_s = 0.012;
+  good.best.offset_s = -0.0005;
+  good.best.stratum = 2;
+  good.jitter_s = 0.0002;
+  ProbeReport kiss;
+  kiss.target.address = ip("185.2.2.2");
+  kiss.best.fault = NtpFault::kiss_of_death;
+  kiss.best.kiss = "DENY";
+  ProbeReport silent;
+  silent.target.address = ip("185.3.3.3");
+  silent.best.fault = NtpFault::no_reply;
+  apply_measurements(candidates, {silent, kiss, good});
+  const auto& a = candidates[0].addresses;
+  REQUIRE(a[0].measurement);
+  CHECK(a[0].measurement->delay_ms == Approx(12.0));
+  CHECK(a[0].measurement->offset_ms == Approx(-0.5));
+  CHECK(a[0].measurement->jitter_ms == Approx(0.2));
+  CHECK(a[0].measurement->stratum == 2);
+  CHECK(a[1].error == "kiss-o'-death DENY");
+  CHECK(a[2].error == "no reply");
+  CHECK_FALSE(a[3].measurement);
+}

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -10,6 +11,10 @@
 #include "pooljoin/finding.hpp"
 
 namespace pooljoin {
+
+class RootedFs;
+struct SystemFacts;
+struct Distro;
 
 struct LintFinding {
   int line = 0;     // 1-based line of the directive at fault; 0 when about the file as a whole
@@ -35,6 +40,21 @@ std::vector<LintFinding> lint_config(std::string_view text, Daemon daemon);
 // The same findings without their line numbers as fields (each message still names its line),
 // for callers that collect Findings, like `check`.
 std::vector<Finding> lint_findings(std::string_view text, Daemon daemon);
+
+// The live config of `daemon` (at the distribution's path) and its lint findings, each message
+// naming the file. A config that cannot be read is one failing finding. nullopt when the
+// distribution does not package the daemon.
+struct LiveConfigLint {
+  Daemon daemon;
+  std::string path;  // system path
+  std::vector<Finding> findings;
+};
+std::optional<LiveConfigLint> lint_live_config(const RootedFs& fs, const Distro& distro,
+                                               Daemon daemon);
+
+// The daemon whose config counts on this system: the supported one running (it serves the
+// time), else the installed one detect recommends; nullopt when there is neither.
+std::optional<Daemon> configured_daemon(const SystemFacts& facts);
 
 // The number of upstream servers the config names (server, peer and pool lines; reference
 // clocks do not count).

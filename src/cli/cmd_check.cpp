@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "pooljoin/check.hpp"
+#include "pooljoin/conf_lint.hpp"
 #include "pooljoin/detect.hpp"
 #include "pooljoin/duration.hpp"
 #include "pooljoin/interrupt.hpp"
@@ -201,6 +202,7 @@ int run_check(Context& ctx, const CheckCliOptions& options) {
 
   CheckFacts facts;
   std::vector<ProbeTarget> targets;
+  std::optional<LiveConfigLint> lint;  // this machine's config, checked by gen-conf's rules
   if (!options.servers.empty()) {
     if (!options.wait.empty()) {
       throw Fatal(ExitCode::usage, "--wait waits for this machine's daemon",
@@ -219,6 +221,8 @@ int run_check(Context& ctx, const CheckCliOptions& options) {
     for (const auto& local : system.addresses)
       targets.push_back({local.address, 123, local.interface});
     facts.only_private_addresses = system.addresses.empty() && !system.excluded.empty();
+    if (auto configured = configured_daemon(system))
+      lint = lint_live_config(ctx.fs, system.distro, *configured);
   }
 
   if (!targets.empty()) {
@@ -228,8 +232,8 @@ int run_check(Context& ctx, const CheckCliOptions& options) {
                                    format_duration(check.probe.timeout)));
     facts.addresses = value_or_throw(check_addresses(targets, check));
   }
-  // The config lint's findings join here once `gen-conf --lint` exists.
   std::vector<Finding> findings = diagnose(facts);
+  if (lint) findings.insert(findings.end(), lint->findings.begin(), lint->findings.end());
 
   if (ctx.console.json()) {
     ctx.console.emit_json(to_json(facts, findings));

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "pooljoin/detect.hpp"
+#include "pooljoin/fs.hpp"
 #include "pooljoin/ntp_config.hpp"
 
 namespace pooljoin {
@@ -268,25 +270,33 @@ void lint_ntpd(Linter& lint, const std::vector<Directive>& all) {
                fmt::format("use `{}`", recommended));
       return;
     }
-    std::vector<std::string> missing, missing_classic;
+    // ntpsec keeps mode 6 closed by default (noquery is in its built-in restrictions, seen on
+    // ntpsec 1.2.2) and ignores notrap and nopeer: without them it is still safe, so they are a
+    // warning there. Classic ntpd is open without noquery and needs all of them.
+    std::vector<std::string> missing_fail, missing_warn;
     for (const char* flag : kRequiredFlags) {
-      if (!d->has(flag)) missing.push_back(flag);
+      if (d->has(flag)) continue;
+      (std::string_view(flag) == "noquery" && !classic ? missing_warn : missing_fail)
+          .push_back(flag);
     }
     for (const char* flag : kClassicFlags) {
-      if (!d->has(flag)) missing_classic.push_back(flag);
+      if (!d->has(flag)) (classic ? missing_fail : missing_warn).push_back(flag);
     }
-    if (!missing.empty()) {
+    if (!missing_fail.empty()) {
+      bool open =
+          std::find(missing_fail.begin(), missing_fail.end(), "noquery") != missing_fail.end();
       lint.add(d->line, "lint.restrict-default", Severity::fail,
-               fmt::format("{} lacks {}{}", quote(*d), fmt::join(missing, " "),
-                           std::find(missing.begin(), missing.end(), "noquery") != missing.end()
-                               ? ": mode 6 queries are open to the world"
-                               : ""),
+               fmt::format("{} lacks {}{}", quote(*d), fmt::join(missing_fail, " "),
+                           open ? ": mode 6 queries are open to the world" : ""),
                fmt::format("use `{}`", recommended));
-    } else if (!missing_classic.empty()) {
-      lint.add(d->line, "lint.restrict-default", classic ? Severity::fail : Severity::warn,
-               fmt::format("{} lacks {}{}", quote(*d), fmt::join(missing_classic, " "),
-                           classic ? "" : " (ignored by ntpsec, needed by classic ntpd)"),
-               fmt::format("use `{}`", recommended));
+    } else if (!missing_warn.empty()) {
+      lint.add(
+          d->line, "lint.restrict-default", Severity::warn,
+          fmt::format(
+              "{} lacks {} (ntpsec does without: it ignores notrap and nopeer and keeps mode 6 "
+              "closed by default; classic ntpd needs them)",
+              quote(*d), fmt::join(missing_warn, " ")),
+          fmt::format("use `{}`", recommended));
     }
   };
   if (default4 == default6) {
@@ -403,6 +413,35 @@ std::optional<Daemon> guess_daemon(std::string_view text) {
   if (chrony > ntpd) return Daemon::chrony;
   if (ntpd > chrony) return Daemon::ntpsec;
   return std::nullopt;
+}
+
+std::optional<Daemon> configured_daemon(const SystemFacts& facts) {
+  for (const auto& name : facts.daemons_running) {
+    if (auto daemon = parse_daemon(name)) return daemon;
+  }
+  if (facts.recommended && facts.has_installed(to_string(*facts.recommended)))
+    return facts.recommended;
+  return std::nullopt;
+}
+
+std::optional<LiveConfigLint> lint_live_config(const RootedFs& fs, const Distro& distro,
+                                               Daemon daemon) {
+  auto spec = daemon_spec(distro, daemon);
+  if (!spec) return std::nullopt;
+  LiveConfigLint live{spec->daemon, spec->config_path, {}};
+  auto text = fs.read_file(spec->config_path);
+  if (!text) {
+    live.findings.push_back({"lint.unreadable", Severity::fail,
+                             fmt::format("{}: cannot read the {} config ({})", spec->config_path,
+                                         to_string(spec->daemon), text.error().why),
+                             "write one with `pooljoin gen-conf`"});
+    return live;
+  }
+  for (auto& finding : lint_findings(*text, spec->daemon)) {
+    finding.message = fmt::format("{}: {}", spec->config_path, finding.message);
+    live.findings.push_back(std::move(finding));
+  }
+  return live;
 }
 
 }  // namespace pooljoin

@@ -16,22 +16,38 @@ restrict -6 default kod limited nomodify notrap nopeer noquery
 restrict 127.0.0.1
 restrict -6 ::1'
 ORPHAN='tos orphan 4 orphanwait 1'
+# Four upstreams, as the pool asks; TEST-NET-1 has no route out of a sandbox, so nothing leaves it.
+UPSTREAMS='server 192.0.2.1 iburst
+server 192.0.2.2 iburst
+server 192.0.2.3 iburst
+server 192.0.2.4 iburst'
 
-# sandbox_with NAME N: a sandbox whose global addresses are 185.255.0.N and 2a0a:e5c0::N.
+# sandbox_with NAME N: a sandbox whose global addresses are 185.255.0.N and 2a0a:e5c0::N, with
+# an overlay on /etc: daemons read their configs where the distribution puts them (and `check`
+# lints them there), while the machine's own /etc stays as it is.
 sandbox_with() {
   local sb
   sb=$(make_sandbox "$1")
   ip -n "$sb" addr add "185.255.0.$2/32" dev lo
   ip -n "$sb" -6 addr add "2a0a:e5c0::$2/128" dev lo nodad
+  mkdir -p "$TEST_TMP/etc-$sb/upper" "$TEST_TMP/etc-$sb/work"
+  in_sandbox "$sb" mount -t overlay pooljoin-etc \
+    -o "lowerdir=/etc,upperdir=$TEST_TMP/etc-$sb/upper,workdir=$TEST_TMP/etc-$sb/work" /etc
   echo "$sb"
+}
+
+# write_in SANDBOX PATH: stdin becomes PATH inside the sandbox (on its /etc overlay).
+write_in() {
+  in_sandbox "$1" mkdir -p "$(dirname "$2")"
+  in_sandbox "$1" tee "$2" >/dev/null
 }
 
 # start_ntpsec SANDBOX CONFIG_LINES: ntpd in the foreground in the sandbox, answering ntpq.
 start_ntpsec() {
   local sb=$1 dir="$TEST_TMP/ntpsec-$1" i
   mkdir -p "$dir"
-  printf 'driftfile %s/drift\n%s\n' "$dir" "$2" >"$dir/ntp.conf"
-  in_sandbox "$sb" ntpd -n -c "$dir/ntp.conf" -p "$dir/ntpd.pid" -l "$dir/ntpd.log" \
+  printf 'driftfile %s/drift\n%s\n%s\n' "$dir" "$UPSTREAMS" "$2" | write_in "$sb" /etc/ntpsec/ntp.conf
+  in_sandbox "$sb" ntpd -n -c /etc/ntpsec/ntp.conf -p "$dir/ntpd.pid" -l "$dir/ntpd.log" \
     </dev/null >/dev/null 2>&1 &
   for ((i = 0; i < 50; i++)); do
     ntpq_rv "$sb" stratum | grep -q '^[0-9]' && return 0
@@ -179,7 +195,9 @@ restrict 127.0.0.1
 restrict -6 ::1"
   wait_for_stratum "$sb" 4
   pj_in "$sb" 1 --json check "${QUICK[@]}"
+  # The probes find mode 6 answered; the lint names the lines that opened it.
   assert_eq "$(findings fail)" "security.mode6 security.mode6"
+  assert_eq "$(findings warn)" "lint.restrict-default lint.restrict-default"
   assert_eq "$(jqr '[.findings[] | select(.id == "security.mode6") | .message | split(": ")[0]] | join(" ")')" \
     "185.255.0.15 2a0a:e5c0::15"
   assert_contains "$(jqr '.findings[] | select(.id == "security.mode6") | .fix' | head -1)" \
@@ -200,6 +218,8 @@ restrict -6 ::1"
   wait_for_stratum "$sb" 4
   pj_in "$sb" 0 --json check "${QUICK[@]}"
   assert_eq "$(jqr '[.findings[] | select(.id == "security.mode6") | .severity] | join(" ")')" "ok ok"
+  # The lint agrees: a warning (the pool's line names noquery), not a failure.
+  assert_eq "$(findings warn)" "lint.restrict-default lint.restrict-default"
 }
 
 test_chronyd_agrees_with_chronyc() {
@@ -210,9 +230,9 @@ test_chronyd_agrees_with_chronyc() {
   mkdir -p "$dir"
   # `bindcmdaddress /` closes the Unix command socket (a path shared with other tests): chronyc
   # talks to chronyd over UDP on the sandbox's own loopback instead.
-  printf 'local stratum 3\nallow all\nbindcmdaddress /\npidfile %s/chronyd.pid\ndriftfile %s/drift\n' \
-    "$dir" "$dir" >"$dir/chrony.conf"
-  in_sandbox "$sb" "$CHRONY_DIR/usr/sbin/chronyd" -x -d -u root -f "$dir/chrony.conf" \
+  printf 'local stratum 3\nallow all\nratelimit interval 3 burst 8\nbindcmdaddress /\npidfile %s/chronyd.pid\ndriftfile %s/drift\n' \
+    "$dir" "$dir" | write_in "$sb" /etc/chrony/chrony.conf
+  in_sandbox "$sb" "$CHRONY_DIR/usr/sbin/chronyd" -x -d -u root -f /etc/chrony/chrony.conf \
     </dev/null >"$dir/chronyd.log" 2>&1 &
   local i tracking=""
   for ((i = 0; i < 50; i++)); do
@@ -221,7 +241,8 @@ test_chronyd_agrees_with_chronyc() {
     sleep 0.1
   done
   [[ "$tracking" == *,Normal ]] || fail "chronyd did not synchronise: $(cat "$dir/chronyd.log")"
-  pj_in "$sb" 0 --json check "${QUICK[@]}"
+  # chronyd serves time from its LOCAL clock here, which the pool forbids: the lint says so.
+  pj_in "$sb" 1 --json check "${QUICK[@]}"
   echo "  chronyc -c tracking: $tracking"
   assert_eq "$(jqr .daemon.name)" chrony
   assert_eq "$(jqr .daemon.synchronized)" true
@@ -229,14 +250,18 @@ test_chronyd_agrees_with_chronyc() {
   assert_eq "$(jqr .daemon.refid)" "127.127.1.1"  # 7F7F0101, chrony's local reference
   assert_eq "$(jqr '[.addresses[] | "\(.stratum)/\(.leap)/\(.submittable)"] | join(" ")')" \
     "3/0/true 3/0/true"
-  assert_eq "$(jqr .status)" ok
+  assert_eq "$(jqr .status)" fail
   assert_eq "$(findings ok)" \
     "daemon.synchronized address.ok address.ok security.mode6 security.monlist security.mode6 security.monlist"
+  assert_eq "$(findings fail)" "lint.local-clock lint.upstream-count"
+  assert_contains "$(jqr '.findings[] | select(.id == "lint.local-clock") | .message')" "/etc/chrony/chrony.conf: line 1:"
 }
 
 test_no_daemon_running_is_a_failure_and_port_123_is_closed() {
   local sb
   sb=$(sandbox_with nodaemon 17)
+  # ntpsec is installed but not running: its (pool-grade) config is linted, and passes.
+  printf 'driftfile /var/lib/ntpsec/ntp.drift\n%s\n%s\n' "$UPSTREAMS" "$RECOMMENDED" | write_in "$sb" /etc/ntpsec/ntp.conf
   pj_in "$sb" 1 --json check "${QUICK[@]}"
   assert_eq "$(jqr .daemon.running)" false
   assert_eq "$(jqr .daemon.synchronized)" false

@@ -63,7 +63,10 @@ TEST_CASE("lint: one fixture per rule, with the line at fault", "[lint]") {
       {"too-few-upstreams.conf", Daemon::ntpsec, V{{"lint.upstream-count", 0, fail}}},
       {"too-many-upstreams.conf", Daemon::ntpsec, V{{"lint.upstream-count", 12, fail}}},
       {"no-restrict-default.conf", Daemon::ntpsec, V{{"lint.restrict-default", 0, fail}}},
+      // ntpsec keeps mode 6 closed without noquery (its built-in default); classic ntpd does not.
       {"restrict-default-without-noquery.conf", Daemon::ntpsec,
+       V{{"lint.restrict-default", 10, warn}}},
+      {"restrict-default-without-noquery.conf", Daemon::ntp,
        V{{"lint.restrict-default", 10, fail}}},
       {"restrict-default-no-ipv6.conf", Daemon::ntpsec, V{{"lint.restrict-default", 0, fail}}},
       {"kod-without-limited.conf", Daemon::ntpsec, V{{"lint.kod-without-limited", 14, fail}}},
@@ -94,8 +97,10 @@ TEST_CASE("lint: one fixture per rule, with the line at fault", "[lint]") {
 }
 
 TEST_CASE("lint: messages say what is wrong and how to fix it", "[lint]") {
-  auto findings = lint_config(fixture("restrict-default-without-noquery.conf"), Daemon::ntpsec);
+  // Classic ntpd answers mode 6 to the world without noquery.
+  auto findings = lint_config(fixture("restrict-default-without-noquery.conf"), Daemon::ntp);
   REQUIRE(findings.size() == 1);
+  CHECK(findings[0].finding.severity == Severity::fail);
   CHECK(findings[0].finding.message ==
         "line 10: `restrict default kod limited nomodify notrap nopeer` lacks noquery: mode 6 "
         "queries are open to the world");

@@ -2,10 +2,13 @@
 
 #include "commands.hpp"
 #include "findings.hpp"
+#include "probe_options.hpp"
 #include "table.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "pooljoin/check.hpp"
+#include "pooljoin/conf_lint.hpp"
 #include "pooljoin/detect.hpp"
 #include "pooljoin/pool_api.hpp"
 #include "pooljoin/submit.hpp"
@@ -19,29 +22,54 @@ struct SubmitOptions {
   int bandwidth = 0;     // Mbit/s; 0 = not given
   bool open = false;
   std::string verify_url;
+  ProbeCliOptions probe;
 };
 
-// --- Inputs from the steps of other issues -------------------------------------------------------
-// Each returns nullopt until its step is part of pooljoin: the pre-flight then reports the rule
-// as "not checked" (a warning), never as passed.
+// What the site will see, measured the way `check` does it, once for every address: the
+// NTP answer of each (the site's own test when a server is added), the machine's check findings,
+// and the lint of the live config.
+struct MachineView {
+  std::vector<AddressCheck> addresses;  // in the order of the addresses given
+  std::vector<Finding> check;
+  std::optional<std::vector<Finding>> lint;  // nullopt: no supported daemon to lint
+};
 
-// The NTP engine (issue 3): one client query to `address`, as the site makes when a server is
-// added: answered or not (and why not), and the stratum of the answer.
-std::optional<NtpAnswer> query_ntp(Context&, const IpAddress&) {
-  return std::nullopt;
+MachineView look_at_machine(Context& ctx, const SystemFacts& system,
+                            const std::vector<IpAddress>& addresses, const ProbeOptions& probe) {
+  MachineView view;
+  CheckFacts facts;
+  facts.daemon = read_local_daemon(system, ctx.query_runner);
+  facts.only_private_addresses = system.addresses.empty() && !system.excluded.empty();
+  std::vector<ProbeTarget> targets;
+  for (const auto& address : addresses)
+    targets.push_back({address, 123, {}});
+  ctx.console.note(fmt::format("checking {} address{} as the pool's monitors will", targets.size(),
+                               targets.size() == 1 ? "" : "es"));
+  CheckOptions check;
+  check.probe = probe;
+  facts.addresses = value_or_throw(check_addresses(targets, check));
+  view.addresses = facts.addresses;
+  view.check = diagnose(facts);
+  if (auto daemon = configured_daemon(system)) {
+    if (auto live = lint_live_config(ctx.fs, system.distro, *daemon)) view.lint = live->findings;
+  }
+  return view;
 }
 
-// `gen-conf --lint` (issue 5): the findings on the live config of the daemon in use.
-std::optional<std::vector<Finding>> lint_live_config(Context&, const SystemFacts&) {
-  return std::nullopt;
+// One address's answer in the terms of the site's rule (0 < stratum < 6).
+NtpAnswer ntp_answer(const AddressCheck& check) {
+  NtpAnswer answer;
+  const ProbeReport& report = check.ntp;
+  // An unsynchronised server answers too (stratum 0 or 16): what the site sees is the stratum.
+  answer.answered = report.reachable();
+  answer.stratum = report.best.stratum;
+  if (report.valid == 0) {
+    answer.detail = report.best.fault == NtpFault::kiss_of_death
+                        ? fmt::format("kiss-o'-death {}", report.best.kiss)
+                        : std::string(describe(report.best.fault));
+  }
+  return answer;
 }
-
-// `check` (issue 3): the findings of the checks on this machine.
-std::optional<std::vector<Finding>> check_machine(Context&, const SystemFacts&) {
-  return std::nullopt;
-}
-
-// -------------------------------------------------------------------------------------------------
 
 std::vector<IpAddress> parse_addresses(const std::vector<std::string>& texts) {
   std::vector<IpAddress> addresses;
@@ -56,7 +84,7 @@ std::vector<IpAddress> parse_addresses(const std::vector<std::string>& texts) {
   return addresses;
 }
 
-PreflightFacts collect_preflight(Context& ctx, const SystemFacts& system,
+PreflightFacts collect_preflight(Context& ctx, const SystemFacts& system, const ProbeOptions& probe,
                                  const std::vector<IpAddress>& addresses, bool verifying) {
   PreflightFacts facts;
   facts.excluded = system.excluded;
@@ -73,11 +101,13 @@ PreflightFacts collect_preflight(Context& ctx, const SystemFacts& system,
       a.registration = score->known ? Registration::registered : Registration::not_registered;
       if (score->score) a.score = score->score->value;
     }
-    a.ntp = query_ntp(ctx, address);
     facts.addresses.push_back(std::move(a));
   }
-  facts.lint = lint_live_config(ctx, system);
-  facts.check = check_machine(ctx, system);
+  MachineView view = look_at_machine(ctx, system, addresses, probe);
+  for (std::size_t i = 0; i < facts.addresses.size(); ++i)
+    facts.addresses[i].ntp = ntp_answer(view.addresses[i]);
+  facts.lint = std::move(view.lint);
+  facts.check = std::move(view.check);
   return facts;
 }
 
@@ -214,7 +244,8 @@ int run_submit(Context& ctx, const SubmitOptions& options) {
       addresses.push_back(a.address);
   }
 
-  PreflightFacts facts = collect_preflight(ctx, system, addresses, verifying);
+  PreflightFacts facts =
+      collect_preflight(ctx, system, to_probe_options(options.probe), addresses, verifying);
   std::vector<Finding> findings = preflight(facts);
   const bool preflight_failed = worst(findings) == Severity::fail;
 
@@ -305,6 +336,7 @@ int run_submit(Context& ctx, const SubmitOptions& options) {
 
 Action add_submit(CLI::App& sub) {
   auto options = std::make_shared<SubmitOptions>();
+  add_probe_options(sub, options->probe);
   sub.add_option("address", options->addresses,
                  "The server's public addresses (default: this machine's global addresses)")
       ->type_name("ADDRESS");

@@ -56,7 +56,7 @@ void add_global_options(CLI::App& app, GlobalOptions& options) {
   app.set_version_flag("--version", std::string("pooljoin ") + kVersion);
 }
 
-// POOLJOIN_<NAME> for every long option of every subcommand: --dns-server -> POOLJOIN_DNS_SERVER.
+// POOLJOIN_<NAME> for each long option of `app` itself: --dns-server -> POOLJOIN_DNS_SERVER.
 void attach_environment_names(CLI::App& app) {
   for (CLI::Option* option : app.get_options()) {
     const auto& names = option->get_lnames();
@@ -66,9 +66,28 @@ void attach_environment_names(CLI::App& app) {
       env += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     option->envname(env);
   }
-  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
-    attach_environment_names(*sub);
+}
+
+// The subcommand the command line names, found before parsing: CLI11 reads the environment for
+// every subcommand, run or not, so the POOLJOIN_* names go only to the one that runs (the same
+// name, like --timeout, may take different values in two subcommands).
+CLI::App* named_subcommand(CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view word = argv[i];
+    if (word == "--") break;
+    if (word.starts_with("-")) {
+      if (word.find('=') != std::string_view::npos) continue;
+      const CLI::Option* option = app.get_option_no_throw(std::string(word));
+      if (option && option->get_items_expected_min() > 0) ++i;  // its value
+      continue;
+    }
+    try {
+      return app.get_subcommand(std::string(word));
+    } catch (const CLI::OptionNotFound&) {
+      return nullptr;  // not a subcommand: CLI11 will say so
+    }
   }
+  return nullptr;
 }
 
 int run(int argc, char** argv) {
@@ -89,6 +108,7 @@ int run(int argc, char** argv) {
     actions.emplace_back(sub, spec.add(*sub));
   }
   attach_environment_names(app);
+  if (CLI::App* sub = named_subcommand(app, argc, argv)) attach_environment_names(*sub);
 
   try {
     app.parse(argc, argv);

@@ -52,10 +52,9 @@ std::vector<Finding> summarise(const std::optional<std::vector<Finding>>& findin
                                const std::string& id, const std::string& what,
                                const std::string& command) {
   if (!findings) {
-    return {
-        {id + ".not-checked", Severity::warn,
-         fmt::format("not checked: {} (`{}` is not part of this build of pooljoin)", what, command),
-         "check it by hand before adding the server"}};
+    return {{id + ".not-checked", Severity::warn,
+             fmt::format("not checked: {} (`{}` had nothing to look at)", what, command),
+             fmt::format("run `{}` and look at it before adding the server", command)}};
   }
   Counts c = count(*findings);
   if (c.fail > 0) {
@@ -228,7 +227,7 @@ std::vector<Finding> diagnose_ntp(const PreflightFacts& facts) {
       findings.push_back(
           {"submit.ntp.not-checked", Severity::warn,
            fmt::format("not checked: {} answers NTP with 0 < stratum < {} (the site's condition "
-                       "at the moment of adding; this build of pooljoin has no NTP probe)",
+                       "at the moment of adding)",
                        ip, kMaxSubmitStratum),
            fmt::format("query it from another machine, e.g. `ntpdig {}`", ip)});
     } else if (!a.ntp->answered) {

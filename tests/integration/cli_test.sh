@@ -61,6 +61,23 @@ test_every_option_reads_its_environment_variable() {
   assert_contains "$(cat "$TEST_TMP/err")" "--daemon"
 }
 
+test_an_environment_variable_is_read_by_the_subcommand_that_runs() {
+  # check's --timeout takes a duration, restart's a number of seconds: POOLJOIN_TIMEOUT is read
+  # only by the subcommand that runs, so a value for one does not break the others.
+  local rc=0
+  POOLJOIN_TIMEOUT=700ms "$POOLJOIN" --root "$IMAGES/debian-12" detect >/dev/null 2>"$TEST_TMP/err" || rc=$?
+  assert_eq "$rc" 0
+  rc=0
+  POOLJOIN_TIMEOUT=bogus "$POOLJOIN" check --server 127.0.0.1 >/dev/null 2>"$TEST_TMP/err" || rc=$?
+  assert_eq "$rc" 2
+  assert_contains "$(cat "$TEST_TMP/err")" "--timeout"
+  # A global option's value is not taken for the subcommand's name.
+  rc=0
+  POOLJOIN_JSON=1 "$POOLJOIN" --root "$IMAGES/debian-12" --dry-run install-ntp >"$TEST_TMP/out" 2>/dev/null || rc=$?
+  assert_eq "$rc" 0
+  assert_eq "$(jq -r .package "$TEST_TMP/out")" "ntpsec"
+}
+
 test_colour_only_on_a_terminal_and_never_with_no_color() {
   local esc=$'\033['
   # Not a terminal: no colour.

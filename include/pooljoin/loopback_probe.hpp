@@ -1,6 +1,5 @@
-// Whether the local NTP daemon answers: one NTPv4 client query (mode 3) to 127.0.0.1:123.
-// Deliberately minimal and in one place, for `restart` to confirm the daemon came up; the full
-// NTP client (offsets, KoD, several samples) belongs to the NTP engine, which can replace it.
+// Whether the local NTP daemon answers: one NTPv4 client query (mode 3) to 127.0.0.1:123 through
+// the NTP engine, for `restart` to confirm the daemon came up.
 #pragma once
 
 #include <chrono>
@@ -23,9 +22,8 @@ struct LoopbackAnswer {
   std::string describe() const;
 };
 
-// Sends one query to 127.0.0.1:`port` with a random transmit timestamp and waits up to
-// `timeout` for a server reply (mode 4) whose origin timestamp echoes it; other datagrams are
-// ignored. ExitCode::unavailable when nothing valid arrives in time.
+// One sample of the NTP engine to 127.0.0.1:`port`, waiting up to `timeout`. Any reply of the
+// daemon counts, synchronised or not; ExitCode::unavailable when none arrives in time.
 Result<LoopbackAnswer> query_loopback(std::chrono::milliseconds timeout, std::uint16_t port = 123);
 
 }  // namespace pooljoin

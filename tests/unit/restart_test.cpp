@@ -11,18 +11,9 @@
 using namespace pooljoin;
 using Argv = std::vector<std::string>;
 
-namespace {
+using test::image;
 
-// Files of a system image, made on the fly: "path" (empty file) or "path=content".
-std::unique_ptr<test::TempDir> image(std::initializer_list<std::string> files) {
-  auto dir = std::make_unique<test::TempDir>();
-  for (const auto& entry : files) {
-    auto eq = entry.find('=');
-    dir->write(entry.substr(1, eq == std::string::npos ? std::string::npos : eq - 1),
-               eq == std::string::npos ? std::string() : entry.substr(eq + 1));
-  }
-  return dir;
-}
+namespace {
 
 const std::string kDebian12 =
     "/etc/os-release=ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian 12\"\n";

@@ -3,6 +3,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
+#include <memory>
 #include <string>
 
 #include <stdlib.h>
@@ -42,6 +44,17 @@ class TempDir {
 inline std::string read_text(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Files of a system image, made on the fly: "/path" (an empty file) or "/path=content".
+inline std::unique_ptr<TempDir> image(std::initializer_list<std::string> files) {
+  auto dir = std::make_unique<TempDir>();
+  for (const auto& entry : files) {
+    auto eq = entry.find('=');
+    dir->write(entry.substr(1, eq == std::string::npos ? std::string::npos : eq - 1),
+               eq == std::string::npos ? std::string() : entry.substr(eq + 1));
+  }
+  return dir;
 }
 
 inline std::filesystem::path fixture_image(const std::string& name) {

@@ -10,17 +10,9 @@
 
 using namespace pooljoin;
 
-namespace {
+using test::image;
 
-std::unique_ptr<test::TempDir> image(std::initializer_list<std::string> files) {
-  auto dir = std::make_unique<test::TempDir>();
-  for (const auto& entry : files) {
-    auto eq = entry.find('=');
-    dir->write(entry.substr(1, eq == std::string::npos ? std::string::npos : eq - 1),
-               eq == std::string::npos ? std::string() : entry.substr(eq + 1));
-  }
-  return dir;
-}
+namespace {
 
 Result<WebRedirectPlan> plan_for(const test::TempDir& root, WebRedirectRequest request = {}) {
   RootedFs fs(root.path());

@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "findings.hpp"
 #include "probe_options.hpp"
+#include "steps.hpp"
 #include "table.hpp"
 #include <fmt/format.h>
 
@@ -20,12 +21,6 @@ namespace {
 constexpr std::chrono::milliseconds kWaitPoll{1000};
 // Without a terminal, --wait prints a line when the state changes and at least this often.
 constexpr std::chrono::seconds kWaitReportEvery{30};
-
-struct CheckCliOptions {
-  std::string wait;
-  std::vector<std::string> servers;
-  ProbeCliOptions probe;
-};
 
 std::string state_text(const DaemonReport& daemon) {
   if (daemon.name.empty()) return "no NTP daemon installed";
@@ -191,6 +186,8 @@ std::string render(const CheckFacts& facts, const std::vector<Finding>& findings
   return out;
 }
 
+}  // namespace
+
 int run_check(Context& ctx, const CheckCliOptions& options) {
   if (!ctx.fs.is_live()) {
     throw Fatal(ExitCode::usage, "check probes the running system, not an image",
@@ -242,8 +239,6 @@ int run_check(Context& ctx, const CheckCliOptions& options) {
   }
   return to_int(worst(findings) == Severity::fail ? ExitCode::check_failed : ExitCode::ok);
 }
-
-}  // namespace
 
 Action add_check(CLI::App& sub) {
   auto options = std::make_shared<CheckCliOptions>();

@@ -5,6 +5,7 @@
 #include "commands.hpp"
 #include "findings.hpp"
 #include "generated_at.hpp"
+#include "steps.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -17,16 +18,6 @@
 
 namespace pooljoin::cli {
 namespace {
-
-struct GenConfOptions {
-  std::vector<std::string> servers;
-  std::string daemon = "auto";
-  bool force = false;
-  std::string output;
-  std::string lint_file;
-  CLI::Option* lint = nullptr;  // given, with or without a file
-  bool no_daemon_check = false;
-};
 
 // The daemon from --daemon, else the one detect recommends.
 Daemon chosen_daemon(const GenConfOptions& options, const SystemFacts& facts) {
@@ -131,6 +122,8 @@ int run_lint(Context& ctx, const GenConfOptions& options) {
   return to_int(verdict == Severity::fail ? ExitCode::check_failed : ExitCode::ok);
 }
 
+}  // namespace
+
 int run_gen_conf(Context& ctx, const GenConfOptions& options) {
   if (options.lint && options.lint->count() > 0) return run_lint(ctx, options);
   const bool to_stdout = options.output == "-";
@@ -148,6 +141,9 @@ int run_gen_conf(Context& ctx, const GenConfOptions& options) {
     for (const auto& server : options.servers)
       request.servers.push_back(value_or_throw(parse_upstream(server)));
     request.origin = "given on the command line (--server)";
+  } else if (options.selection) {
+    request.servers = upstreams_from(*options.selection);
+    request.origin = selection_origin(*options.selection) + " (not saved: a dry run)";
   } else if (auto selection = value_or_throw(load_selection(ctx.fs))) {
     request.servers = upstreams_from(*selection);
     request.origin = selection_origin(*selection);
@@ -273,8 +269,6 @@ int run_gen_conf(Context& ctx, const GenConfOptions& options) {
   }
   return to_int(ExitCode::ok);
 }
-
-}  // namespace
 
 Action add_gen_conf(CLI::App& sub) {
   auto options = std::make_shared<GenConfOptions>();

@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "steps.hpp"
 #include "views.hpp"
 #include <fmt/format.h>
 
@@ -6,12 +7,7 @@
 #include "pooljoin/install.hpp"
 
 namespace pooljoin::cli {
-namespace {
-
-struct InstallOptions {
-  std::string daemon = "auto";
-  int lock_timeout = 120;
-};
+namespace {}  // namespace
 
 int run_install_ntp(Context& ctx, const InstallOptions& options) {
   require_root(ctx, "install-ntp");
@@ -69,8 +65,6 @@ int run_install_ntp(Context& ctx, const InstallOptions& options) {
   ctx.console.note(fmt::format("{} installed", plan.spec.package));
   return to_int(ExitCode::ok);
 }
-
-}  // namespace
 
 Action add_install_ntp(CLI::App& sub) {
   auto options = std::make_shared<InstallOptions>();

@@ -2,6 +2,7 @@
 
 #include "commands.hpp"
 #include "probe_options.hpp"
+#include "steps.hpp"
 #include "table.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -17,20 +18,6 @@ namespace {
 
 // Each pool zone name is asked this many times: more draws from the pool's rotating answers.
 constexpr int kPoolRounds = 2;
-
-struct ResolveOptions {
-  std::string country;
-  int servers = kDefaultUpstreams;
-  std::vector<std::string> candidates;
-  std::string candidates_file;
-  std::vector<std::string> dns_servers;
-  int dns_timeout_ms = 2000;
-  int max_stratum = 3;
-  bool no_probe = false;
-  bool no_pool = false;
-  bool no_catalogue = false;
-  ProbeCliOptions probe;
-};
 
 // The operator's hosts from --candidate and --candidates-file, each a host name or an address.
 std::vector<std::string> user_hosts(const ResolveOptions& options) {
@@ -147,7 +134,9 @@ nlohmann::json to_json(const CandidatePlan& plan, const std::vector<SelectedServ
       {"selected", chosen}};
 }
 
-int run_resolve(Context& ctx, const ResolveOptions& options) {
+}  // namespace
+
+int run_resolve(Context& ctx, const ResolveOptions& options, Selection* chosen) {
   require_root(ctx, "resolve");
   ZoneChoice zone;
   if (options.country.empty()) {
@@ -256,24 +245,23 @@ int run_resolve(Context& ctx, const ResolveOptions& options) {
     ctx.console.warn(fmt::format("only {} of the {} servers asked for are usable", selected.size(),
                                  options.servers));
   }
-  if (ctx.options.dry_run) {
-    ctx.console.note(
-        fmt::format("dry run: the selection of {} servers is not saved", selected.size()));
-    return to_int(ExitCode::ok);
-  }
   Selection selection;
   selection.created = rfc3339_utc(std::chrono::system_clock::now());
   selection.country = zone.country;
   selection.zone = plan.zone_labels.front().empty() ? "pool.ntp.org"
                                                     : plan.zone_labels.front() + ".pool.ntp.org";
   selection.servers = selected;
+  if (chosen) *chosen = selection;
+  if (ctx.options.dry_run) {
+    ctx.console.note(
+        fmt::format("dry run: the selection of {} servers is not saved", selected.size()));
+    return to_int(ExitCode::ok);
+  }
   value_or_throw(save_selection(ctx.fs, selection));
   ctx.console.note(
       fmt::format("selected {} servers; saved to {}", selected.size(), kSelectionPath));
   return to_int(ExitCode::ok);
 }
-
-}  // namespace
 
 Action add_resolve(CLI::App& sub) {
   auto options = std::make_shared<ResolveOptions>();

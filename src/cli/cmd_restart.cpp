@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "steps.hpp"
 #include "views.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -9,12 +10,6 @@
 
 namespace pooljoin::cli {
 namespace {
-
-struct RestartOptions {
-  std::string daemon = "auto";
-  std::string init = "auto";
-  int timeout = static_cast<int>(kDefaultAnswerTimeout.count());
-};
 
 std::optional<InitSystem> parse_init(const std::string& name) {
   for (InitSystem init :
@@ -58,13 +53,21 @@ std::string describe(const RestartAttempt& attempt, const std::string& daemon) {
                      attempt.answer->describe());
 }
 
+}  // namespace
+
 int run_restart(Context& ctx, const RestartOptions& options) {
   require_root(ctx, "restart");
   SystemFacts facts = detect(ctx.fs, ctx.query_runner);
   RestartRequest request;
   if (options.daemon != "auto") request.daemon = parse_daemon(options.daemon);
   if (options.init != "auto") request.init = parse_init(options.init);
-  request.answer_timeout = std::chrono::seconds(options.timeout);
+  auto asked = duration_of(options.timeout, "--timeout");
+  if (asked < std::chrono::seconds(1) || asked > std::chrono::minutes(10)) {
+    throw Fatal(ExitCode::usage,
+                fmt::format("--timeout: {} is outside 1s to 10m", options.timeout));
+  }
+  // Whole seconds, rounded up: the daemon never gets less than asked for.
+  request.answer_timeout = std::chrono::ceil<std::chrono::seconds>(asked);
   RestartPlan plan = value_or_throw(plan_restart(facts, ctx.fs, request));
   const std::string daemon(to_string(plan.spec.daemon));
 
@@ -156,8 +159,6 @@ int run_restart(Context& ctx, const RestartOptions& options) {
   return to_int(ExitCode::check_failed);
 }
 
-}  // namespace
-
 Action add_restart(CLI::App& sub) {
   auto options = std::make_shared<RestartOptions>();
   sub.add_option("--daemon", options->daemon,
@@ -167,8 +168,9 @@ Action add_restart(CLI::App& sub) {
                  "The init system: auto (detected), systemd, sysvinit, openrc or runit")
       ->check(CLI::IsMember({"auto", "systemd", "sysvinit", "openrc", "runit"}));
   sub.add_option("--timeout", options->timeout,
-                 "Seconds the restarted daemon has to answer on 127.0.0.1:123")
-      ->check(CLI::Range(1, 600));
+                 "How long the restarted daemon has to answer on 127.0.0.1:123 (1s to 10m)")
+      ->type_name("DURATION")
+      ->check(duration_validator());
   return [options](Context& ctx) { return run_restart(ctx, *options); };
 }
 

@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "findings.hpp"
 #include "probe_options.hpp"
+#include "steps.hpp"
 #include "table.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -15,15 +16,6 @@
 
 namespace pooljoin::cli {
 namespace {
-
-struct SubmitOptions {
-  std::vector<std::string> addresses;
-  std::string hostname;  // "" = the machine's own fully qualified name
-  int bandwidth = 0;     // Mbit/s; 0 = not given
-  bool open = false;
-  std::string verify_url;
-  ProbeCliOptions probe;
-};
 
 // What the site will see, measured the way `check` does it, once for every address: the
 // NTP answer of each (the site's own test when a server is added), the machine's check findings,
@@ -235,6 +227,8 @@ std::string render_verification(const std::string& url, const std::vector<Verifi
   return out + table.render();
 }
 
+}  // namespace
+
 int run_submit(Context& ctx, const SubmitOptions& options) {
   const bool verifying = !options.verify_url.empty();
   SystemFacts system = detect(ctx.fs, ctx.query_runner);
@@ -331,8 +325,6 @@ int run_submit(Context& ctx, const SubmitOptions& options) {
     ctx.console.warn("no address to prove ownership from: this machine has no global address");
   return to_int(preflight_failed || verification_failed ? ExitCode::check_failed : ExitCode::ok);
 }
-
-}  // namespace
 
 Action add_submit(CLI::App& sub) {
   auto options = std::make_shared<SubmitOptions>();

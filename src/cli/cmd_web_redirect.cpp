@@ -1,5 +1,6 @@
 #include "commands.hpp"
 #include "generated_at.hpp"
+#include "steps.hpp"
 #include "views.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -10,12 +11,6 @@
 
 namespace pooljoin::cli {
 namespace {
-
-struct WebRedirectOptions {
-  std::string server = "auto";
-  std::string mode = "alias";
-  std::string target{kPoolSite};
-};
 
 nlohmann::json to_json(const WebRedirectPlan& plan, const RootedFs& fs) {
   return {{"web_server", to_string(plan.server)},
@@ -28,6 +23,8 @@ nlohmann::json to_json(const WebRedirectPlan& plan, const RootedFs& fs) {
           {"disables", plan.disables},
           {"notes", plan.notes}};
 }
+
+}  // namespace
 
 int run_web_redirect(Context& ctx, const WebRedirectOptions& options) {
   WebRedirectRequest request;
@@ -102,8 +99,6 @@ int run_web_redirect(Context& ctx, const WebRedirectOptions& options) {
                                plan.server == WebServer::nginx ? "nginx" : "Apache"));
   return to_int(ExitCode::ok);
 }
-
-}  // namespace
 
 Action add_web_redirect(CLI::App& sub) {
   auto options = std::make_shared<WebRedirectOptions>();

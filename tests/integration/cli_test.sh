@@ -62,8 +62,8 @@ test_every_option_reads_its_environment_variable() {
 }
 
 test_an_environment_variable_is_read_by_the_subcommand_that_runs() {
-  # check's --timeout takes a duration, restart's a number of seconds: POOLJOIN_TIMEOUT is read
-  # only by the subcommand that runs, so a value for one does not break the others.
+  # POOLJOIN_TIMEOUT is read only by the subcommand that runs: a value fit for check's --timeout
+  # does not reach restart's (1s to 10m) or any other.
   local rc=0
   POOLJOIN_TIMEOUT=700ms "$POOLJOIN" --root "$IMAGES/debian-12" detect >/dev/null 2>"$TEST_TMP/err" || rc=$?
   assert_eq "$rc" 0

@@ -18,7 +18,7 @@ const std::vector<CommandSpec>& command_table() {
       {"submit", "Pre-flight checks and what to enter on the pool's site", add_submit},
       {"web-redirect", "Optional: redirect HTTP on this server to the pool's site",
        add_web_redirect},
-      {"join", "All of the steps, in order", add_not_available},
+      {"join", "All of the steps, in order: the whole guide as one wizard", add_join},
   };
   return table;
 }

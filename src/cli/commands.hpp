@@ -19,14 +19,13 @@ struct CommandSpec {
 Action add_check(CLI::App& sub);
 Action add_detect(CLI::App& sub);
 Action add_install_ntp(CLI::App& sub);
+Action add_join(CLI::App& sub);
 Action add_resolve(CLI::App& sub);
 Action add_status(CLI::App& sub);
 Action add_submit(CLI::App& sub);
 Action add_gen_conf(CLI::App& sub);
 Action add_restart(CLI::App& sub);
 Action add_web_redirect(CLI::App& sub);
-// A subcommand of a later release: it exists, says what it will do, and fails with exit 2.
-Action add_not_available(CLI::App& sub);
 
 // Every subcommand, in the order of the guide (and of `pooljoin --help`).
 const std::vector<CommandSpec>& command_table();

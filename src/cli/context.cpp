@@ -59,6 +59,10 @@ void Console::print(std::string_view text) const {
 }
 
 void Console::emit_json(const nlohmann::json& document) const {
+  if (json_sink_) {
+    *json_sink_ = document;
+    return;
+  }
   std::cout << document.dump(2) << std::endl;
 }
 

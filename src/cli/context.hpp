@@ -45,6 +45,9 @@ class Console {
   // The result, on stdout (nothing in JSON mode: the document is the result).
   void print(std::string_view text) const;
   void emit_json(const nlohmann::json& document) const;
+  // From now on emit_json stores the document in `*sink` instead of printing it: `join` collects
+  // each step's document into its own.
+  void capture_json(nlohmann::json* sink) { json_sink_ = sink; }
   // Progress and explanations on stderr; hidden by -q.
   void note(std::string_view text) const;
   // Only with -v.
@@ -66,14 +69,18 @@ class Console {
   int verbose_;
   bool stdout_tty_, stderr_tty_, color_out_, color_err_;
   mutable bool progress_shown_ = false;
+  nlohmann::json* json_sink_ = nullptr;
 };
 
 // Questions to the operator. With --yes every question is answered yes without asking; with no
-// terminal on stdin nothing is ever asked and a question that needs an answer is an error.
+// terminal on stdin nothing is ever asked and a question that needs an answer is an error: a
+// change to a production server is never made on an answer nobody gave.
 class Prompter {
  public:
   Prompter(bool assume_yes, bool interactive) : yes_(assume_yes), interactive_(interactive) {}
   bool interactive() const { return interactive_ && !yes_; }
+  // Whether a question would be asked or refused rather than answered yes by --yes.
+  bool asks() const { return !yes_; }
   // Asks on stderr and reads a line from stdin. Throws Fatal(usage) when unattended without
   // --yes, naming `unattended_fix` (e.g. "re-run with --yes to accept").
   bool confirm(std::string_view question, bool default_yes, std::string_view unattended_fix) const;

@@ -24,14 +24,6 @@ test_usage_errors_exit_2() {
   assert_contains "$ERR" "--root: Directory does not exist: /nonexistent-pooljoin"
 }
 
-test_later_steps_say_they_are_not_available() {
-  for sub in join; do
-    pj 2 "$sub"
-    assert_contains "$ERR" "pooljoin: error: \`pooljoin $sub\` is not available yet in this version"
-    assert_eq "$OUT" ""
-  done
-}
-
 test_global_options_before_or_after_the_subcommand() {
   pj 0 --json --root "$IMAGES/rocky-9" detect
   assert_eq "$(jqr .distro.id)" "rocky"

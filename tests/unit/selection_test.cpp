@@ -51,3 +51,29 @@ TEST_CASE("RFC 3339 times are UTC with a Z", "[selection]") {
   CHECK(rfc3339_utc(std::chrono::system_clock::time_point(std::chrono::seconds(1795660000))) ==
         "2026-11-26T02:26:40Z");
 }
+
+#include "pooljoin/join_state.hpp"
+
+TEST_CASE("join's state reads back the same, and a damaged one says what to do", "[join]") {
+  test::TempDir root;
+  RootedFs fs(root.path());
+  auto empty = load_join_state(fs);
+  REQUIRE(empty);
+  CHECK(*empty == JoinState{});
+  JoinState state;
+  state.updated = "2026-11-26T06:00:00Z";
+  state.restart_pending = true;
+  state.stopped_at = "restart";
+  state.steps["gen-conf"] = {"done", "2026-11-26T05:59:00Z", "/etc/ntpsec/ntp.conf written"};
+  state.steps["restart"] = {"interrupted", "2026-11-26T06:00:00Z", ""};
+  REQUIRE(save_join_state(fs, state));
+  auto loaded = load_join_state(fs);
+  REQUIRE(loaded);
+  CHECK(*loaded == state);
+  for (const char* text : {"", "{}", "{\"version\":1,\"steps\":[1]}", "[1]"}) {
+    INFO(text);
+    auto parsed = join_state_from_json(text);
+    REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().fix.find("pooljoin join") != std::string::npos);
+  }
+}

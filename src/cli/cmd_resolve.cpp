@@ -4,6 +4,7 @@
 #include "probe_options.hpp"
 #include "steps.hpp"
 #include "table.hpp"
+#include "validators.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -267,18 +268,21 @@ Action add_resolve(CLI::App& sub) {
   auto options = std::make_shared<ResolveOptions>();
   sub.add_option("--country", options->country,
                  "ISO 3166 country whose pool zone to use (default: from the system's time zone)")
+      ->check(country_validator())
       ->type_name("CC");
   sub.add_option("--servers", options->servers,
                  "How many upstream servers to select (the pool asks 4 to 7)")
       ->check(CLI::Range(kMinUpstreams, kMaxUpstreams));
   sub.add_option("--candidate", options->candidates,
                  "Also consider this server (host name or address); repeatable")
+      ->check(host_validator())
       ->type_name("HOST");
   sub.add_option("--candidates-file", options->candidates_file,
                  "Also consider the servers in FILE, one per line (# comments)")
       ->type_name("FILE");
   sub.add_option("--dns-server", options->dns_servers,
                  "Ask this DNS server instead of /etc/resolv.conf; repeatable")
+      ->check(endpoint_validator())
       ->type_name("ADDR[:PORT]");
   sub.add_option("--dns-timeout", options->dns_timeout_ms,
                  "Milliseconds a DNS server has to answer each try")

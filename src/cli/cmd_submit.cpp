@@ -5,6 +5,7 @@
 #include "probe_options.hpp"
 #include "steps.hpp"
 #include "table.hpp"
+#include "validators.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -335,13 +336,8 @@ Action add_submit(CLI::App& sub) {
   sub.add_option("--hostname", options->hostname,
                  "The server's name, entered on the site instead of the addresses when it "
                  "resolves to exactly them (default: this machine's fully qualified name)")
-      ->type_name("NAME")
-      ->check(CLI::Validator(
-          [](std::string& value) -> std::string {
-            return is_valid_hostname(value) ? ""
-                                            : fmt::format("'{}' is not a valid hostname", value);
-          },
-          "", ""));
+      ->check(hostname_validator())
+      ->type_name("NAME");
   sub.add_option("--bandwidth", options->bandwidth,
                  "The server's connection speed in Mbit/s, for the recommended net speed")
       ->type_name("MBIT")
@@ -351,13 +347,8 @@ Action add_submit(CLI::App& sub) {
   sub.add_option("--verify-url", options->verify_url,
                  "Prove ownership: request the site's validation URL from each of the server's "
                  "own addresses")
-      ->type_name("URL")
-      ->check(CLI::Validator(
-          [](std::string& value) -> std::string {
-            auto url = parse_http_url(value);
-            return url ? "" : url.error().why;
-          },
-          "", ""));
+      ->check(url_validator())
+      ->type_name("URL");
   return [options](Context& ctx) { return run_submit(ctx, *options); };
 }
 

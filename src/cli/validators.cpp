@@ -1,0 +1,57 @@
+#include "validators.hpp"
+
+#include <fmt/format.h>
+
+#include "pooljoin/fs.hpp"
+#include "pooljoin/http.hpp"
+#include "pooljoin/net.hpp"
+#include "pooljoin/zones.hpp"
+
+namespace pooljoin::cli {
+namespace {
+
+CLI::Validator make(std::string name, std::function<std::string(std::string&)> check) {
+  return CLI::Validator(std::move(check), "", std::move(name));
+}
+
+}  // namespace
+
+CLI::Validator host_validator() {
+  return make("HOST", [](std::string& value) -> std::string {
+    if (IpAddress::parse(value) || is_valid_hostname(value)) return "";
+    return fmt::format("\"{}\" is not a host name or an IP address", value);
+  });
+}
+
+CLI::Validator hostname_validator() {
+  return make("NAME", [](std::string& value) -> std::string {
+    return is_valid_hostname(value) ? "" : fmt::format("\"{}\" is not a valid host name", value);
+  });
+}
+
+CLI::Validator endpoint_validator() {
+  return make("ADDR[:PORT]", [](std::string& value) -> std::string {
+    auto endpoint = parse_endpoint(value, 53);
+    if (endpoint && IpAddress::parse(endpoint->host)) return "";
+    return fmt::format(
+        "\"{}\" is not ADDRESS[:PORT] (an IP address, with [brackets] around IPv6 when a port "
+        "follows)",
+        value);
+  });
+}
+
+CLI::Validator url_validator() {
+  return make("URL", [](std::string& value) -> std::string {
+    auto url = parse_http_url(value);
+    return url ? "" : url.error().why;
+  });
+}
+
+CLI::Validator country_validator() {
+  return make("CC", [](std::string& value) -> std::string {
+    if (is_country_code(RootedFs("/"), value)) return "";
+    return fmt::format("\"{}\" is not an ISO 3166 country code (e.g. de, us, br)", value);
+  });
+}
+
+}  // namespace pooljoin::cli

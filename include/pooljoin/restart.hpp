@@ -27,6 +27,9 @@ struct RestartRequest {
   std::optional<Daemon> daemon;    // nullopt: the one detect recommends
   std::optional<InitSystem> init;  // nullopt: detected
   std::chrono::seconds answer_timeout = kDefaultAnswerTimeout;
+  // The daemon's package is still to be installed (join's dry run): what it brings (its init
+  // script, its runit service directory) is assumed rather than looked for.
+  bool package_pending = false;
 };
 
 struct RestartPlan {

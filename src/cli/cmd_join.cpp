@@ -6,6 +6,7 @@
 #include "commands.hpp"
 #include "steps.hpp"
 #include "table.hpp"
+#include "validators.hpp"
 #include "views.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -19,6 +20,7 @@
 #include "pooljoin/pool_api.hpp"
 #include "pooljoin/restart.hpp"
 #include "pooljoin/selection.hpp"
+#include "pooljoin/zones.hpp"
 
 namespace pooljoin::cli {
 namespace {
@@ -58,6 +60,8 @@ struct StepOutcome {
 struct Stop {
   int code;
   std::string summary;
+  bool declined = false;  // the operator said no: "stopped" rather than "failed"
+  const char* status() const { return declined ? "stopped" : "failed"; }
 };
 
 class Join {
@@ -85,7 +89,12 @@ class Join {
 
   // Shows `plan` and asks before `what`; Stop when the answer is no.
   void confirm(const std::string& what, const std::string& plan);
+  // The answers only the operator can give: --daemon and --country, else asked when needed.
+  std::string choose_daemon();
+  std::string choose_country();
   void save_state();
+  // The summary: one JSON document, or a headline and the table of steps on stderr.
+  void report(const std::string& status);
   std::string daemon_name() const { return std::string(to_string(spec_.daemon)); }
 
   Context& ctx_;
@@ -102,6 +111,7 @@ class Join {
   bool installed_now_ = false;  // the daemon was (or, in a dry run, would be) installed by this run
   std::optional<Selection> selection_;
   bool config_changed_ = false;
+  std::optional<int> dry_failure_;  // a dry run's first failing step's exit code
 };
 
 Context Join::context_for(Console& console, nlohmann::json* sink, bool preview) {
@@ -141,13 +151,24 @@ void Join::step(const char* name, const std::function<StepOutcome(Context&)>& bo
     bool was_interrupted = fatal.error().code == ExitCode::interrupted;
     record({was_interrupted ? "interrupted" : "failed", fatal.error().message(), {}});
     save_state();
+    if (dry_ && !was_interrupted) {
+      // A dry run shows the whole plan: a step that cannot be planned is reported, and the
+      // rest is still planned.
+      ctx_.console.warn(fmt::format("{} cannot be planned: {}", name, fatal.error().message()));
+      if (!dry_failure_) dry_failure_ = to_int(fatal.error().code);
+      return;
+    }
     if (!was_interrupted) throw;
     throw Fatal(
         ExitCode::interrupted, fmt::format("interrupted during {}", name), {},
         fmt::format("nothing is half-written; run `pooljoin join` again to resume from {}", name));
   } catch (const Stop& stop) {
-    record({stop.code == 0 ? "stopped" : "failed", stop.summary, {}});
+    record({stop.status(), stop.summary, {}});
     save_state();
+    if (dry_) {
+      if (!dry_failure_) dry_failure_ = stop.code;
+      return;
+    }
     throw;
   }
   record(outcome);
@@ -166,7 +187,7 @@ void Join::confirm(const std::string& what, const std::string& plan) {
     std::cerr << plan << (plan.back() == '\n' ? "" : "\n");
   }
   if (!ctx_.prompter.confirm(what, true, "re-run with --yes to accept every step's plan")) {
-    throw Stop{0, fmt::format("stopped before: {}", what)};
+    throw Stop{to_int(ExitCode::usage), fmt::format("declined: {}", what), true};
   }
 }
 
@@ -180,9 +201,61 @@ StepOutcome Join::do_detect(Context&) {
           to_json(facts_)};
 }
 
+std::string Join::choose_daemon() {
+  if (options_.daemon != "auto") return options_.daemon;
+  // Two supported daemons installed and not exactly one of them running: which one serves the
+  // pool is the operator's choice, not a guess.
+  std::vector<std::string> installed, running;
+  for (const auto& name : facts_.daemons_installed) {
+    if (!parse_daemon(name)) continue;
+    installed.push_back(name);
+    if (facts_.has_running(name)) running.push_back(name);
+  }
+  if (installed.size() < 2 || running.size() == 1) return "auto";
+  std::string names;
+  for (const auto& name : installed)
+    names += (names.empty() ? "" : " or ") + name;
+  if (dry_) {
+    ctx_.console.note(
+        fmt::format("note: {} are installed; the plan uses {} (a real run asks, or "
+                    "takes --daemon)",
+                    names, to_string(*facts_.recommended)));
+    return "auto";
+  }
+  return ctx_.prompter.ask(
+      fmt::format("{} are installed: which one should serve the pool ({})?", names, names),
+      [&](const std::string& answer) {
+        return std::find(installed.begin(), installed.end(), answer) != installed.end()
+                   ? std::string()
+                   : fmt::format("Please answer {}.", names);
+      },
+      "choose it with --daemon (or POOLJOIN_DAEMON)");
+}
+
+std::string Join::choose_country() {
+  if (!options_.country.empty()) return options_.country;
+  ZoneChoice inferred = infer_zone(ctx_.fs);
+  if (!inferred.country.empty()) return "";  // resolve infers it the same way, and says how
+  if (dry_) {
+    ctx_.console.note(
+        "note: the time zone says nothing about the country this server is in; the plan uses "
+        "the wider zone (a real run asks, or takes --country)");
+    return "";
+  }
+  return ctx_.prompter.ask(
+      "Which country is this server in (two-letter ISO code, e.g. de, us)?",
+      [&](const std::string& answer) {
+        return is_country_code(ctx_.fs, answer)
+                   ? std::string()
+                   : fmt::format("\"{}\" is not an ISO 3166 country code.", answer);
+      },
+      "pass --country CC (or POOLJOIN_COUNTRY=CC): the pool's servers nearby are chosen by it");
+}
+
 StepOutcome Join::do_install(Context& step) {
   InstallRequest request;
-  if (options_.daemon != "auto") request.daemon = parse_daemon(options_.daemon);
+  const std::string daemon = choose_daemon();
+  if (daemon != "auto") request.daemon = parse_daemon(daemon);
   request.lock_timeout_seconds = options_.lock_timeout;
   InstallPlan plan = value_or_throw(plan_install(facts_, ctx_.fs, request));
   spec_ = plan.spec;
@@ -223,7 +296,7 @@ StepOutcome Join::do_resolve(Context& step) {
     }
   }
   ResolveOptions resolve;
-  resolve.country = options_.country;
+  resolve.country = choose_country();
   resolve.servers = options_.servers;
   resolve.candidates = options_.candidates;
   resolve.dns_servers = options_.dns_servers;
@@ -278,11 +351,12 @@ StepOutcome Join::do_restart(Context& step) {
   restart.daemon = daemon_name();
   if (dry_ && installed_now_) {
     // Not installed yet in a dry run: the plan restart will have once it is.
-    SystemFacts after = facts_;
-    after.daemons_installed.push_back(daemon_name());
     RestartRequest request;
     request.daemon = spec_.daemon;
-    RestartPlan plan = value_or_throw(plan_restart(after, ctx_.fs, request));
+    request.package_pending = true;
+    RestartPlan plan = value_or_throw(plan_restart(facts_, ctx_.fs, request));
+    for (const auto& note : plan.notes)
+      step.console.note("note: " + note);
     std::string lines;
     for (const auto& command : plan.commands())
       lines += display(command) + "\n";
@@ -304,15 +378,18 @@ StepOutcome Join::do_restart(Context& step) {
       Context preview_ctx = context_for(preview_console, &ignored, true);
       run_restart(preview_ctx, restart);
     }
-    confirm(fmt::format("Restart {} now?", spec_.service), "");
+    confirm(ctx_.fs.is_live()
+                ? fmt::format("Restart {} now?", spec_.service)
+                : fmt::format("Enable {} at boot in {}?", spec_.service, ctx_.fs.root().string()),
+            "");
   }
   int rc = run_restart(step, restart);
   if (rc != 0) throw Stop{rc, fmt::format("{} did not come up on the new config", daemon_name())};
   if (dry_) return {"planned", fmt::format("would restart {}", spec_.service), {}};
   state_.restart_pending = false;
   return {"done",
-          fmt::format("{} restarted{}", spec_.service,
-                      ctx_.fs.is_live() ? " and answering" : " (enabled in the image)"),
+          ctx_.fs.is_live() ? fmt::format("{} restarted and answering", spec_.service)
+                            : fmt::format("{} enabled at boot in the image", spec_.service),
           {}};
 }
 
@@ -400,8 +477,6 @@ int Join::run() {
       ctx_.console.note(fmt::format("resuming: the last run stopped at {}", state_.stopped_at));
     }
   }
-  int rc = to_int(ExitCode::ok);
-  std::string status = "ok";
   try {
     step("detect", [&](Context& c) { return do_detect(c); });
     step("install-ntp", [&](Context& c) { return do_install(c); });
@@ -412,37 +487,36 @@ int Join::run() {
     step("web-redirect", [&](Context& c) { return do_web_redirect(c); });
     step("submit", [&](Context& c) { return do_submit(c); });
   } catch (const Stop& stop) {
-    rc = stop.code;
-    status = stop.code == 0 ? "stopped" : "failed";
+    report(stop.status());
+    return stop.code;
   } catch (const Fatal& fatal) {
-    status = fatal.error().code == ExitCode::interrupted ? "interrupted" : "failed";
-    if (ctx_.console.json()) {
-      ctx_.console.emit_json({{"status", status},
-                              {"dry_run", dry_},
-                              {"stopped_at", state_.stopped_at},
-                              {"steps", steps_}});
-    }
+    report(fatal.error().code == ExitCode::interrupted ? "interrupted" : "failed");
     throw;
   }
+  report(dry_failure_ ? "failed" : "ok");
+  return dry_failure_.value_or(to_int(ExitCode::ok));
+}
+
+void Join::report(const std::string& status) {
   if (ctx_.console.json()) {
     ctx_.console.emit_json(
         {{"status", status},
          {"dry_run", dry_},
          {"stopped_at", dry_ ? nlohmann::json() : nlohmann::json(state_.stopped_at)},
          {"steps", steps_}});
-  } else {
-    std::string headline = dry_ ? "join --dry-run: the plan (nothing was changed)"
-                           : status == "ok"
-                               ? "join: done"
-                               : fmt::format("join: {} at {}", status, state_.stopped_at);
-    ctx_.console.note(fmt::format(
-        "\n{}\n{}", ctx_.console.paint_err(Console::Style::bold, headline), summary_.render()));
-    if (status != "ok" && !dry_) {
-      ctx_.console.note(
-          fmt::format("run `pooljoin join` again to resume from {}", state_.stopped_at));
-    }
+    return;
   }
-  return rc;
+  std::string headline = dry_ ? fmt::format("join --dry-run: the plan{} (nothing was changed)",
+                                            dry_failure_ ? ", with failures" : "")
+                         : status == "ok"
+                             ? "join: done"
+                             : fmt::format("join: {} at {}", status, state_.stopped_at);
+  ctx_.console.note(fmt::format("\n{}\n{}", ctx_.console.paint_err(Console::Style::bold, headline),
+                                summary_.render()));
+  if (status != "ok" && !dry_) {
+    ctx_.console.note(
+        fmt::format("run `pooljoin join` again to resume from {}", state_.stopped_at));
+  }
 }
 
 Join::Join(Context& ctx, const JoinOptions& options)
@@ -462,14 +536,18 @@ Action add_join(CLI::App& sub) {
                  "Seconds to wait for another package manager run to finish")
       ->check(CLI::Range(0, 3600));
   sub.add_option("--country", options->country,
-                 "ISO 3166 country whose pool zone to use (default: from the system's time zone)")
+                 "ISO 3166 country whose pool zone to use (default: from the system's time zone; "
+                 "asked when it says nothing)")
+      ->check(country_validator())
       ->type_name("CC");
   sub.add_option("--servers", options->servers, "How many upstream servers to select (4 to 7)")
       ->check(CLI::Range(kMinUpstreams, kMaxUpstreams));
   sub.add_option("--candidate", options->candidates,
                  "Also consider this upstream server; repeatable")
+      ->check(host_validator())
       ->type_name("HOST");
   sub.add_option("--dns-server", options->dns_servers, "Ask this DNS server; repeatable")
+      ->check(endpoint_validator())
       ->type_name("ADDR[:PORT]");
   sub.add_flag("--refresh", options->refresh,
                "Choose the upstream servers again even when a selection is saved");
@@ -482,13 +560,15 @@ Action add_join(CLI::App& sub) {
                "Also redirect HTTP on this server to the pool's site");
   sub.add_option("--verify-url", options->verify_url,
                  "The pool's validation URL: prove ownership from each of the server's addresses")
+      ->check(url_validator())
       ->type_name("URL");
   sub.add_option("--bandwidth", options->bandwidth,
                  "The server's bandwidth in Mbit/s, for the net speed")
-      ->check(CLI::Range(1, 1000000))
+      ->check(CLI::Range(1, 100000))
       ->type_name("MBIT");
   sub.add_option("--hostname", options->hostname,
                  "The server's host name, to enter on the pool's site")
+      ->check(hostname_validator())
       ->type_name("NAME");
   return [options](Context& ctx) { return Join(ctx, *options).run(); };
 }

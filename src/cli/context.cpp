@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "pooljoin/interrupt.hpp"
+
 namespace pooljoin::cli {
 namespace {
 
@@ -121,17 +123,43 @@ bool Prompter::confirm(std::string_view question, bool default_yes,
   }
   for (int attempt = 0; attempt < 5; ++attempt) {
     std::cerr << question << (default_yes ? " [Y/n] " : " [y/N] ") << std::flush;
-    std::string answer;
-    if (!std::getline(std::cin, answer)) {
-      std::cerr << '\n';
-      throw Fatal(ExitCode::usage, "no answer (end of input)", {}, "nothing was changed");
-    }
+    std::string answer = read_answer();
     if (answer.empty()) return default_yes;
     if (answer == "y" || answer == "Y" || answer == "yes") return true;
     if (answer == "n" || answer == "N" || answer == "no") return false;
     std::cerr << "Please answer y or n.\n";
   }
   return default_yes;
+}
+
+std::string Prompter::read_answer() {
+  std::string answer;
+  if (!std::getline(std::cin, answer)) {
+    std::cerr << '\n';
+    throw_if_interrupted("a question");
+    throw Fatal(ExitCode::usage, "no answer (end of input)", {}, "nothing was changed");
+  }
+  return answer;
+}
+
+std::string Prompter::ask(std::string_view question,
+                          const std::function<std::string(const std::string&)>& problem,
+                          std::string_view unattended_fix) const {
+  if (!interactive_ || yes_) {
+    throw Fatal(ExitCode::usage, fmt::format("an answer is needed: {}", question),
+                interactive_ ? "--yes answers only yes-or-no questions"
+                             : "no terminal on stdin, so pooljoin does not ask",
+                std::string(unattended_fix));
+  }
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    std::cerr << question << ' ' << std::flush;
+    std::string answer = read_answer();
+    std::string why = problem(answer);
+    if (why.empty()) return answer;
+    std::cerr << why << '\n';
+  }
+  throw Fatal(ExitCode::usage, fmt::format("no usable answer to: {}", question), {},
+              std::string(unattended_fix));
 }
 
 void require_root(const Context& ctx, std::string_view step) {

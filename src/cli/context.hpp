@@ -84,8 +84,17 @@ class Prompter {
   // Asks on stderr and reads a line from stdin. Throws Fatal(usage) when unattended without
   // --yes, naming `unattended_fix` (e.g. "re-run with --yes to accept").
   bool confirm(std::string_view question, bool default_yes, std::string_view unattended_fix) const;
+  // Asks for a value until `problem` (the reason an answer is refused, "" when it is taken)
+  // accepts one. --yes answers no such question: unattended, it throws Fatal(usage) naming
+  // `unattended_fix` (e.g. "pass --country CC").
+  std::string ask(std::string_view question,
+                  const std::function<std::string(const std::string&)>& problem,
+                  std::string_view unattended_fix) const;
 
  private:
+  // A line from stdin; Fatal(interrupted) on Ctrl-C, Fatal(usage) at the end of input.
+  static std::string read_answer();
+
   bool yes_, interactive_;
 };
 

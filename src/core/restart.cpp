@@ -53,9 +53,10 @@ struct InitCommands {
 };
 
 // The commands of `init` for `service`, and to stop and disable `others`. `live` false: an image,
-// where nothing is started or stopped.
+// where nothing is started or stopped. `package_pending`: see RestartRequest.
 Result<InitCommands> init_commands(InitSystem init, const RootedFs& fs, const std::string& service,
-                                   const std::vector<std::string>& others, bool live) {
+                                   const std::vector<std::string>& others, bool live,
+                                   bool package_pending) {
   InitCommands c;
   switch (init) {
     case InitSystem::systemd:
@@ -68,7 +69,7 @@ Result<InitCommands> init_commands(InitSystem init, const RootedFs& fs, const st
       break;
     case InitSystem::sysvinit: {
       const std::string script = "/etc/init.d/" + service;
-      if (!fs.exists(script)) {
+      if (!package_pending && !fs.exists(script)) {
         return fail(ExitCode::unsupported, fmt::format("no init script {}", script),
                     "the daemon's package installs one on sysvinit systems",
                     "reinstall the daemon's package, or start it yourself");
@@ -111,6 +112,8 @@ Result<InitCommands> init_commands(InitSystem init, const RootedFs& fs, const st
     case InitSystem::runit: {
       std::string sv_dir =
           first_existing(fs, {kRunitServiceDirs[0], kRunitServiceDirs[1]}, service);
+      if (sv_dir.empty() && package_pending)
+        sv_dir = std::string(kRunitServiceDirs[0]) + "/" + service;
       std::string enabled_dir = first_existing(fs, {kRunitEnabledDirs[0], kRunitEnabledDirs[1],
                                                     kRunitEnabledDirs[2], kRunitEnabledDirs[3]});
       if (sv_dir.empty() || enabled_dir.empty()) {
@@ -224,7 +227,7 @@ Result<RestartPlan> plan_restart(const SystemFacts& facts, const RootedFs& fs,
                 {}, "choose another --daemon");
   }
   const std::string name(to_string(*daemon));
-  if (!facts.has_installed(name)) {
+  if (!facts.has_installed(name) && !request.package_pending) {
     return fail(ExitCode::unavailable, fmt::format("{} is not installed", name),
                 fmt::format("no {} program under {}",
                             *daemon == Daemon::chrony ? "chronyd" : "ntpd", fs.root().string()),
@@ -251,7 +254,8 @@ Result<RestartPlan> plan_restart(const SystemFacts& facts, const RootedFs& fs,
   for (const auto& d : facts.daemons_installed)
     add_other(d);
 
-  auto commands = init_commands(plan.init, fs, spec->service, others, plan.live);
+  auto commands =
+      init_commands(plan.init, fs, spec->service, others, plan.live, request.package_pending);
   if (!commands) return tl::unexpected(commands.error());
   plan.conflicting = others;
   for (auto& c : commands->stop_other)

@@ -182,6 +182,20 @@ TEST_CASE("restart refuses what it cannot do, with the exit code", "[restart]") 
   CHECK(refused.error().code == ExitCode::unsupported);
 }
 
+TEST_CASE("restart planned before the package is installed assumes what the package brings",
+          "[restart]") {
+  // join's dry run on a fresh system: neither ntpd nor its init script exist yet.
+  auto fresh = image({kDebian12, "/etc/init.d/cron", "/usr/sbin/update-rc.d"});
+  RestartRequest request = request_of(Daemon::ntpsec);
+  REQUIRE_FALSE(plan_for(*fresh, request));
+  request.package_pending = true;
+  auto plan = plan_for(*fresh, request);
+  REQUIRE(plan);
+  CHECK(plan->init == InitSystem::sysvinit);
+  CHECK(lines(*plan, *fresh) == std::vector<Argv>{{"update-rc.d", "ntpsec", "defaults"},
+                                                  {"update-rc.d", "ntpsec", "enable"}});
+}
+
 TEST_CASE("the newest backup, by the time and number in its name", "[restart]") {
   auto root = image({"/etc/ntpsec/ntp.conf", "/etc/ntpsec/ntp.conf.pooljoin-20261126T022640Z.bak",
                      "/etc/ntpsec/ntp.conf.pooljoin-20261126T022640Z-1.bak",

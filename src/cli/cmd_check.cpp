@@ -5,6 +5,7 @@
 #include "probe_options.hpp"
 #include "steps.hpp"
 #include "table.hpp"
+#include "ticker.hpp"
 #include <fmt/format.h>
 
 #include "pooljoin/check.hpp"
@@ -227,6 +228,8 @@ int run_check(Context& ctx, const CheckCliOptions& options) {
                                    targets.size(), targets.size() == 1 ? "" : "es",
                                    check.probe.samples, format_duration(check.probe.interval),
                                    format_duration(check.probe.timeout)));
+    Ticker ticker(ctx.console, fmt::format("probing {} address{} as the pool's monitors do",
+                                           targets.size(), targets.size() == 1 ? "" : "es"));
     facts.addresses = value_or_throw(check_addresses(targets, check));
   }
   std::vector<Finding> findings = diagnose(facts);

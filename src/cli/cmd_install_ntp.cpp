@@ -1,5 +1,6 @@
 #include "commands.hpp"
 #include "steps.hpp"
+#include "ticker.hpp"
 #include "views.hpp"
 #include <fmt/format.h>
 
@@ -52,9 +53,15 @@ int run_install_ntp(Context& ctx, const InstallOptions& options) {
     return to_int(ExitCode::ok);
   }
 
+  Ticker ticker(ctx.console);
   value_or_throw(apply_install(plan, ctx.change_runner, [&](const Command& command) {
+    ticker.stop();
     ctx.console.note(ctx.console.paint_err(Console::Style::dim, "$ " + display(command)));
+    ticker.start(command.argv.size() > 2
+                     ? command.argv[command.argv.size() - 2] + " " + command.argv.back()
+                     : display(command));
   }));
+  ticker.stop();
   // Trust what is on disk afterwards, not the package manager's exit status alone.
   if (!has_program(ctx.fs, plan.spec.daemon == Daemon::chrony ? "chronyd" : "ntpd")) {
     throw Fatal(ExitCode::unavailable, fmt::format("{} was not installed", plan.spec.package),

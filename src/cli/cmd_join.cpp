@@ -130,6 +130,7 @@ void Join::step(const char* name, const std::function<StepOutcome(Context&)>& bo
                                            fmt::format("[{}/{}] {}", index_, kStepCount, name)));
   nlohmann::json captured;
   Console console = ctx_.console;
+  if (console.quiet() && !dry_) console.mute_results();  // a dry run's result is its plan
   Context step_ctx = context_for(console, ctx_.console.json() ? &captured : nullptr, false);
   StepOutcome outcome;
   auto record = [&](const StepOutcome& o) {
@@ -511,6 +512,10 @@ void Join::report(const std::string& status) {
                          : status == "ok"
                              ? "join: done"
                              : fmt::format("join: {} at {}", status, state_.stopped_at);
+  if (ctx_.console.quiet()) {
+    ctx_.console.print(headline + "\n");  // -q: the result, and nothing else
+    return;
+  }
   ctx_.console.note(fmt::format("\n{}\n{}", ctx_.console.paint_err(Console::Style::bold, headline),
                                 summary_.render()));
   if (status != "ok" && !dry_) {

@@ -4,6 +4,7 @@
 #include "probe_options.hpp"
 #include "steps.hpp"
 #include "table.hpp"
+#include "ticker.hpp"
 #include "validators.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -170,7 +171,10 @@ int run_resolve(Context& ctx, const ResolveOptions& options, Selection* chosen) 
   for (const auto& s : resolver.servers())
     servers += (servers.empty() ? "" : ", ") + s;
   ctx.console.note(fmt::format("resolving {} names through {}", plan.names.size(), servers));
-  auto answers = resolver.resolve(plan.names);
+  auto answers = [&] {
+    Ticker ticker(ctx.console, fmt::format("resolving {} names", plan.names.size()));
+    return resolver.resolve(plan.names);
+  }();
   throw_if_interrupted("resolve");
   DnsOutcome outcome = apply_answers(plan, answers);
   bool dns_ok = outcome == DnsOutcome::resolved;
@@ -193,7 +197,10 @@ int run_resolve(Context& ctx, const ResolveOptions& options, Selection* chosen) 
     ctx.console.note(fmt::format("measuring {} addresses over NTP ({} samples, {} s apart)",
                                  targets.size(), probe_options.samples,
                                  static_cast<double>(probe_options.interval.count()) / 1000));
-    auto reports = value_or_throw(probe(targets, probe_options));
+    auto reports = [&] {
+      Ticker ticker(ctx.console, fmt::format("measuring {} addresses", targets.size()));
+      return value_or_throw(probe(targets, probe_options));
+    }();
     bool any = std::any_of(reports.begin(), reports.end(),
                            [](const ProbeReport& r) { return r.valid > 0; });
     if (any || targets.empty()) apply_measurements(plan.candidates, reports);

@@ -1,5 +1,6 @@
 #include "commands.hpp"
 #include "steps.hpp"
+#include "ticker.hpp"
 #include "views.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -95,12 +96,21 @@ int run_restart(Context& ctx, const RestartOptions& options) {
     return to_int(ExitCode::ok);
   }
 
+  Ticker ticker(ctx.console);
   RestartOutcome outcome = apply_restart(
       plan, ctx.fs, ctx.change_runner,
-      [](std::chrono::milliseconds timeout) { return query_loopback(timeout); },
+      [&](std::chrono::milliseconds timeout) {
+        ticker.start(fmt::format("waiting for {} to answer on 127.0.0.1", daemon));
+        auto answer = query_loopback(timeout);
+        ticker.stop();
+        return answer;
+      },
       [&](const Command& command) {
+        ticker.stop();
         ctx.console.note(ctx.console.paint_err(Console::Style::dim, "$ " + display(command)));
+        ticker.start(display(command));
       });
+  ticker.stop();
   for (const auto& warning : outcome.warnings)
     ctx.console.warn(warning);
   if (!plan.live && !outcome.warnings.empty()) {

@@ -5,6 +5,7 @@
 #include "probe_options.hpp"
 #include "steps.hpp"
 #include "table.hpp"
+#include "ticker.hpp"
 #include "validators.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -239,8 +240,10 @@ int run_submit(Context& ctx, const SubmitOptions& options) {
       addresses.push_back(a.address);
   }
 
-  PreflightFacts facts =
-      collect_preflight(ctx, system, to_probe_options(options.probe), addresses, verifying);
+  PreflightFacts facts = [&] {
+    Ticker ticker(ctx.console, "checking what the pool's site will check");
+    return collect_preflight(ctx, system, to_probe_options(options.probe), addresses, verifying);
+  }();
   std::vector<Finding> findings = preflight(facts);
   const bool preflight_failed = worst(findings) == Severity::fail;
 

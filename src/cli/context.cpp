@@ -54,6 +54,7 @@ Console::Console(const GlobalOptions& options)
 }
 
 void Console::print(std::string_view text) const {
+  if (results_muted_) return;
   if (json_) return;
   std::cout << text;
   if (!text.empty() && text.back() != '\n') std::cout << '\n';

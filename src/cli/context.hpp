@@ -41,6 +41,8 @@ class Console {
   int verbose() const { return verbose_; }
   bool stdout_tty() const { return stdout_tty_; }
   bool stderr_tty() const { return stderr_tty_; }
+  // Whether progress lines are drawn: on a terminal, without -q.
+  bool shows_progress() const { return stderr_tty_ && !quiet_; }
 
   // The result, on stdout (nothing in JSON mode: the document is the result).
   void print(std::string_view text) const;
@@ -48,6 +50,8 @@ class Console {
   // From now on emit_json stores the document in `*sink` instead of printing it: `join` collects
   // each step's document into its own.
   void capture_json(nlohmann::json* sink) { json_sink_ = sink; }
+  // From now on print() prints nothing: `join -q` shows its own result, not each step's.
+  void mute_results() { results_muted_ = true; }
   // Progress and explanations on stderr; hidden by -q.
   void note(std::string_view text) const;
   // Only with -v.
@@ -70,6 +74,7 @@ class Console {
   bool stdout_tty_, stderr_tty_, color_out_, color_err_;
   mutable bool progress_shown_ = false;
   nlohmann::json* json_sink_ = nullptr;
+  bool results_muted_ = false;
 };
 
 // Questions to the operator. With --yes every question is answered yes without asking; with no

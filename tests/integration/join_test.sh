@@ -112,6 +112,10 @@ test_unattended_run_joins_the_image_and_a_second_run_changes_nothing() {
   assert_eq "$(statuses)" "detect=done install-ntp=unchanged resolve=unchanged gen-conf=unchanged restart=unchanged check=skipped web-redirect=skipped submit=skipped"
   assert_eq "$(snapshot "$root")" "$before" "the second run changed the image"
   [ $((SECONDS - t0)) -le 10 ] || fail "the second run took $((SECONDS - t0)) s: it measured again"
+  # -q: the result only.
+  pji "$root" 0 -q --yes join
+  assert_eq "$OUT" "join: done"
+  assert_eq "$ERR" ""
   # --refresh measures again.
   pji "$root" 0 --yes --json join --refresh
   assert_eq "$(jqr '.steps[] | select(.step == "resolve") | .status')" "done"
@@ -260,6 +264,8 @@ test_interactive_wizard_asks_only_what_it_needs() {
   type_line "xx"
   wait_for "\"xx\" is not an ISO 3166 country code."
   type_line "de"
+  # Every wait longer than a second has a progress line: here, the servers being measured.
+  wait_for " addresses  1 s"
   # The new config is shown before it is written; Enter takes the default, yes.
   wait_for "Write /etc/ntpsec/ntp.conf? [Y/n]"
   assert_contains "$(screen_text)" "server 185.255.40.1 iburst"

@@ -19,6 +19,7 @@ const std::vector<CommandSpec>& command_table() {
       {"web-redirect", "Optional: redirect HTTP on this server to the pool's site",
        add_web_redirect},
       {"join", "All of the steps, in order: the whole guide as one wizard", add_join},
+      {"completion", "Print the completion script for bash, zsh or fish", add_completion},
   };
   return table;
 }

@@ -17,6 +17,7 @@ struct CommandSpec {
 };
 
 Action add_check(CLI::App& sub);
+Action add_completion(CLI::App& sub);
 Action add_detect(CLI::App& sub);
 Action add_install_ntp(CLI::App& sub);
 Action add_join(CLI::App& sub);

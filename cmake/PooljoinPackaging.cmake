@@ -1,0 +1,22 @@
+# What `cmake --install` puts where, and the packages CPack builds from it: the binary (src/),
+# the templates and data (top level), and here the shell completions, the man page and the docs.
+
+# --- Shell completions: generated from the binary, committed under completions/ -----------------
+# `cmake --build --preset dev --target completions` regenerates them after a change to the
+# command line; integration.completion fails until the committed files match the binary.
+add_custom_target(completions
+  COMMAND "${CMAKE_COMMAND}" "-DPOOLJOIN=$<TARGET_FILE:pooljoin>"
+          "-DOUT=${PROJECT_SOURCE_DIR}/completions" -P "${PROJECT_SOURCE_DIR}/cmake/GenerateCompletions.cmake"
+  DEPENDS pooljoin
+  COMMENT "Regenerating completions/ from the pooljoin binary" VERBATIM)
+
+set(POOLJOIN_BASH_COMPLETION_DIR "${CMAKE_INSTALL_DATADIR}/bash-completion/completions"
+    CACHE STRING "Where bash-completion loads completions from (relative to the prefix)")
+# Debian and Ubuntu's zsh looks in vendor-completions; Fedora's and Arch's in site-functions.
+set(POOLJOIN_ZSH_COMPLETION_DIR "${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions"
+    CACHE STRING "A directory of zsh's fpath for packaged completions (relative to the prefix)")
+set(POOLJOIN_FISH_COMPLETION_DIR "${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d"
+    CACHE STRING "Where fish loads packaged completions from (relative to the prefix)")
+install(FILES completions/pooljoin.bash DESTINATION "${POOLJOIN_BASH_COMPLETION_DIR}" RENAME pooljoin)
+install(FILES completions/_pooljoin DESTINATION "${POOLJOIN_ZSH_COMPLETION_DIR}")
+install(FILES completions/pooljoin.fish DESTINATION "${POOLJOIN_FISH_COMPLETION_DIR}")

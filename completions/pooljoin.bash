@@ -1,0 +1,161 @@
+# bash completion for pooljoin. Generated from pooljoin's command line by `pooljoin completion bash`;
+# do not edit. Regenerate with `cmake --build --preset dev --target completions`.
+
+# _pooljoin_options SUBCOMMAND: the options valid there, the subcommand's and the global ones.
+_pooljoin_options() {
+  case $1 in
+    detect) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
+    install-ntp) echo "-h --help --daemon --lock-timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
+    resolve) echo "-h --help --country --servers --candidate --candidates-file --dns-server --dns-timeout --max-stratum --no-probe --samples --interval --timeout --no-pool --no-catalogue --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
+    gen-conf) echo "-h --help --server --daemon --force --output --lint --no-daemon-check --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
+    restart) echo "-h --help --daemon --init --timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
+    check) echo "-h --help --wait --server --samples --interval --timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
+    status) echo "-h --help --watch --limit --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
+    submit) echo "-h --help --samples --interval --timeout --hostname --bandwidth --open --verify-url --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
+    web-redirect) echo "-h --help --web-server --mode --target --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
+    join) echo "-h --help --daemon --lock-timeout --country --servers --candidate --dns-server --refresh --no-daemon-check --wait --web-redirect --verify-url --bandwidth --hostname --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
+    completion) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
+    *) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
+  esac
+}
+
+# _pooljoin_value SUBCOMMAND OPTION: what the option's value is: none (a flag), text, file, dir or
+# "choice WORD...", with "optional-" in front when the value may be left out.
+_pooljoin_value() {
+  case "$1 $2" in
+    "install-ntp --daemon") echo "choice auto ntpsec ntp chrony" ;;
+    "install-ntp --lock-timeout") echo "text" ;;
+    "resolve --country") echo "text" ;;
+    "resolve --servers") echo "text" ;;
+    "resolve --candidate") echo "text" ;;
+    "resolve --candidates-file") echo "file" ;;
+    "resolve --dns-server") echo "text" ;;
+    "resolve --dns-timeout") echo "text" ;;
+    "resolve --max-stratum") echo "text" ;;
+    "resolve --samples") echo "text" ;;
+    "resolve --interval") echo "text" ;;
+    "resolve --timeout") echo "text" ;;
+    "gen-conf --server") echo "text" ;;
+    "gen-conf --daemon") echo "choice auto ntpsec ntp chrony" ;;
+    "gen-conf --output") echo "file" ;;
+    "gen-conf --lint") echo "optional-file" ;;
+    "restart --daemon") echo "choice auto ntpsec ntp chrony" ;;
+    "restart --init") echo "choice auto systemd sysvinit openrc runit" ;;
+    "restart --timeout") echo "text" ;;
+    "check --wait") echo "text" ;;
+    "check --server") echo "text" ;;
+    "check --samples") echo "text" ;;
+    "check --interval") echo "text" ;;
+    "check --timeout") echo "text" ;;
+    "status --watch") echo "optional-text" ;;
+    "status --limit") echo "text" ;;
+    "submit --samples") echo "text" ;;
+    "submit --interval") echo "text" ;;
+    "submit --timeout") echo "text" ;;
+    "submit --hostname") echo "text" ;;
+    "submit --bandwidth") echo "text" ;;
+    "submit --verify-url") echo "text" ;;
+    "web-redirect --web-server") echo "choice auto nginx apache" ;;
+    "web-redirect --mode") echo "choice alias rewrite" ;;
+    "web-redirect --target") echo "text" ;;
+    "join --daemon") echo "choice auto ntpsec ntp chrony" ;;
+    "join --lock-timeout") echo "text" ;;
+    "join --country") echo "text" ;;
+    "join --servers") echo "text" ;;
+    "join --candidate") echo "text" ;;
+    "join --dns-server") echo "text" ;;
+    "join --wait") echo "text" ;;
+    "join --verify-url") echo "text" ;;
+    "join --bandwidth") echo "text" ;;
+    "join --hostname") echo "text" ;;
+    *" --root") echo "dir" ;;
+    *" --api-base") echo "text" ;;
+    *" --api-timeout") echo "text" ;;
+    *" --ca-file") echo "file" ;;
+    *) echo none ;;
+  esac
+}
+
+# _pooljoin_operand SUBCOMMAND: what the subcommand's operands are.
+_pooljoin_operand() {
+  case $1 in
+    status) echo "text" ;;
+    submit) echo "text" ;;
+    completion) echo "choice bash zsh fish" ;;
+    *) echo none ;;
+  esac
+}
+
+# _pooljoin_offer KIND WORD: fills COMPREPLY with the values of KIND that start with WORD.
+_pooljoin_offer() {
+  case $1 in
+    file)
+      compopt -o filenames 2>/dev/null
+      mapfile -t COMPREPLY < <(compgen -f -- "$2")
+      ;;
+    dir)
+      compopt -o filenames 2>/dev/null
+      mapfile -t COMPREPLY < <(compgen -d -- "$2")
+      ;;
+    choice\ *) mapfile -t COMPREPLY < <(compgen -W "${1#choice }" -- "$2") ;;
+    *) COMPREPLY=() ;;
+  esac
+}
+
+_pooljoin() {
+  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
+  local sub="" word kind i
+  COMPREPLY=()
+  # The subcommand: the first word that is neither an option nor an option's value. bash splits
+  # `--option=value` into three words, "--option", "=" and "value".
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    word=${COMP_WORDS[i]}
+    [[ $word == -- ]] && break
+    if [[ $word == -* ]]; then
+      if [[ ${COMP_WORDS[i + 1]:-} == = ]]; then
+        ((i += 2))
+        continue
+      fi
+      kind=$(_pooljoin_value "$sub" "$word")
+      case $kind in
+        none) ;;
+        optional-*) [[ $((i + 1)) -lt $COMP_CWORD && ${COMP_WORDS[i + 1]} != -* ]] && ((i++)) ;;
+        *) ((i++)) ;;
+      esac
+    elif [[ -z $sub ]]; then
+      sub=$word
+    fi
+  done
+
+  # The value of an option: `--option VALUE`, `--option=VALUE`.
+  local option="" value=$cur
+  if [[ $cur == = && $prev == -* ]]; then
+    option=$prev
+    value=""
+  elif [[ $prev == = && $COMP_CWORD -ge 2 ]]; then
+    option=${COMP_WORDS[COMP_CWORD - 2]}
+  elif [[ $prev == -* ]]; then
+    option=$prev
+  fi
+  if [[ -n $option ]]; then
+    kind=$(_pooljoin_value "$sub" "$option")
+    if [[ $kind == optional-* ]]; then
+      if [[ $value == -* ]]; then kind=none; else kind=${kind#optional-}; fi
+    fi
+    if [[ $kind != none ]]; then
+      _pooljoin_offer "$kind" "$value"
+      return 0
+    fi
+  fi
+
+  if [[ $cur == -* ]]; then
+    mapfile -t COMPREPLY < <(compgen -W "$(_pooljoin_options "$sub")" -- "$cur")
+  elif [[ -z $sub ]]; then
+    mapfile -t COMPREPLY < <(compgen -W "detect install-ntp resolve gen-conf restart check status submit web-redirect join completion" -- "$cur")
+  else
+    _pooljoin_offer "$(_pooljoin_operand "$sub")" "$cur"
+  fi
+  return 0
+}
+
+complete -F _pooljoin pooljoin

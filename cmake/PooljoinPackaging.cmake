@@ -20,3 +20,26 @@ set(POOLJOIN_FISH_COMPLETION_DIR "${CMAKE_INSTALL_DATADIR}/fish/vendor_completio
 install(FILES completions/pooljoin.bash DESTINATION "${POOLJOIN_BASH_COMPLETION_DIR}" RENAME pooljoin)
 install(FILES completions/_pooljoin DESTINATION "${POOLJOIN_ZSH_COMPLETION_DIR}")
 install(FILES completions/pooljoin.fish DESTINATION "${POOLJOIN_FISH_COMPLETION_DIR}")
+
+# --- The manual page: docs/pooljoin.1 with the version in its .TH line, gzipped as Debian's
+# policy asks (gzip -9n: no name or time stamp, so the package is reproducible).
+file(READ "${PROJECT_SOURCE_DIR}/docs/pooljoin.1" POOLJOIN_MAN_TEXT)
+string(REGEX REPLACE "(\n\\.TH POOLJOIN 1 [^ ]+) \"pooljoin\"" "\\1 \"pooljoin ${PROJECT_VERSION}\""
+       POOLJOIN_MAN_TEXT "${POOLJOIN_MAN_TEXT}")
+if(NOT POOLJOIN_MAN_TEXT MATCHES "\"pooljoin ${PROJECT_VERSION}\"")
+  message(FATAL_ERROR "docs/pooljoin.1: no `.TH POOLJOIN 1 DATE \"pooljoin\"` line to put the version in")
+endif()
+set(POOLJOIN_MANPAGE "${PROJECT_BINARY_DIR}/docs/pooljoin.1")
+file(CONFIGURE OUTPUT "${POOLJOIN_MANPAGE}" CONTENT "${POOLJOIN_MAN_TEXT}" @ONLY)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/docs/pooljoin.1")
+find_program(GZIP gzip)
+if(GZIP)
+  add_custom_command(OUTPUT "${POOLJOIN_MANPAGE}.gz"
+    COMMAND "${GZIP}" -9 -n -f -k "${POOLJOIN_MANPAGE}"
+    DEPENDS "${POOLJOIN_MANPAGE}"
+    COMMENT "Compressing the manual page" VERBATIM)
+  add_custom_target(manpage ALL DEPENDS "${POOLJOIN_MANPAGE}.gz")
+  install(FILES "${POOLJOIN_MANPAGE}.gz" DESTINATION "${CMAKE_INSTALL_MANDIR}/man1")
+else()
+  install(FILES "${POOLJOIN_MANPAGE}" DESTINATION "${CMAKE_INSTALL_MANDIR}/man1")
+endif()

@@ -43,3 +43,7 @@ if(GZIP)
 else()
   install(FILES "${POOLJOIN_MANPAGE}" DESTINATION "${CMAKE_INSTALL_MANDIR}/man1")
 endif()
+
+# --- Documentation: the guide, the README and the cloud-init and Ansible examples.
+install(FILES README.md docs/guide.md DESTINATION "${CMAKE_INSTALL_DOCDIR}")
+install(DIRECTORY docs/examples DESTINATION "${CMAKE_INSTALL_DOCDIR}")

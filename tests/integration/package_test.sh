@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# The packages: CPack builds the .deb (and the .rpm where rpmbuild exists) from this build tree
+# with the right dependencies and files; apt-get installs the .deb; the installed pooljoin runs
+# (--version, a dry run of join, its templates found under its own prefix or POOLJOIN_TEMPLATES),
+# the man page and the completions are where man, zsh and fish look; then the package is purged
+# and dpkg's view of the machine is exactly as before.
+source "$(dirname "$0")/lib.sh"
+
+: "${POOLJOIN_BUILD_DIR:?POOLJOIN_BUILD_DIR must name the build tree to package}"
+SOURCE_DIR=$(cd "$POOLJOIN_FIXTURES/../.." && pwd)
+VERSION=$(cat "$SOURCE_DIR/VERSION")
+export DEBIAN_FRONTEND=noninteractive
+APT=(apt-get -o DPkg::Lock::Timeout=120 -q -y)
+
+require_debian() {
+  require_root
+  local tool
+  for tool in apt-get dpkg-deb dpkg-query cpack; do
+    command -v "$tool" >/dev/null && continue
+    echo "SKIP: $tool is not installed: this test builds and installs a .deb"
+    exit 77
+  done
+  if dpkg-query -W -f='${db:Status-Abbrev}' pooljoin 2>/dev/null | grep -q '^.i'; then
+    echo "SKIP: a pooljoin package is installed on this machine; the test would replace it"
+    exit 77
+  fi
+}
+
+packages_state() {
+  dpkg-query -W -f='${Package}:${Architecture} ${Version} ${db:Status-Abbrev}\n' | sort
+}
+
+# Purges pooljoin and anything its install brought in, so that dpkg's view is as before.
+restore_packages() {
+  "${APT[@]}" purge pooljoin >>"$TEST_TMP/purge.log" 2>&1 || true
+  local added
+  added=$(comm -13 <(awk '$NF ~ /^.i/ {print $1}' "$TEST_TMP/packages.before") \
+    <(packages_state | awk '$NF ~ /^.i/ {print $1}'))
+  [ -z "$added" ] || "${APT[@]}" purge $added >>"$TEST_TMP/purge.log" 2>&1 || true
+}
+
+build_packages() {
+  cpack --config "$POOLJOIN_BUILD_DIR/CPackConfig.cmake" -B "$TEST_TMP/pkg" >"$TEST_TMP/cpack.log" 2>&1 ||
+    fail "cpack failed: $(tail -20 "$TEST_TMP/cpack.log")"
+  DEB="$TEST_TMP/pkg/pooljoin_${VERSION}_$(dpkg --print-architecture).deb"
+  [ -f "$DEB" ] || fail "no $DEB: $(ls "$TEST_TMP/pkg")"
+}
+
+test_the_deb_installs_runs_and_purges_cleanly() {
+  require_debian
+  build_packages
+  echo "package: $(basename "$DEB"), $(stat -c %s "$DEB") bytes"
+  # The control file: dependencies from dpkg-shlibdeps plus ca-certificates.
+  local depends
+  depends=$(dpkg-deb -f "$DEB" Depends)
+  echo "Depends: $depends"
+  for lib in libc6 libcurl4 libc-ares2 libfmt9 libstdc++6 ca-certificates; do
+    [[ ", $depends," == *", $lib"[\ ,]* ]] || fail "Depends lacks $lib: $depends"
+  done
+  assert_eq "$(dpkg-deb -f "$DEB" Package Version Section | paste -sd' ')" \
+    "Package: pooljoin Version: $VERSION Section: net"
+  dpkg-deb -c "$DEB" | awk '{print $6}' | sed 's#^\./#/#' >"$TEST_TMP/files"
+  for path in /usr/bin/pooljoin /usr/share/pooljoin/templates/ntpsec.conf.mustache \
+    /usr/share/pooljoin/templates/chrony.conf.mustache /usr/share/man/man1/pooljoin.1.gz \
+    /usr/share/bash-completion/completions/pooljoin /usr/share/zsh/vendor-completions/_pooljoin \
+    /usr/share/fish/vendor_completions.d/pooljoin.fish /usr/share/doc/pooljoin/guide.md \
+    /usr/share/doc/pooljoin/examples/cloud-init.yaml; do
+    grep -qx "$path" "$TEST_TMP/files" || fail "the .deb has no $path"
+  done
+
+  packages_state >"$TEST_TMP/packages.before"
+  on_exit restore_packages
+  (cd "$TEST_TMP/pkg" && "${APT[@]}" install --no-install-recommends "./$(basename "$DEB")") \
+    >"$TEST_TMP/install.log" 2>&1 || fail "apt-get install failed: $(tail -20 "$TEST_TMP/install.log")"
+  assert_eq "$(dpkg-query -W -f='${Version} ${db:Status-Abbrev}' pooljoin)" "$VERSION ii "
+
+  # The installed binary, from PATH.
+  assert_eq "$(PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v pooljoin)" /usr/bin/pooljoin
+  assert_eq "$(/usr/bin/pooljoin --version)" "pooljoin $VERSION"
+
+  # join's whole plan, from a namespace with "public" addresses and no route out (DNS and the
+  # probes fail at once; the catalogue stands in), and the source tree's templates hidden, so
+  # that only /usr/share/pooljoin/templates can give the config.
+  local ns rc=0
+  make_netns ns package
+  ip -n "$ns" addr add 185.255.0.41/32 dev lo
+  ip -n "$ns" -6 addr add 2a0a:e5c0::41/128 dev lo nodad
+  mkdir "$TEST_TMP/empty"
+  unshare --mount --propagation private -- bash -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' _ \
+    "$TEST_TMP/empty" "$SOURCE_DIR/templates" \
+    ip netns exec "$ns" /usr/bin/pooljoin join --dry-run --yes --country de \
+    </dev/null >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
+  assert_eq "$rc" 0 "pooljoin join --dry-run --yes --country de: $(tail -5 "$TEST_TMP/err")"
+  OUT=$(cat "$TEST_TMP/out")
+  ERR=$(cat "$TEST_TMP/err")
+  assert_contains "$ERR" "join --dry-run: the plan (nothing was changed)"
+  assert_contains "$ERR" "using the catalogue's last known addresses"
+  assert_contains "$OUT" "# Written by pooljoin gen-conf at"
+  assert_contains "$OUT" $'\nrestrict default kod limited nomodify notrap nopeer noquery\n'
+  [ "$(grep -c '^server .* iburst' <<<"$OUT")" = 5 ] || fail "not 5 server lines in the plan"
+
+  # POOLJOIN_TEMPLATES replaces the installed templates; a missing directory is named.
+  cp -r /usr/share/pooljoin/templates "$TEST_TMP/templates"
+  sed -i '1i # from POOLJOIN_TEMPLATES' "$TEST_TMP/templates/ntpsec.conf.mustache"
+  local servers=(--server 192.0.2.1,192.0.2.65,198.51.100.1,203.0.113.1)
+  POOLJOIN_TEMPLATES="$TEST_TMP/templates" /usr/bin/pooljoin gen-conf --daemon ntpsec --output - "${servers[@]}" \
+    >"$TEST_TMP/out" 2>"$TEST_TMP/err" || fail "gen-conf with POOLJOIN_TEMPLATES failed: $(cat "$TEST_TMP/err")"
+  assert_eq "$(head -1 "$TEST_TMP/out")" "# from POOLJOIN_TEMPLATES"
+  rc=0
+  POOLJOIN_TEMPLATES="$TEST_TMP/nowhere" /usr/bin/pooljoin gen-conf --daemon ntpsec --output - "${servers[@]}" \
+    >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
+  assert_eq "$rc" 69
+  assert_contains "$(cat "$TEST_TMP/err")" "cannot find pooljoin's templates (tried $TEST_TMP/nowhere)"
+
+  # The man page and the completions where each program looks for them.
+  if command -v man >/dev/null; then
+    assert_eq "$(man -w pooljoin)" /usr/share/man/man1/pooljoin.1.gz
+  fi
+  cmp -s /usr/share/bash-completion/completions/pooljoin "$SOURCE_DIR/completions/pooljoin.bash" ||
+    fail "the installed bash completion is not completions/pooljoin.bash"
+  if command -v zsh >/dev/null; then
+    zsh -fc 'print -l $fpath' | grep -qx /usr/share/zsh/vendor-completions ||
+      fail "zsh's fpath has no /usr/share/zsh/vendor-completions"
+  fi
+  if command -v fish >/dev/null; then
+    # Not --no-config: that leaves fish's completion path empty. A home of the test's own
+    # instead, so that no user's configuration applies.
+    mkdir -p "$TEST_TMP/home"
+    HOME="$TEST_TMP/home" XDG_CONFIG_HOME="$TEST_TMP/home/.config" XDG_DATA_HOME="$TEST_TMP/home/.local/share" \
+      fish -c 'complete -C "pooljoin gen-"' | grep -q '^gen-conf' ||
+      fail "fish does not load the installed completion"
+  fi
+
+  # Purged: nothing of it left, and dpkg sees the machine as before.
+  restore_packages
+  [ ! -e /usr/bin/pooljoin ] || fail "/usr/bin/pooljoin is still there after the purge"
+  [ ! -e /usr/share/pooljoin ] || fail "/usr/share/pooljoin is still there after the purge"
+  diff "$TEST_TMP/packages.before" <(packages_state) >"$TEST_TMP/diff" ||
+    fail "the packages differ from before the test: $(cat "$TEST_TMP/diff")"
+}
+
+test_the_rpm_requires_the_libraries() {
+  command -v rpmbuild >/dev/null && command -v rpm >/dev/null ||
+    { echo "SKIP: no rpmbuild, no .rpm" && return 0; }
+  [ -n "${DEB:-}" ] || build_packages
+  local rpm_file="$TEST_TMP/pkg/pooljoin-$VERSION-1.$(uname -m).rpm"
+  [ -f "$rpm_file" ] || fail "no $rpm_file: $(ls "$TEST_TMP/pkg")"
+  echo "package: $(basename "$rpm_file"), $(stat -c %s "$rpm_file") bytes"
+  rpm -qp --requires "$rpm_file" 2>/dev/null >"$TEST_TMP/requires"
+  for req in 'libcurl.so.4()(64bit)' 'libcares.so.2()(64bit)' 'libfmt.so.9()(64bit)' ca-certificates; do
+    grep -qxF "$req" "$TEST_TMP/requires" || fail "the .rpm does not require $req: $(cat "$TEST_TMP/requires")"
+  done
+  rpm -qlp "$rpm_file" 2>/dev/null >"$TEST_TMP/files"
+  for path in /usr/bin/pooljoin /usr/share/pooljoin/templates/chrony.conf.mustache /usr/share/man/man1/pooljoin.1.gz; do
+    grep -qx "$path" "$TEST_TMP/files" || fail "the .rpm has no $path"
+  done
+  # It owns its own directories only, not the shells' or the manual's.
+  ! grep -qxE '/usr/share/(man|man/man1|bash-completion|fish|zsh)' "$TEST_TMP/files" ||
+    fail "the .rpm owns a shared directory: $(grep -xE '/usr/share/(man|man/man1|bash-completion|fish|zsh)' "$TEST_TMP/files")"
+}
+
+run_tests "$@"

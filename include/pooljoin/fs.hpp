@@ -41,8 +41,11 @@ class RootedFs {
   // True when the root is the running system's own "/".
   bool is_live() const { return live_; }
 
-  // The host path of `system_path` (which must be absolute) under the root.
-  std::filesystem::path host(std::string_view system_path) const;
+  // The host path of `system_path` (which must be absolute) under the root. In an image, its
+  // symbolic links are followed inside the root, as chroot would: an absolute link target, or
+  // `..` above the root, never leads out of it. `follow_last` false leaves a link in the last
+  // component as it is (to read the link itself).
+  std::filesystem::path host(std::string_view system_path, bool follow_last = true) const;
 
   bool exists(std::string_view system_path) const;
   bool is_directory(std::string_view system_path) const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
+#include <deque>
 #include <fstream>
 #include <sstream>
 
@@ -17,6 +18,10 @@
 namespace pooljoin {
 namespace fs = std::filesystem;
 namespace {
+
+// The links followed in one path before it is left to fail (ELOOP), as the kernel's limit.
+constexpr int kMaxLinks = 40;
+constexpr const char* kUnresolvable = ".pooljoin-unresolvable-link";
 
 tl::unexpected<Error> write_error(std::string_view path, int err) {
   std::string fix = err == ENOSPC ? "free some space on that filesystem and run again"
@@ -74,9 +79,44 @@ RootedFs::RootedFs(fs::path root) : root_(std::move(root)) {
   live_ = root_ == fs::path("/");
 }
 
-fs::path RootedFs::host(std::string_view system_path) const {
+fs::path RootedFs::host(std::string_view system_path, bool follow_last) const {
   fs::path relative = fs::path(system_path).relative_path();
-  return live_ ? fs::path("/") / relative : root_ / relative;
+  if (live_) return fs::path("/") / relative;
+
+  // Walk the path one component at a time from the root, as the kernel would from a chroot:
+  // `current` is always a host path inside the root without links in it.
+  std::deque<std::string> pending;
+  for (const auto& part : relative)
+    pending.push_back(part.string());
+  fs::path current = root_;
+  int links = 0;
+  while (!pending.empty()) {
+    std::string part = std::move(pending.front());
+    pending.pop_front();
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (current != root_) current = current.parent_path();
+      continue;
+    }
+    fs::path next = current / part;
+    struct stat st {};
+    const bool last = pending.empty();
+    if ((last && !follow_last) || ::lstat(next.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) {
+      current = std::move(next);  // a missing or plain component
+      continue;
+    }
+    std::error_code ec;
+    fs::path target = fs::read_symlink(next, ec);
+    // A loop, or a link that cannot be read: a path that does not exist, so that whatever the
+    // caller does fails inside the root (the link itself would be followed on the host).
+    if (ec || ++links > kMaxLinks) return root_ / kUnresolvable;
+    if (target.is_absolute()) current = root_;
+    std::vector<std::string> parts;
+    for (const auto& p : target.relative_path())
+      parts.push_back(p.string());
+    pending.insert(pending.begin(), parts.begin(), parts.end());
+  }
+  return current;
 }
 
 bool RootedFs::exists(std::string_view system_path) const {
@@ -118,7 +158,7 @@ Result<std::string> RootedFs::read_file(std::string_view system_path) const {
 
 std::optional<std::string> RootedFs::read_link(std::string_view system_path) const {
   std::error_code ec;
-  auto target = fs::read_symlink(host(system_path), ec);
+  auto target = fs::read_symlink(host(system_path, false), ec);
   if (ec) return std::nullopt;
   return target.string();
 }

@@ -27,6 +27,33 @@ std::vector<std::string> entries(const fs::path& dir) {
 
 }  // namespace
 
+TEST_CASE("links in an image are followed inside it, never out to the host", "[fs]") {
+  test::TempDir root;
+  RootedFs rooted(root.path());
+  root.write("usr/lib/os-release", "ID=arch\n");
+  fs::create_directories(root.path() / "etc");
+  // Absolute and relative links, and `..` past the root, all stay in the image.
+  fs::create_symlink("/usr/lib/os-release", root.path() / "etc/os-release");
+  fs::create_symlink("../../../../../usr/lib/os-release", root.path() / "etc/deep");
+  CHECK(rooted.read("/etc/os-release") == "ID=arch\n");
+  CHECK(rooted.read("/etc/deep") == "ID=arch\n");
+  CHECK(rooted.read_link("/etc/os-release") == "/usr/lib/os-release");
+  // A link to a host file that the image does not have reads as missing, not as the host's.
+  fs::create_symlink("/etc/machine-id", root.path() / "etc/id");
+  CHECK_FALSE(rooted.read("/etc/id"));
+  fs::create_symlink("/etc/hostname", root.path() / "etc/hostname");  // itself, in the image
+  CHECK_FALSE(rooted.read("/etc/hostname"));
+  // A directory linked absolutely: a write lands in the image.
+  fs::create_directories(root.path() / "srv/ntpsec");
+  fs::create_symlink("/srv/ntpsec", root.path() / "etc/ntpsec");
+  REQUIRE(rooted.write_atomic("/etc/ntpsec/ntp.conf", "server 192.0.2.1\n", {}));
+  CHECK(test::read_text(root.path() / "srv/ntpsec/ntp.conf") == "server 192.0.2.1\n");
+  // A loop ends (the open fails) rather than hangs.
+  fs::create_symlink("/etc/b", root.path() / "etc/a");
+  fs::create_symlink("/etc/a", root.path() / "etc/b");
+  CHECK_FALSE(rooted.read("/etc/a"));
+}
+
 TEST_CASE("paths of the target system map under the root", "[fs]") {
   test::TempDir root;
   RootedFs rooted(root.path());

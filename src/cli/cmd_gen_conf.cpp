@@ -142,10 +142,10 @@ int run_gen_conf(Context& ctx, const GenConfOptions& options) {
       request.servers.push_back(value_or_throw(parse_upstream(server)));
     request.origin = "given on the command line (--server)";
   } else if (options.selection) {
-    request.servers = upstreams_from(*options.selection);
+    request.servers = value_or_throw(upstreams_from(*options.selection));
     request.origin = selection_origin(*options.selection) + " (not saved: a dry run)";
   } else if (auto selection = value_or_throw(load_selection(ctx.fs))) {
-    request.servers = upstreams_from(*selection);
+    request.servers = value_or_throw(upstreams_from(*selection));
     request.origin = selection_origin(*selection);
   }
   value_or_throw(check_upstream_count(request.servers, options.force));

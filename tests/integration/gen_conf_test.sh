@@ -205,7 +205,8 @@ test_lint_reports_lines_and_fixes() {
   pj 0 --root "$root" gen-conf --lint
   assert_contains "$OUT" "5 upstream servers"
   assert_contains "$OUT" "follows the pool's rules"
-  pj 69 gen-conf --lint /nonexistent/ntp.conf
+  pj 2 gen-conf --lint /nonexistent/ntp.conf
+  assert_contains "$ERR" "--lint: /nonexistent/ntp.conf does not exist"
 }
 
 run_tests "$@"

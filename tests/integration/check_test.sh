@@ -126,10 +126,11 @@ test_usage_errors_name_the_option() {
 test_interrupt_stops_the_probe_with_130() {
   local eps rc=0 start elapsed
   start_responder eps "127.0.0.1:0,silent"
-  start=$(date +%s%N)
   "$POOLJOIN" check --server "${eps[0]}" --timeout 20s >"$TEST_TMP/out" 2>"$TEST_TMP/err" &
   local pid=$!
-  sleep 0.5
+  wait_until_catching "$pid"
+  sleep 0.3
+  start=$(date +%s%N)
   kill -INT "$pid"
   wait "$pid" || rc=$?
   elapsed=$((($(date +%s%N) - start) / 1000000))

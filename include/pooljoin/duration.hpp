@@ -8,8 +8,8 @@
 
 namespace pooljoin {
 
-// A sum of number+unit parts (units ms, s, m, h; a bare number is seconds); nullopt for anything
-// else, for a negative value, or beyond a week.
+// A sum of number+unit parts (units ms, s, m, h), or a bare number of seconds alone; nullopt for
+// anything else ("1h30" included), for a negative value, or beyond a week.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 // "4m30s", "2.5s", "750ms": in the syntax parse_duration reads.

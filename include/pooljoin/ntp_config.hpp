@@ -40,8 +40,9 @@ bool is_pool_ntp_name(std::string_view host);
 Result<Upstream> parse_upstream(std::string_view text);
 
 // The servers of a selection saved by `resolve`, each pinned by address, its host name (when a
-// valid one) as the note.
-std::vector<Upstream> upstreams_from(const Selection& selection);
+// valid one) as the note. The file may have been edited: an address parse_upstream refuses
+// (loopback, 127.127.x.x, multicast) is ExitCode::unavailable naming the file, as a malformed one.
+Result<std::vector<Upstream>> upstreams_from(const Selection& selection);
 
 // The header's account of where the servers come from, for a saved selection: "the selection
 // saved by `pooljoin resolve` at <time> from <zone> (/var/lib/pooljoin/selection.json)".

@@ -142,10 +142,10 @@ int run_gen_conf(Context& ctx, const GenConfOptions& options) {
       request.servers.push_back(value_or_throw(parse_upstream(server)));
     request.origin = "given on the command line (--server)";
   } else if (options.selection) {
-    request.servers = upstreams_from(*options.selection);
+    request.servers = value_or_throw(upstreams_from(*options.selection));
     request.origin = selection_origin(*options.selection) + " (not saved: a dry run)";
   } else if (auto selection = value_or_throw(load_selection(ctx.fs))) {
-    request.servers = upstreams_from(*selection);
+    request.servers = value_or_throw(upstreams_from(*selection));
     request.origin = selection_origin(*selection);
   }
   value_or_throw(check_upstream_count(request.servers, options.force));
@@ -290,13 +290,38 @@ Action add_gen_conf(CLI::App& sub) {
   sub.add_option("--output", options->output,
                  "Write the config to FILE (as is, not checked by the daemon), or to stdout "
                  "with -, instead of the daemon's config file")
-      ->type_name("FILE|-");
+      ->type_name("FILE|-")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            if (value == "-") return {};
+            if (value.empty()) return "give a file, or - for standard output";
+            const std::filesystem::path path = std::filesystem::absolute(value);
+            std::error_code ec;
+            if (std::filesystem::is_directory(path, ec)) return value + " is a directory";
+            if (!std::filesystem::is_directory(path.parent_path(), ec)) {
+              return fmt::format("{} cannot be written: {} is not a directory", value,
+                                 path.parent_path().string());
+            }
+            return {};
+          },
+          ""));
   options->lint = sub.add_option("--lint", options->lint_file,
                                  "Check FILE (default: the daemon's live config; - for stdin) "
                                  "against the pool's rules instead of writing; exit 1 on a "
                                  "violation")
                       ->expected(0, 1)
-                      ->type_name("[FILE]");
+                      ->type_name("[FILE]")
+                      ->check(CLI::Validator(
+                          [](std::string& value) -> std::string {
+                            if (value.empty() || value == "-") return {};
+                            std::error_code ec;
+                            if (!std::filesystem::exists(value, ec))
+                              return value + " does not exist";
+                            if (!std::filesystem::is_regular_file(value, ec))
+                              return value + " is not a file";
+                            return {};
+                          },
+                          ""));
   sub.add_flag("--no-daemon-check", options->no_daemon_check,
                "Write even when the daemon is not installed to check the file first");
   return [options](Context& ctx) { return run_gen_conf(ctx, *options); };

@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <fstream>
 
 #include "commands.hpp"
@@ -39,6 +40,13 @@ std::vector<std::string> user_hosts(const ResolveOptions& options) {
       throw Fatal(ExitCode::usage,
                   fmt::format("--candidates-file: cannot read {}", options.candidates_file),
                   errno_text(errno));
+    }
+    // A directory opens, then reads as nothing at all.
+    std::error_code ec;
+    if (std::filesystem::is_directory(options.candidates_file, ec)) {
+      throw Fatal(ExitCode::usage,
+                  fmt::format("--candidates-file: cannot read {}", options.candidates_file),
+                  "it is a directory");
     }
     int number = 0;
     for (std::string line; std::getline(in, line);) {

@@ -63,10 +63,6 @@ int run_restart(Context& ctx, const RestartOptions& options) {
   if (options.daemon != "auto") request.daemon = parse_daemon(options.daemon);
   if (options.init != "auto") request.init = parse_init(options.init);
   auto asked = duration_of(options.timeout, "--timeout");
-  if (asked < std::chrono::seconds(1) || asked > std::chrono::minutes(10)) {
-    throw Fatal(ExitCode::usage,
-                fmt::format("--timeout: {} is outside 1s to 10m", options.timeout));
-  }
   // Whole seconds, rounded up: the daemon never gets less than asked for.
   request.answer_timeout = std::chrono::ceil<std::chrono::seconds>(asked);
   RestartPlan plan = value_or_throw(plan_restart(facts, ctx.fs, request));
@@ -180,7 +176,7 @@ Action add_restart(CLI::App& sub) {
   sub.add_option("--timeout", options->timeout,
                  "How long the restarted daemon has to answer on 127.0.0.1:123 (1s to 10m)")
       ->type_name("DURATION")
-      ->check(duration_validator());
+      ->check(duration_validator(std::chrono::seconds(1), std::chrono::minutes(10)));
   return [options](Context& ctx) { return run_restart(ctx, *options); };
 }
 

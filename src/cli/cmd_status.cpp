@@ -1,11 +1,11 @@
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <map>
 #include <thread>
 
 #include "chart.hpp"
 #include "commands.hpp"
+#include "score_charts.hpp"
 #include "table.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -24,9 +24,6 @@ constexpr int kMaxWatchSeconds = 24 * 3600;
 constexpr int kDefaultWatchSeconds = 60;
 // A watch gives up after this many refreshes in a row where no address could be fetched.
 constexpr int kMaxWatchFailures = 10;
-constexpr int kChartRows = 5;
-// The offset chart's scale never gets finer than this (ms): below, it would magnify noise.
-constexpr double kMinOffsetScaleMs = 1.0;
 
 struct StatusOptions {
   std::vector<std::string> addresses;
@@ -187,80 +184,12 @@ std::string monitor_table(const ServerScore& s) {
   return table.render();
 }
 
-std::string span_text(std::int64_t seconds) {
-  if (seconds < 3600) return fmt::format("{} min", std::max<std::int64_t>(1, seconds / 60));
-  if (seconds < 2 * 86400) return fmt::format("{} h", (seconds + 1800) / 3600);
-  return fmt::format("{} days", (seconds + 43200) / 86400);
-}
-
-// "(12 points over 44 h)", or "(1 point)".
-std::string points_text(const std::vector<ChartPoint>& points) {
-  if (points.size() == 1) return "(1 point)";
-  return fmt::format("({} points over {})", points.size(),
-                     span_text(points.back().ts - points.front().ts));
-}
-
-std::string charts(const ServerScore& s, const Console& console) {
-  std::string out;
-  const bool utf8 = console.stdout_tty() && locale_is_utf8();
-  const int width = terminal_width();
-
-  std::vector<ChartPoint> scores;
-  for (const auto& p : overall_history(s.document))
-    scores.push_back({p.ts, p.score});
-  if (!scores.empty()) {
-    ChartSpec spec;
-    spec.style = ChartStyle::bars;
-    spec.width = width;
-    spec.height = kChartRows;
-    spec.utf8 = utf8;
-    spec.hold = true;
-    double lowest = scores.front().value, highest = lowest;
-    for (const auto& p : scores) {
-      lowest = std::min(lowest, p.value);
-      highest = std::max(highest, p.value);
-    }
-    spec.min = std::min(0.0, std::floor(lowest / 10) * 10);
-    spec.max = std::max(kMaxScore, std::ceil(highest / 10) * 10);
-    spec.mark = kInPoolScore;
-    out += fmt::format("score {}; the dotted line is {:g}, the pool's threshold:\n",
-                       points_text(scores), kInPoolScore);
-    for (const auto& line : render_chart(scores, spec))
-      out += line + '\n';
-  }
-
-  std::vector<ChartPoint> offsets;
-  double largest = 0;
-  // Documents of the old API have no monitor ids: their points are then the only offsets.
-  auto measured = monitor_history(s.document);
-  if (measured.empty()) measured = s.document.history;
-  for (const auto& p : measured) {
-    if (!p.offset) continue;
-    offsets.push_back({p.ts, *p.offset * 1000.0});
-    largest = std::max(largest, std::abs(*p.offset * 1000.0));
-  }
-  if (!offsets.empty()) {
-    ChartSpec spec;
-    spec.style = ChartStyle::dots;
-    spec.width = width;
-    spec.height = kChartRows;
-    spec.utf8 = utf8;
-    double scale = nice_ceiling(std::max(largest, kMinOffsetScaleMs));
-    spec.min = -scale;
-    spec.max = scale;
-    spec.mark = 0.0;
-    out += fmt::format("offset in ms as the monitors measured it {}:\n", points_text(offsets));
-    for (const auto& line : render_chart(offsets, spec))
-      out += line + '\n';
-  }
-  return out;
-}
-
 std::string render(const ServerScore& s, const Console& console) {
   std::string out = headline(s, console) + '\n';
   if (!s.known) return out;
   out += monitor_table(s);
-  std::string chart_text = charts(s, console);
+  std::string chart_text =
+      score_charts(s.document, console.stdout_tty() && locale_is_utf8(), terminal_width());
   if (!chart_text.empty()) out += '\n' + chart_text;
   return out;
 }

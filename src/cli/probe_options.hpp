@@ -17,8 +17,9 @@ struct ProbeCliOptions {
   std::string timeout = "3s";
 };
 
-// Accepts what parse_duration reads (90s, 5m, 1m30s, 500ms).
-CLI::Validator duration_validator();
+// Accepts what parse_duration reads (90s, 5m, 1m30s, 500ms), from `min` to `max` inclusive.
+CLI::Validator duration_validator(std::chrono::milliseconds min = std::chrono::milliseconds(0),
+                                  std::chrono::milliseconds max = std::chrono::hours(24 * 7));
 
 // The duration in `text`; Fatal(usage) naming `option` when it is not one.
 std::chrono::milliseconds duration_of(const std::string& text, const char* option);

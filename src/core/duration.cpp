@@ -16,6 +16,7 @@ constexpr std::chrono::milliseconds kLongest = std::chrono::hours(24 * 7);
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   if (text.empty()) return std::nullopt;
   double total_ms = 0;
+  bool first = true;
   while (!text.empty()) {
     std::size_t digits = 0;
     while (digits < text.size() &&
@@ -32,7 +33,10 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
       ++letters;
     std::string_view unit = text.substr(0, letters);
     text.remove_prefix(letters);
-    if (unit.empty() && !text.empty()) return std::nullopt;  // "5 m", "1.5.2"
+    // A bare number is a whole value of seconds: "5 m" and "1.5.2" are refused, and so is
+    // "1h30", which someone may have meant as 1h30m.
+    if (unit.empty() && (!text.empty() || !first)) return std::nullopt;
+    first = false;
     double scale = 0;
     if (unit == "ms")
       scale = 1;

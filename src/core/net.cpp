@@ -68,6 +68,8 @@ std::string_view to_string(IpFamily family) {
 
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   if (text.empty() || text.size() > INET6_ADDRSTRLEN) return std::nullopt;
+  // inet_pton stops at a NUL: "::1\0junk" would pass with the junk kept by the caller.
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
   std::string s(text);
   IpAddress address;
   if (::inet_pton(AF_INET, s.c_str(), address.bytes_.data()) == 1) {

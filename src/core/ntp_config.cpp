@@ -101,10 +101,17 @@ Result<Upstream> parse_upstream(std::string_view text) {
   return Upstream{std::string(text)};
 }
 
-std::vector<Upstream> upstreams_from(const Selection& selection) {
+Result<std::vector<Upstream>> upstreams_from(const Selection& selection) {
   std::vector<Upstream> servers;
   for (const auto& server : selection.servers) {
-    Upstream upstream{server.address.to_string()};
+    auto parsed = parse_upstream(server.address.to_string());
+    if (!parsed) {
+      return fail(ExitCode::unavailable, fmt::format("cannot use {}", kSelectionPath),
+                  fmt::format("its server {} is refused: {}", server.address.to_string(),
+                              parsed.error().why),
+                  "run `pooljoin resolve` again, or give the servers with --server");
+    }
+    Upstream upstream = std::move(*parsed);
     if (is_valid_hostname(server.host)) upstream.note = lower(server.host);
     servers.push_back(std::move(upstream));
   }

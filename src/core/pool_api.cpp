@@ -177,6 +177,10 @@ Result<ScoreDocument> parse_score_document(std::string_view text) {
   } catch (const json::parse_error& e) {
     return fail(ExitCode::unavailable, "the score document is not valid JSON",
                 fmt::format("parse error at byte {}", e.byte));
+  } catch (const json::out_of_range&) {
+    // A number like 1e400 is well-formed JSON that no double holds (found by fuzz/score_json).
+    return fail(ExitCode::unavailable, "the score document is not valid JSON",
+                "a number beyond the range of a double");
   }
   try {
     return parse_document(root);

@@ -40,11 +40,25 @@ Result<Selection> selection_from_json(std::string_view text) {
   };
   auto doc = nlohmann::json::parse(text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) return bad("not a JSON object");
-  if (doc.value("version", 0) != 1) return bad("unknown version");
+  const auto version = doc.find("version");
+  if (version == doc.end() || !version->is_number_integer() || *version != 1)
+    return bad("unknown version");
+  // json::value() throws on a member of another type: every field is looked at by hand (an
+  // array as "created" once crashed gen-conf; fuzz/regressions/selection).
+  std::string wrong;
+  auto text_of = [&](const nlohmann::json& object, const char* key) {
+    auto it = object.find(key);
+    if (it == object.end() || it->is_null()) return std::string();
+    if (!it->is_string()) {
+      if (wrong.empty()) wrong = fmt::format("\"{}\" is not a string", key);
+      return std::string();
+    }
+    return it->get<std::string>();
+  };
   Selection selection;
-  selection.created = doc.value("created", "");
-  selection.country = doc.value("country", "");
-  selection.zone = doc.value("zone", "");
+  selection.created = text_of(doc, "created");
+  selection.country = text_of(doc, "country");
+  selection.zone = text_of(doc, "zone");
   if (!doc.contains("servers") || !doc["servers"].is_array()) return bad("no \"servers\" list");
   for (const auto& entry : doc["servers"]) {
     if (!entry.is_object() || !entry.contains("address") || !entry["address"].is_string()) {
@@ -53,8 +67,9 @@ Result<Selection> selection_from_json(std::string_view text) {
     auto address = IpAddress::parse(entry["address"].get<std::string>());
     if (!address)
       return bad(fmt::format("\"{}\" is not an IP address", entry["address"].get<std::string>()));
-    selection.servers.push_back({entry.value("host", ""), *address});
+    selection.servers.push_back({text_of(entry, "host"), *address});
   }
+  if (!wrong.empty()) return bad(wrong);
   return selection;
 }
 

@@ -65,6 +65,25 @@ test_each_fault_is_classified_as_a_finding() {
     "${eps[8]}: stratum 7: the pool accepts only servers of stratum 1 to 5"
 }
 
+test_each_fault_says_what_the_server_did_and_exits_1() {
+  local eps
+  start_responder eps "127.0.0.1:0,kod=RATE" "127.0.0.1:0,kod=DENY" "127.0.0.1:0,wrong-origin" \
+    "127.0.0.1:0,wrong-mode" "127.0.0.1:0,truncated" "127.0.0.1:0,silent" "127.0.0.1:0,oversized"
+  servers_args "${eps[@]}"
+  pj 1 check "${SERVER_ARGS[@]}" "${QUICK[@]}"
+  local port=${eps[5]##*:}
+  assert_contains "$OUT" "FAIL  ${eps[0]}: answers with kiss-o'-death RATE: the monitors' 3 queries 2 s apart are rate-limited (score step -3.5 per check)"
+  assert_contains "$OUT" "FAIL  ${eps[1]}: answers with kiss-o'-death DENY (access denied by remote server): the monitors score -10 per check and the server is dropped"
+  assert_contains "$OUT" "FAIL  ${eps[2]}: reply that does not echo our transmit timestamp (spoofed or stale)"
+  assert_contains "$OUT" "FAIL  ${eps[3]}: reply that is not a server (mode 4) reply (mode 3)"
+  assert_contains "$OUT" "FAIL  ${eps[4]}: reply shorter than an NTP header (40 bytes)"
+  assert_contains "$OUT" "FAIL  ${eps[5]}: no reply on UDP $port (3 queries, none answered)"
+  # An oversized reply is a header with extension fields or a MAC after it: a valid answer.
+  assert_contains "$OUT" "${eps[6]}  ok "
+  assert_not_contains "$OUT" "FAIL  ${eps[6]}"
+  assert_contains "$OUT" "check: 6 failed, 0 warnings"
+}
+
 test_mode6_and_monlist_answers_fail_with_the_fix() {
   local eps
   start_responder eps "127.0.0.1:0,mode6,monlist" "127.0.0.1:0"
@@ -126,10 +145,11 @@ test_usage_errors_name_the_option() {
 test_interrupt_stops_the_probe_with_130() {
   local eps rc=0 start elapsed
   start_responder eps "127.0.0.1:0,silent"
-  start=$(date +%s%N)
   "$POOLJOIN" check --server "${eps[0]}" --timeout 20s >"$TEST_TMP/out" 2>"$TEST_TMP/err" &
   local pid=$!
-  sleep 0.5
+  wait_until_catching "$pid"
+  sleep 0.3
+  start=$(date +%s%N)
   kill -INT "$pid"
   wait "$pid" || rc=$?
   elapsed=$((($(date +%s%N) - start) / 1000000))

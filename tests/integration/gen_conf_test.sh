@@ -158,6 +158,42 @@ test_a_full_filesystem_leaves_the_old_file_intact() {
   assert_eq "$(cat "$TEST_TMP/files" | tr '\n' ' ')" "filler ntp.conf "
 }
 
+test_an_unwritable_target_leaves_the_file_and_its_backups_intact() {
+  require_root
+  local root
+  root=$(image_with_selection debian-12 readonly)
+  mkdir -p "$root/etc/ntpsec"
+  # The config's directory on a read-only filesystem, in a mount namespace of this test's own.
+  unshare -m --propagation private bash -c '
+    set -e
+    mount -t tmpfs -o size=64k pooljoin-ro "$1/etc/ntpsec"
+    echo "old config" >"$1/etc/ntpsec/ntp.conf"
+    echo "older config" >"$1/etc/ntpsec/ntp.conf.pooljoin-20260101T000000Z.bak"
+    mount -o remount,ro "$1/etc/ntpsec"
+    rc=0
+    "$2" --root "$1" gen-conf --no-daemon-check >"$3/out" 2>"$3/err" || rc=$?
+    echo "$rc" >"$3/rc"
+    cat "$1/etc/ntpsec/ntp.conf" >"$3/after"
+    cat "$1/etc/ntpsec/ntp.conf.pooljoin-20260101T000000Z.bak" >"$3/backup"
+    ls -A "$1/etc/ntpsec" >"$3/files"
+  ' _ "$root" "$POOLJOIN" "$TEST_TMP"
+  ERR=$(cat "$TEST_TMP/err")
+  assert_eq "$(cat "$TEST_TMP/rc")" "73"
+  assert_contains "$ERR" "pooljoin: error: cannot write /etc/ntpsec/ntp.conf (Read-only file system)"
+  assert_contains "$ERR" "the previous file is unchanged"
+  assert_eq "$(cat "$TEST_TMP/after")" "old config"
+  assert_eq "$(cat "$TEST_TMP/backup")" "older config"
+  assert_eq "$(cat "$TEST_TMP/files" | tr '\n' ' ')" "ntp.conf ntp.conf.pooljoin-20260101T000000Z.bak "
+  # Another user's directory, for --output: the same exit code, nothing left behind.
+  mkdir "$TEST_TMP/rootonly"
+  echo "theirs" >"$TEST_TMP/rootonly/ntp.conf"
+  chmod 755 "$TEST_TMP/rootonly"
+  pj_as nobody 73 --root "$root" gen-conf --output "$TEST_TMP/rootonly/ntp.conf"
+  assert_contains "$ERR" "cannot write $TEST_TMP/rootonly/ntp.conf (Permission denied)"
+  assert_eq "$(cat "$TEST_TMP/rootonly/ntp.conf")" "theirs"
+  assert_eq "$(ls -A "$TEST_TMP/rootonly")" "ntp.conf"
+}
+
 test_output_writes_elsewhere_without_root() {
   local root
   root=$(image_with_selection alpine-3.20 output)
@@ -205,7 +241,8 @@ test_lint_reports_lines_and_fixes() {
   pj 0 --root "$root" gen-conf --lint
   assert_contains "$OUT" "5 upstream servers"
   assert_contains "$OUT" "follows the pool's rules"
-  pj 69 gen-conf --lint /nonexistent/ntp.conf
+  pj 2 gen-conf --lint /nonexistent/ntp.conf
+  assert_contains "$ERR" "--lint: /nonexistent/ntp.conf does not exist"
 }
 
 run_tests "$@"

@@ -132,6 +132,19 @@ start_responder() {
   read -r -a _endpoints <<<"$(sed -n 's/^ready //p' "$ready")"
 }
 
+# wait_until_catching PID: waits (up to 10 s) until process PID has its SIGINT handler installed.
+# A SIGINT sent to a background job before then is lost (bash starts them with SIGINT ignored),
+# and under ASan on a busy machine start-up can take longer than any fixed sleep.
+wait_until_catching() {
+  local pid=$1 i mask
+  for ((i = 0; i < 200; i++)); do
+    mask=$(awk '/^SigCgt:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+    [ -n "$mask" ] && (((16#$mask >> 1) & 1)) && return 0
+    sleep 0.05
+  done
+  fail "process $pid did not install its SIGINT handler within 10 s"
+}
+
 run_tests() {
   local filter=${1:-}
   local names

@@ -110,6 +110,32 @@ test_silent_dns_times_out_quickly_and_falls_back() {
   assert_eq "$(jqr '.candidates[] | select(.host == "ntp1.lrz.de") | .addresses[0].fresh')" "false"
 }
 
+test_dns_server_down_is_named_at_once_and_falls_back() {
+  # Nothing listens on 127.0.0.3:53: the kernel refuses every query (ICMP port unreachable),
+  # which is known at once, long before the 20 s a silent server is given (the bound leaves
+  # room for a sanitizer build on a busy machine).
+  local start elapsed
+  start=$(date +%s%N)
+  pjn 0 --dry-run --json resolve --no-probe --country de --dns-server 127.0.0.3 --dns-timeout 20000 \
+    --candidate both.test
+  elapsed=$((($(date +%s%N) - start) / 1000000))
+  [ "$elapsed" -lt 10000 ] || fail "took $elapsed ms for a refused port"
+  assert_eq "$(jqr '.candidates[] | select(.host == "both.test") | "\(.dns.a)|\(.dns.aaaa)|\(.error)"')" \
+    "server unreachable|server unreachable|server unreachable"
+  assert_eq "$(jqr .dns_reachable)" "false"
+  assert_contains "$ERR" "pooljoin: warning: no DNS server answered (127.0.0.3:53): using the catalogue's last known addresses"
+  assert_eq "$(jqr '.candidates[] | select(.host == "ptbtime1.ptb.de") | .addresses[0].fresh')" "false"
+  # A real run measures the catalogue's addresses, which nothing in the namespace can reach:
+  # the documented exit 69, and the way out.
+  mkdir -p "$TEST_TMP/down/usr/share/zoneinfo"
+  cp /usr/share/zoneinfo/zone.tab /usr/share/zoneinfo/zone1970.tab /usr/share/zoneinfo/iso3166.tab \
+    "$TEST_TMP/down/usr/share/zoneinfo/"
+  pjn 69 --root "$TEST_TMP/down" resolve --country de --dns-server 127.0.0.3 --samples 1 --timeout 200ms
+  assert_contains "$ERR" "pooljoin: error: none of the "
+  assert_contains "$ERR" "candidate addresses answered over NTP (is outgoing UDP port 123 blocked?)"
+  [ ! -e "$TEST_TMP/down/var/lib/pooljoin/selection.json" ] || fail "a selection was saved"
+}
+
 test_dns_server_with_a_port_v4_and_v6() {
   echo "185.255.60.1 port.test" >"$TEST_TMP/hosts2"
   ip netns exec "$NS" dnsmasq --keep-in-foreground --port=5353 --listen-address=127.0.0.1,::1 --bind-interfaces \

@@ -85,7 +85,12 @@ test_interrupt_stops_a_request_in_flight() {
   "$POOLJOIN" --api-timeout 30 --api-base "$BASE" status 185.255.0.8 >"$TEST_TMP/out" 2>"$TEST_TMP/err" &
   local pid=$!
   on_exit kill "$pid"
-  sleep 0.5
+  wait_until_catching "$pid"
+  # In flight: the site has the request (it answers 185.255.0.8 late).
+  for _ in $(seq 200); do
+    [ "$(site_requests /api/data/server/scores/185.255.0.8 | jq length)" -gt 0 ] && break
+    sleep 0.05
+  done
   kill -INT "$pid"
   local rc=0 start=$SECONDS
   wait "$pid" || rc=$?

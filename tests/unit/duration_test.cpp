@@ -15,7 +15,8 @@ TEST_CASE("durations as people type them", "[duration]") {
   CHECK(parse_duration("500ms") == milliseconds(500));
   CHECK(parse_duration("2.5s") == milliseconds(2500));
   CHECK(parse_duration("0") == milliseconds(0));
-  for (const char* bad : {"", "s", "5 m", "-5s", "5x", "1.2.3s", "5mm", "m5", "200h", "5s "}) {
+  for (const char* bad :
+       {"", "s", "5 m", "-5s", "5x", "1.2.3s", "5mm", "m5", "200h", "5s ", "1h30", "1m30", "0s5"}) {
     INFO(bad);
     CHECK_FALSE(parse_duration(bad));
   }

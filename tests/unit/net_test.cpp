@@ -59,6 +59,10 @@ TEST_CASE("address literals parse and print canonically", "[net]") {
   CHECK_FALSE(IpAddress::parse("1.2.3.4:123"));
   CHECK_FALSE(IpAddress::parse(""));
   CHECK_FALSE(IpAddress::parse("fe80::1%eth0"));
+  // Found by fuzz/cli_values: inet_pton stopped at the NUL and the rest went into a config.
+  using namespace std::string_view_literals;
+  CHECK_FALSE(IpAddress::parse("2001:db8::1\0\nx"sv));
+  CHECK_FALSE(IpAddress::parse("192.0.2.1\0"sv));
   CHECK(IpAddress::parse("192.0.2.1")->in_prefix(*IpAddress::parse("192.0.2.0"), 24));
   CHECK_FALSE(IpAddress::parse("192.0.3.1")->in_prefix(*IpAddress::parse("192.0.2.0"), 24));
   CHECK(IpAddress::parse("2001:db8:1:2::5")->in_prefix(*IpAddress::parse("2001:db8:1::"), 48));

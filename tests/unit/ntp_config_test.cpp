@@ -139,10 +139,11 @@ TEST_CASE("a saved selection pins addresses; its names become notes only when va
                        {"bad name\nrestrict default", *IpAddress::parse("192.0.2.2")},
                        {"", *IpAddress::parse("2001:db8::1")}};
   auto servers = upstreams_from(selection);
-  REQUIRE(servers.size() == 3);
-  CHECK(servers[0] == Upstream{"192.0.2.1", "de.pool.ntp.org"});
-  CHECK(servers[1] == Upstream{"192.0.2.2", ""});
-  CHECK(servers[2] == Upstream{"2001:db8::1", ""});
+  REQUIRE(servers);
+  REQUIRE(servers->size() == 3);
+  CHECK((*servers)[0] == Upstream{"192.0.2.1", "de.pool.ntp.org"});
+  CHECK((*servers)[1] == Upstream{"192.0.2.2", ""});
+  CHECK((*servers)[2] == Upstream{"2001:db8::1", ""});
   CHECK(selection_origin(selection) ==
         "the selection saved by `pooljoin resolve` at 2026-11-26T02:20:00Z from de.pool.ntp.org "
         "(/var/lib/pooljoin/selection.json)");
@@ -150,6 +151,31 @@ TEST_CASE("a saved selection pins addresses; its names become notes only when va
   selection.zone = "de.pool.ntp.org; rm -rf /";
   CHECK(selection_origin(selection) ==
         "the selection saved by `pooljoin resolve` (/var/lib/pooljoin/selection.json)");
+}
+
+// Found by fuzz/selection: an edited selection.json put ntpd's LOCAL clock into the config.
+TEST_CASE("a saved selection's addresses pass the same rules as --server", "[ntp-config]") {
+  const char* const refused[][2] = {
+      {"127.127.1.0",
+       "its server 127.127.1.0 is refused: 127.127.x.x addresses select ntpd's "
+       "reference clock drivers, and 127.127.1.x is the LOCAL clock the pool "
+       "forbids"},
+      {"::1", "its server ::1 is refused: it is a loopback address"},
+      {"224.0.1.1", "its server 224.0.1.1 is refused: it is a multicast address"},
+      {"0.0.0.0", "its server 0.0.0.0 is refused: it is the unspecified address"},
+  };
+  for (const auto& [address, why] : refused) {
+    INFO(address);
+    Selection selection;
+    selection.servers = {{"ok.example", *IpAddress::parse("192.0.2.1")},
+                         {"", *IpAddress::parse(address)}};
+    auto servers = upstreams_from(selection);
+    REQUIRE_FALSE(servers);
+    CHECK(servers.error().code == ExitCode::unavailable);
+    CHECK(servers.error().what == "cannot use /var/lib/pooljoin/selection.json");
+    CHECK(servers.error().why == why);
+    CHECK(servers.error().fix == "run `pooljoin resolve` again, or give the servers with --server");
+  }
 }
 
 TEST_CASE("golden configs: every daemon of every distribution family", "[ntp-config][golden]") {

@@ -197,6 +197,8 @@ TEST_CASE("wrong types are errors naming the field, never a crash", "[pool_api]"
   CHECK(parse_error(fixture("malformed.json")) == "parse error at byte 65");
   CHECK(parse_error("") == "parse error at byte 1");
   CHECK(parse_error("<html>") == "parse error at byte 1");
+  CHECK(parse_error(R"({"history":[{"ts":177e242600,"score":1}]})") ==
+        "a number beyond the range of a double");
 }
 
 TEST_CASE("fetching a score: the URL, 404 as unknown, errors as exit 69", "[pool_api]") {

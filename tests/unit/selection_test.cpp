@@ -41,6 +41,30 @@ TEST_CASE("a damaged selection is an error that says what to do", "[selection]")
   }
 }
 
+// Found by fuzz/selection: a member of another type threw out of selection_from_json.
+TEST_CASE("a selection member of the wrong type is named, never a crash", "[selection]") {
+  const char* const rows[][2] = {
+      {R"({"version":"1","servers":[]})", "unknown version"},
+      {R"({"version":1.5,"servers":[]})", "unknown version"},
+      {R"({"version":1,"created":[],"servers":[]})", "\"created\" is not a string"},
+      {R"({"version":1,"zone":5,"servers":[]})", "\"zone\" is not a string"},
+      {R"({"version":1,"country":{},"servers":[]})", "\"country\" is not a string"},
+      {R"({"version":1,"servers":[{"address":"192.0.2.1","host":true}]})",
+       "\"host\" is not a string"},
+  };
+  for (const auto& [text, why] : rows) {
+    INFO(text);
+    auto parsed = selection_from_json(text);
+    REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().code == ExitCode::unavailable);
+    CHECK(parsed.error().what == "cannot use /var/lib/pooljoin/selection.json");
+    CHECK(parsed.error().why == why);
+  }
+  auto nulls = selection_from_json(R"({"version":1,"created":null,"servers":[]})");
+  REQUIRE(nulls);
+  CHECK(nulls->created.empty());
+}
+
 TEST_CASE("the worst finding decides", "[finding]") {
   CHECK(worst({}) == Severity::ok);
   CHECK(worst({{"a", Severity::ok, "x"}, {"b", Severity::warn, "y"}}) == Severity::warn);

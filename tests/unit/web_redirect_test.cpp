@@ -116,6 +116,14 @@ TEST_CASE("web-redirect: the target is a plain URL, nothing a config would inter
   REQUIRE_FALSE(page);
   CHECK_THAT(page.error().why, Catch::Contains("with --mode alias it must end with /"));
   CHECK_FALSE(parse_redirect_target(std::string(600, 'a'), RedirectMode::alias));
+  // Found by fuzz/cli_values: the address was read up to the NUL, the bytes after it kept.
+  using namespace std::string_view_literals;
+  auto nul = parse_redirect_target(
+      "http://[2001:db8::1\0\x1e"
+      "8]/1x/"sv,
+      RedirectMode::alias);
+  REQUIRE_FALSE(nul);
+  CHECK(nul.error().why == "the bracketed host is not an IPv6 address");
 }
 
 TEST_CASE("web-redirect: golden files of each web server and mode", "[web-redirect][golden]") {

@@ -1,0 +1,86 @@
+#include "score_charts.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "chart.hpp"
+#include <fmt/format.h>
+
+namespace pooljoin::cli {
+namespace {
+
+constexpr int kChartRows = 5;
+// The offset chart's scale never gets finer than this (ms): below, it would magnify noise.
+constexpr double kMinOffsetScaleMs = 1.0;
+
+std::string span_text(std::int64_t seconds) {
+  if (seconds < 3600) return fmt::format("{} min", std::max<std::int64_t>(1, seconds / 60));
+  if (seconds < 2 * 86400) return fmt::format("{} h", (seconds + 1800) / 3600);
+  return fmt::format("{} days", (seconds + 43200) / 86400);
+}
+
+// "(12 points over 44 h)", or "(1 point)".
+std::string points_text(const std::vector<ChartPoint>& points) {
+  if (points.size() == 1) return "(1 point)";
+  return fmt::format("({} points over {})", points.size(),
+                     span_text(points.back().ts - points.front().ts));
+}
+
+}  // namespace
+
+std::string score_charts(const ScoreDocument& document, bool utf8, int width) {
+  std::string out;
+
+  std::vector<ChartPoint> scores;
+  for (const auto& p : overall_history(document))
+    scores.push_back({p.ts, p.score});
+  if (!scores.empty()) {
+    ChartSpec spec;
+    spec.style = ChartStyle::bars;
+    spec.width = width;
+    spec.height = kChartRows;
+    spec.utf8 = utf8;
+    spec.hold = true;
+    double lowest = scores.front().value, highest = lowest;
+    for (const auto& p : scores) {
+      lowest = std::min(lowest, p.value);
+      highest = std::max(highest, p.value);
+    }
+    spec.min = std::min(0.0, std::floor(lowest / 10) * 10);
+    spec.max = std::max(kMaxScore, std::ceil(highest / 10) * 10);
+    spec.mark = kInPoolScore;
+    out += fmt::format("score {}; the dotted line is {:g}, the pool's threshold:\n",
+                       points_text(scores), kInPoolScore);
+    for (const auto& line : render_chart(scores, spec))
+      out += line + '\n';
+  }
+
+  std::vector<ChartPoint> offsets;
+  double largest = 0;
+  // Documents of the old API have no monitor ids: their points are then the only offsets.
+  auto measured = monitor_history(document);
+  if (measured.empty()) measured = document.history;
+  for (const auto& p : measured) {
+    if (!p.offset) continue;
+    offsets.push_back({p.ts, *p.offset * 1000.0});
+    largest = std::max(largest, std::abs(*p.offset * 1000.0));
+  }
+  if (!offsets.empty()) {
+    ChartSpec spec;
+    spec.style = ChartStyle::dots;
+    spec.width = width;
+    spec.height = kChartRows;
+    spec.utf8 = utf8;
+    double scale = nice_ceiling(std::max(largest, kMinOffsetScaleMs));
+    spec.min = -scale;
+    spec.max = scale;
+    spec.mark = 0.0;
+    out += fmt::format("offset in ms as the monitors measured it {}:\n", points_text(offsets));
+    for (const auto& line : render_chart(offsets, spec))
+      out += line + '\n';
+  }
+  return out;
+}
+
+}  // namespace pooljoin::cli

@@ -55,7 +55,8 @@ struct NetSpeedAdvice {
 
 // Containers: about 10 Mbit (or the bandwidth when lower). Virtual and physical machines: the
 // operator's bandwidth (`bandwidth_mbit`), else kDefaultTargetKbit. Always rounded down to a value
-// the site allows.
+// the site allows, never up: the pool sends traffic in proportion to the net speed, so a setting
+// above what the server has would send it more than it can take.
 NetSpeedAdvice recommend_net_speed(std::string_view virtualization,
                                    std::optional<double> bandwidth_mbit);
 

@@ -143,6 +143,17 @@ TEST_CASE("pre-flight: the site's rules as findings", "[submit][preflight]") {
   CHECK(findings[8].message ==
         "2a0a:e5c0::10 does not answer NTP (timed out): the site refuses a server that does not");
   CHECK(findings[10].message == "`pooljoin check` reports 1 failure, first: not synced");
+
+  // A live config that breaks the site's rules fails the pre-flight; the first failure is
+  // named, not the warning before it.
+  facts.lint = std::vector<Finding>{{"lint.x", Severity::warn, "odd line", ""},
+                                    {"lint.restrict", Severity::fail, "no restrict default", ""}};
+  findings = preflight(facts);
+  REQUIRE(findings.size() == 11);
+  CHECK(ids({findings[9]}) == std::vector<std::string>{"fail submit.lint"});
+  CHECK(findings[9].message ==
+        "`pooljoin gen-conf --lint` reports 1 failure, first: no restrict default");
+  CHECK(findings[9].fix == "run `pooljoin gen-conf --lint` and fix what it reports");
 }
 
 TEST_CASE("pre-flight: the stratum rule at its edges", "[submit][preflight]") {

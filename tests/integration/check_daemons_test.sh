@@ -98,6 +98,12 @@ $RECOMMENDED"
   assert_eq "$(jqr .daemon.stratum)" "$(ntpq_rv "$sb" stratum)"
   assert_eq "$(jqr .daemon.leap)" "$((2#$(ntpq_rv "$sb" leap)))"
   assert_eq "$(jqr .daemon.refid)" "$(ntpq_rv "$sb" refid)"
+  # The daemon object has exactly the documented keys (sorted, as emitted), and its offset is a
+  # number.
+  assert_eq "$(jqr '.daemon | keys | join(",")')" \
+    "leap,name,offset_ms,refid,running,stratum,synchronized"
+  assert_eq "$(jqr '.daemon.offset_ms | type')" number
+  echo "  daemon offset_ms: $(jqr .daemon.offset_ms), ntpq offset: $(ntpq_rv "$sb" offset)"
   echo "  ntpq: leap=$(ntpq_rv "$sb" leap) stratum=$(ntpq_rv "$sb" stratum) refid=$(ntpq_rv "$sb" refid)"
   assert_eq "$(jqr '[.addresses[] | "\(.address)/\(.family)"] | join(" ")')" \
     "185.255.0.10/ipv4 2a0a:e5c0::10/ipv6"

@@ -158,6 +158,42 @@ test_a_full_filesystem_leaves_the_old_file_intact() {
   assert_eq "$(cat "$TEST_TMP/files" | tr '\n' ' ')" "filler ntp.conf "
 }
 
+test_force_accepts_a_count_outside_4_to_7() {
+  local root three=(--server 192.0.2.1 --server 192.0.2.2 --server 2001:db8::3)
+  root=$(image_with_selection debian-12 force)
+  pj 0 --root "$root" gen-conf --force --output - "${three[@]}"
+  assert_eq "$(grep ^server "$TEST_TMP/out" | tr '\n' ';')" \
+    "server 192.0.2.1 iburst;server 192.0.2.2 iburst;server 2001:db8::3 iburst;"
+  assert_contains "$ERR" "3 upstream servers, outside the pool's 4 to 7 (--force)"
+  # Without --force: a usage error that says which option to give again.
+  pj 2 --root "$root" gen-conf --output - "${three[@]}"
+  assert_contains "$ERR" "3 upstream servers (the pool asks for 4 to 7); give --server 4 to 7 times"
+  assert_eq "$OUT" ""
+}
+
+test_a_read_only_directory_leaves_the_old_file_intact() {
+  require_root
+  local root
+  root=$(image_with_selection debian-12 readonly)
+  mkdir -p "$root/etc/ntpsec"
+  echo "old config" >"$root/etc/ntpsec/ntp.conf"
+  # Root is refused too: the directory is a read-only bind mount (EROFS, not EACCES).
+  unshare -m --propagation private bash -c '
+    set -e
+    mount --bind "$1/etc/ntpsec" "$1/etc/ntpsec"
+    mount -o remount,bind,ro "$1/etc/ntpsec"
+    rc=0
+    "$2" --root "$1" gen-conf --no-daemon-check >"$3/out" 2>"$3/err" || rc=$?
+    echo "$rc" >"$3/rc"
+  ' _ "$root" "$POOLJOIN" "$TEST_TMP"
+  ERR=$(cat "$TEST_TMP/err")
+  assert_eq "$(cat "$TEST_TMP/rc")" "73"
+  assert_contains "$ERR" "cannot write /etc/ntpsec/ntp.conf"
+  assert_contains "$ERR" "Read-only file system"
+  assert_eq "$(cat "$root/etc/ntpsec/ntp.conf")" "old config"
+  assert_eq "$(ls -A "$root/etc/ntpsec" | tr '\n' ' ')" "ntp.conf "
+}
+
 test_output_writes_elsewhere_without_root() {
   local root
   root=$(image_with_selection alpine-3.20 output)

@@ -142,7 +142,7 @@ Result<void> check_upstream_count(const std::vector<Upstream>& servers, bool for
   if ((std::ssize(servers) < kMinUpstreams || std::ssize(servers) > kMaxUpstreams) && !force) {
     return fail(ExitCode::usage, fmt::format("{} upstream servers", servers.size()),
                 fmt::format("the pool asks for {} to {}", kMinUpstreams, kMaxUpstreams),
-                "give 4 to 7 servers (or --force to write it anyway)");
+                "give --server 4 to 7 times (or --force to write it anyway)");
   }
   return {};
 }

@@ -43,11 +43,12 @@ write_in() {
 }
 
 # start_ntpsec SANDBOX CONFIG_LINES: ntpd in the foreground in the sandbox, answering ntpq.
+# Without CAP_SYS_TIME: it cannot touch the machine's clock or its kernel discipline.
 start_ntpsec() {
   local sb=$1 dir="$TEST_TMP/ntpsec-$1" i
   mkdir -p "$dir"
   printf 'driftfile %s/drift\n%s\n%s\n' "$dir" "$UPSTREAMS" "$2" | write_in "$sb" /etc/ntpsec/ntp.conf
-  in_sandbox "$sb" ntpd -n -c /etc/ntpsec/ntp.conf -p "$dir/ntpd.pid" -l "$dir/ntpd.log" \
+  in_sandbox "$sb" setpriv --bounding-set -sys_time ntpd -n -c /etc/ntpsec/ntp.conf -p "$dir/ntpd.pid" -l "$dir/ntpd.log" \
     </dev/null >/dev/null 2>&1 &
   for ((i = 0; i < 50; i++)); do
     ntpq_rv "$sb" stratum | grep -q '^[0-9]' && return 0
@@ -85,7 +86,8 @@ pj_in() {
 findings() { jqr "[.findings[] | select(.severity == \"$1\") | .id] | join(\" \")"; }
 
 test_synchronised_ntpsec_agrees_with_ntpq() {
-  local sb
+  local sb clock_before
+  clock_before=$(clock_discipline)
   sb=$(sandbox_with ntpsec-sync 10)
   start_ntpsec "$sb" "$ORPHAN
 $RECOMMENDED"
@@ -98,6 +100,12 @@ $RECOMMENDED"
   assert_eq "$(jqr .daemon.stratum)" "$(ntpq_rv "$sb" stratum)"
   assert_eq "$(jqr .daemon.leap)" "$((2#$(ntpq_rv "$sb" leap)))"
   assert_eq "$(jqr .daemon.refid)" "$(ntpq_rv "$sb" refid)"
+  # The daemon object has exactly the documented keys (sorted, as emitted), and its offset is a
+  # number.
+  assert_eq "$(jqr '.daemon | keys | join(",")')" \
+    "leap,name,offset_ms,refid,running,stratum,synchronized"
+  assert_eq "$(jqr '.daemon.offset_ms | type')" number
+  echo "  daemon offset_ms: $(jqr .daemon.offset_ms), ntpq offset: $(ntpq_rv "$sb" offset)"
   echo "  ntpq: leap=$(ntpq_rv "$sb" leap) stratum=$(ntpq_rv "$sb" stratum) refid=$(ntpq_rv "$sb" refid)"
   assert_eq "$(jqr '[.addresses[] | "\(.address)/\(.family)"] | join(" ")')" \
     "185.255.0.10/ipv4 2a0a:e5c0::10/ipv6"
@@ -113,6 +121,9 @@ $RECOMMENDED"
   done
   assert_eq "$(findings ok)" \
     "daemon.synchronized address.ok address.ok security.mode6 security.monlist security.mode6 security.monlist"
+  # ntpd ran and synchronised (orphan mode) without touching the kernel's clock discipline.
+  echo "  adjtimex before: $clock_before; after: $(clock_discipline)"
+  assert_clock_discipline_kept "$clock_before"
 }
 
 test_a_default_check_is_the_monitors_three_queries_then_the_security_probes() {

@@ -84,7 +84,7 @@ tos orphan 4 orphanwait 1
 restrict default kod limited nomodify notrap nopeer noquery
 restrict 127.0.0.1
 CONF
-  ip netns exec "$ns" ntpd -n -c "$TEST_TMP/ntp.conf" -p "$TEST_TMP/ntpd.pid" -l "$TEST_TMP/ntpd.log" &
+  setpriv --bounding-set -sys_time ip netns exec "$ns" ntpd -n -c "$TEST_TMP/ntp.conf" -p "$TEST_TMP/ntpd.pid" -l "$TEST_TMP/ntpd.log" &
   local ntpd=$!
   on_exit kill "$ntpd"
   for _ in $(seq 50); do [ -s "$TEST_TMP/ntpd.pid" ] && break; sleep 0.1; done

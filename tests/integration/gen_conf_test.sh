@@ -158,6 +158,19 @@ test_a_full_filesystem_leaves_the_old_file_intact() {
   assert_eq "$(cat "$TEST_TMP/files" | tr '\n' ' ')" "filler ntp.conf "
 }
 
+test_force_accepts_a_count_outside_4_to_7() {
+  local root three=(--server 192.0.2.1 --server 192.0.2.2 --server 2001:db8::3)
+  root=$(image_with_selection debian-12 force)
+  pj 0 --root "$root" gen-conf --force --output - "${three[@]}"
+  assert_eq "$(grep ^server "$TEST_TMP/out" | tr '\n' ';')" \
+    "server 192.0.2.1 iburst;server 192.0.2.2 iburst;server 2001:db8::3 iburst;"
+  assert_contains "$ERR" "3 upstream servers, outside the pool's 4 to 7 (--force)"
+  # Without --force: a usage error that says which option to give again.
+  pj 2 --root "$root" gen-conf --output - "${three[@]}"
+  assert_contains "$ERR" "3 upstream servers (the pool asks for 4 to 7); give --server 4 to 7 times"
+  assert_eq "$OUT" ""
+}
+
 test_an_unwritable_target_leaves_the_file_and_its_backups_intact() {
   require_root
   local root

@@ -158,3 +158,37 @@ run_tests() {
   done
   [ "$count" -gt 0 ] || fail "no test matched [$filter]"
 }
+
+# clock_discipline: the kernel's clock-discipline state, read with adjtimex(2) modes=0 (which
+# changes nothing): "offset=N freq=N status=N maxerror=N". Tests running a real ntpd compare it
+# before and after: offset, freq and status must not move (maxerror only grows by itself).
+clock_discipline() {
+  python3 - <<'PY'
+import ctypes
+class Timex(ctypes.Structure):
+    _fields_ = [("modes", ctypes.c_uint), ("offset", ctypes.c_long), ("freq", ctypes.c_long),
+                ("maxerror", ctypes.c_long), ("esterror", ctypes.c_long), ("status", ctypes.c_int),
+                ("rest", ctypes.c_byte * 256)]
+t = Timex()
+if ctypes.CDLL(None, use_errno=True).adjtimex(ctypes.byref(t)) < 0:
+    raise SystemExit("adjtimex failed: errno %d" % ctypes.get_errno())
+print("offset=%d freq=%d status=%d maxerror=%d" % (t.offset, t.freq, t.status, t.maxerror))
+PY
+}
+
+# assert_clock_discipline_kept BEFORE: the state now against BEFORE (from clock_discipline).
+assert_clock_discipline_kept() {
+  local now
+  now=$(clock_discipline)
+  assert_eq "${now% maxerror=*}" "${1% maxerror=*}" "kernel clock discipline changed"
+  [ "${now##*maxerror=}" -ge "${1##*maxerror=}" ] && return 0
+  # A reset by another ntpd that holds CAP_SYS_TIME (another test, on a shared machine) is not
+  # this test's doing: name it rather than fail.
+  local pid others=""
+  for pid in $(pgrep -x ntpd); do
+    (($(printf '%d' "0x$(awk '/^CapBnd/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)") & (1 << 25))) &&
+      others+=" $pid"
+  done
+  [ -n "$others" ] || fail "kernel maxerror was reset: ${1##*maxerror=} -> ${now##*maxerror=}"
+  echo "  note: maxerror reset (${1##*maxerror=} -> ${now##*maxerror=}) while ntpd with CAP_SYS_TIME ran:$others"
+}

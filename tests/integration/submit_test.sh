@@ -42,7 +42,7 @@ restrict -6 default kod limited nomodify notrap nopeer noquery
 restrict 127.0.0.1
 restrict -6 ::1
 CONF
-  ip netns exec "$ns" ntpd -n -c /etc/ntpsec/ntp.conf -p "$dir/pid" -l "$dir/log" </dev/null >/dev/null 2>&1 &
+  setpriv --bounding-set -sys_time ip netns exec "$ns" ntpd -n -c /etc/ntpsec/ntp.conf -p "$dir/pid" -l "$dir/log" </dev/null >/dev/null 2>&1 &
   on_exit kill "$!"
 }
 

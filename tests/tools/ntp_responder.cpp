@@ -7,7 +7,8 @@
 //
 // Prints "ready ADDR:PORT ..." (the bound endpoints, in the order given) on stdout once every
 // socket is bound; exits 0 on SIGTERM or SIGINT after printing "served ENDPOINT N" per server
-// on stderr.
+// on stderr. `--log FILE` appends "ENDPOINT mode=N transmit=0xHEX" for every request received
+// (the request's transmit field, bytes 40..47), so tests can see what a client sent.
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -62,7 +63,8 @@ struct Server {
   bool wrong_origin = false, wrong_mode = false, truncated = false, oversized = false;
   bool silent = false, mode6 = false, monlist = false;
   int delay_ms = 0;
-  int drop = 0;  // ignore this many NTP requests first
+  int delay_step_ms = 0;  // added to delay_ms after each NTP request
+  int drop = 0;           // ignore this many NTP requests first
   long served = 0;
 };
 
@@ -73,6 +75,7 @@ struct Pending {
   socklen_t peer_length = 0;
   std::vector<std::uint8_t> request;
   timespec received{};  // kernel receive time
+  int delay_ms = 0;     // this request's simulated path delay
 };
 
 timespec now() {
@@ -216,6 +219,8 @@ Server parse_spec(const std::string& spec) {
       server.kod = value;
     else if (key == "delay")
       server.delay_ms = to_number(value, key);
+    else if (key == "delay-step")
+      server.delay_step_ms = to_number(value, key);
     else if (key == "drop")
       server.drop = to_number(value, key);
     else if (key == "wrong-origin")
@@ -340,7 +345,7 @@ void answer_ntp(Server& server, const Pending& p) {
   if (server.wrong_origin) origin ^= 0x5a5a5a5a00000001ULL;
   // Simulated symmetric path: the request "arrives" delay/2 after the kernel received it, the
   // reply "leaves" delay/2 before it is sent.
-  long double half = static_cast<long double>(server.delay_ms) / 2000.0L;
+  long double half = static_cast<long double>(p.delay_ms) / 2000.0L;
   long double receive = precise(p.received) + half + static_cast<long double>(server.offset);
   long double transmit = precise(now()) - half + static_cast<long double>(server.offset);
   transmit = std::max(transmit, receive);
@@ -382,16 +387,21 @@ void answer(Server& server, const Pending& p) {
 
 int main(int argc, char** argv) {
   std::vector<Server> servers;
+  std::FILE* log = nullptr;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--serve" && i + 1 < argc) {
       servers.push_back(parse_spec(argv[++i]));
+    } else if (arg == "--log" && i + 1 < argc) {
+      log = std::fopen(argv[++i], "a");
+      if (!log) die(std::string("cannot open log ") + argv[i] + ": " + std::strerror(errno));
     } else if (arg == "-h" || arg == "--help") {
       std::puts(
           "usage: ntp_responder --serve ADDR:PORT[,OPTION...] [--serve ...]\n"
           "options: offset=S offset-step=S stratum=N leap=N refid=TEXT kod=CODE poll=N\n"
-          "         precision=N version=N root-delay=S root-disp=S delay=MS drop=N\n"
-          "         wrong-origin wrong-mode truncated oversized silent mode6 monlist");
+          "         precision=N version=N root-delay=S root-disp=S delay=MS delay-step=MS drop=N\n"
+          "         wrong-origin wrong-mode truncated oversized silent mode6 monlist\n"
+          "--log FILE: one line per request: ENDPOINT mode=N transmit=0xHEX");
       return 0;
     } else {
       die("unknown argument " + arg + " (try --help)");
@@ -463,13 +473,23 @@ int main(int argc, char** argv) {
         if (p.request.empty()) continue;
         ++server.served;
         int mode = p.request[0] & 7;
+        if (log) {
+          std::uint64_t transmit = 0;
+          for (std::size_t b = 40; b < 48 && b < p.request.size(); ++b)
+            transmit = transmit << 8 | p.request[b];
+          std::fprintf(log, "%s mode=%d transmit=0x%016llx\n", server.bound.c_str(), mode,
+                       static_cast<unsigned long long>(transmit));
+          std::fflush(log);
+        }
         if (server.silent) continue;
         if (mode == 3 && server.drop > 0) {
           --server.drop;
           continue;
         }
-        p.due = plus_ms(p.received, server.delay_ms);
-        if (server.delay_ms > 0)
+        p.delay_ms = server.delay_ms;
+        if (mode == 3) server.delay_ms = std::max(0, server.delay_ms + server.delay_step_ms);
+        p.due = plus_ms(p.received, p.delay_ms);
+        if (p.delay_ms > 0)
           pending.push_back(std::move(p));
         else
           answer(server, p);

@@ -174,7 +174,11 @@ TEST_CASE("answered mode 6 and monlist probes fail with the line that fixes them
   CHECK(monlist->message.find("CVE-2013-5211") != std::string::npos);
   // A mode 7 error reply is no amplifier, but mode 7 should still be closed.
   facts.addresses.back().monlist = Exposure{true, 48, 1, 8, false};
-  CHECK(find(diagnose(facts), "security.monlist")->severity == Severity::warn);
+  auto error_only = find(diagnose(facts), "security.monlist");
+  REQUIRE(error_only);
+  CHECK(error_only->severity == Severity::warn);
+  CHECK(error_only->message.find("without monitor data (8 bytes)") != std::string::npos);
+  CHECK(error_only->fix.find("noquery") != std::string::npos);
 }
 
 TEST_CASE("no global address: say how to check from outside", "[check]") {

@@ -114,8 +114,8 @@ TEST_CASE("upstream count: 4 to 7, distinct, unless forced", "[ntp-config]") {
   REQUIRE_FALSE(refused);
   CHECK(refused.error().code == ExitCode::usage);
   CHECK(refused.error().message() ==
-        "3 upstream servers (the pool asks for 4 to 7); give 4 to 7 servers (or --force to write "
-        "it anyway)");
+        "3 upstream servers (the pool asks for 4 to 7); give --server 4 to 7 times (or --force to "
+        "write it anyway)");
   CHECK(check_upstream_count(three, true));
   auto eight = kServers;
   for (int i = 0; i < 3; ++i)

@@ -3,8 +3,13 @@
 #include "pooljoin/ntp_probe.hpp"
 
 #include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <set>
+#include <sstream>
 
 #include "responder.hpp"
+#include "test_support.hpp"
 #include <catch2/catch.hpp>
 
 #include "pooljoin/daemon_state.hpp"
@@ -129,6 +134,58 @@ TEST_CASE("delay, jitter, lost replies and late replies", "[responder]") {
   CHECK(slow.fault() == NtpFault::no_reply);
   CHECK(slow.late_replies >= 1);
   CHECK(slow.ignored_replies == 0);
+}
+
+TEST_CASE("the best sample is the lowest-delay one, not the smallest offset", "[responder]") {
+  // Delays 120, 70, 20 ms while the offset grows 0, 50, 100 ms: the last sample has the lowest
+  // delay and the largest offset; the first has the smallest offset and the highest delay.
+  test::Responder responder({"127.0.0.1:0,delay=120,delay-step=-50,offset-step=0.05"});
+  auto reports = probe(responder.targets(), quick());
+  REQUIRE(reports);
+  const auto& r = reports->front();
+  REQUIRE(r.valid == 3);
+  CHECK(r.samples[0].delay_s == Approx(0.120).margin(0.005));
+  CHECK(r.samples[1].delay_s == Approx(0.070).margin(0.005));
+  CHECK(r.samples[2].delay_s == Approx(0.020).margin(0.005));
+  CHECK(r.samples[0].offset_s == Approx(0.0).margin(0.002));
+  CHECK(r.samples[2].offset_s == Approx(0.1).margin(0.002));
+  CHECK(r.best.delay_s == Approx(0.020).margin(0.005));
+  CHECK(r.best.offset_s == Approx(0.1).margin(0.002));
+}
+
+TEST_CASE("each query carries an unpredictable transmit timestamp", "[responder]") {
+  test::TempDir dir;
+  auto log = (dir.path() / "requests.log").string();
+  test::Responder responder({"127.0.0.1:0"}, log);
+  auto now_ntp_seconds = static_cast<std::int64_t>(std::time(nullptr)) + 2208988800LL;
+  auto reports = probe(responder.targets(), quick());
+  REQUIRE(reports);
+  REQUIRE(reports->front().valid == 3);
+  std::vector<std::uint64_t> sent;
+  std::istringstream lines(test::read_text(log));
+  std::string endpoint, mode, transmit;
+  while (lines >> endpoint >> mode >> transmit) {
+    CHECK(mode == "mode=3");
+    REQUIRE(transmit.rfind("transmit=0x", 0) == 0);
+    sent.push_back(std::stoull(transmit.substr(11), nullptr, 16));
+  }
+  REQUIRE(sent.size() == 3);
+  CHECK(std::set<std::uint64_t>(sent.begin(), sent.end()).size() == 3);
+  for (auto cookie : sent) {
+    INFO(std::hex << cookie);
+    CHECK(cookie != 0);
+    // A clock reading would carry this era's seconds in its high word; a random one does so
+    // with a chance of about 1 in 2^32 / 172800.
+    auto high = static_cast<std::int64_t>(cookie >> 32);
+    CHECK(std::llabs(high - (now_ntp_seconds & 0xffffffffLL)) > 86400);
+  }
+  // Three clock readings 100 ms apart share their high word (give or take 1) and differ in the
+  // fraction only; random cookies differ across the whole word.
+  for (std::size_t i = 1; i < sent.size(); ++i) {
+    auto a = static_cast<std::int64_t>(sent[i - 1] >> 32);
+    auto b = static_cast<std::int64_t>(sent[i] >> 32);
+    CHECK(std::llabs(a - b) > 2);
+  }
 }
 
 TEST_CASE("a closed port is refused at once", "[responder]") {

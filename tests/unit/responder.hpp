@@ -21,10 +21,15 @@ namespace pooljoin::test {
 
 class Responder {
  public:
-  explicit Responder(const std::vector<std::string>& specs) {
+  // `log`: when not empty, the responder appends one line per request received to that file.
+  explicit Responder(const std::vector<std::string>& specs, const std::string& log = "") {
     int out[2];
     if (::pipe(out) != 0) throw std::runtime_error("pipe");
     std::vector<std::string> args = {POOLJOIN_NTP_RESPONDER};
+    if (!log.empty()) {
+      args.push_back("--log");
+      args.push_back(log);
+    }
     for (const auto& spec : specs) {
       args.push_back("--serve");
       args.push_back(spec);

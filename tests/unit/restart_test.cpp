@@ -119,6 +119,31 @@ TEST_CASE("restart in an image: enable at boot, disable the others, start nothin
       restart.emplace_back(c.argv.begin() + 2, c.argv.end());
     CHECK(restart == std::vector<Argv>{{"service", "ntpsec", "restart"}});
   }
+  SECTION("sysvinit with chkconfig and no `service`: the init script itself restarts") {
+    auto root = image({kDebian12, "/usr/sbin/ntpd", "/usr/sbin/ntpkeygen", "/usr/sbin/chronyd",
+                       "/etc/init.d/ntpsec", "/etc/init.d/chrony", "/usr/sbin/chkconfig"});
+    auto plan = plan_for(*root, request_of(Daemon::ntpsec));
+    REQUIRE(plan);
+    CHECK(plan->init == InitSystem::sysvinit);
+    CHECK(lines(*plan, *root) ==
+          std::vector<Argv>{{"chkconfig", "chrony", "off"}, {"chkconfig", "ntpsec", "on"}});
+    std::vector<Argv> restart;
+    for (const auto& c : plan->restart)
+      restart.emplace_back(c.argv.begin() + 2, c.argv.end());
+    CHECK(restart == std::vector<Argv>{{"/etc/init.d/ntpsec", "restart"}});
+  }
+  SECTION("sysvinit with neither update-rc.d nor chkconfig: a note, and the script restarts") {
+    auto root = image({kDebian12, "/usr/sbin/ntpd", "/usr/sbin/ntpkeygen", "/etc/init.d/ntpsec"});
+    auto plan = plan_for(*root, request_of(Daemon::ntpsec, InitSystem::sysvinit));
+    REQUIRE(plan);
+    CHECK(lines(*plan, *root).empty());
+    CHECK(plan->restart.front().argv.back() == "restart");
+    CHECK(plan->restart.front().argv.at(2) == "/etc/init.d/ntpsec");
+    bool noted = false;
+    for (const auto& note : plan->notes)
+      noted = noted || note.find("neither update-rc.d nor chkconfig found") != std::string::npos;
+    CHECK(noted);
+  }
   SECTION("an image with systemd installed boots systemd, whatever /etc/init.d holds") {
     auto root = image({kDebian12, "/usr/sbin/ntpd", "/usr/sbin/ntpkeygen", "/etc/init.d/ntpsec",
                        "/usr/lib/systemd/systemd"});

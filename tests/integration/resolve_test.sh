@@ -73,6 +73,25 @@ TABLE
   assert_eq "$(jqr .dns_reachable)" "true"
 }
 
+test_the_table_marks_the_selected_servers() {
+  pjn 0 --dry-run resolve --no-probe --no-catalogue --country de --candidate both.test
+  # Unmeasured: the operator's host first (its IPv6; its IPv4 is usable but the host counts
+  # once), then the zones, five in all; the names that failed say why.
+  assert_eq "$OUT" "host                   address          family  delay  offset  stratum  selected  verdict
+both.test              2a0a:e5c0:10::1  ipv6    -      -       -        *         usable
+both.test              185.255.10.1     ipv4    -      -       -                  usable
+0.de.pool.ntp.org      185.255.40.1     ipv4    -      -       -        *         usable
+0.de.pool.ntp.org      185.255.41.1     ipv4    -      -       -        *         usable
+1.de.pool.ntp.org      185.255.42.1     ipv4    -      -       -        *         usable
+2.de.pool.ntp.org      2a0a:e5c0:43::1  ipv6    -      -       -        *         usable
+2.de.pool.ntp.org      185.255.43.1     ipv4    -      -       -                  usable
+3.de.pool.ntp.org      185.255.44.1     ipv4    -      -       -                  usable
+0.europe.pool.ntp.org  185.255.50.1     ipv4    -      -       -                  usable
+1.europe.pool.ntp.org  -                -       -      -       -                  NXDOMAIN
+2.europe.pool.ntp.org  -                -       -      -       -                  NXDOMAIN
+3.europe.pool.ntp.org  -                -       -      -       -                  NXDOMAIN"
+}
+
 test_each_failure_is_named_and_stops_nothing_else() {
   pjn 0 --dry-run --json resolve --no-probe --country de --candidate nope.test --candidate both.test
   assert_eq "$(jqr '.candidates[] | select(.host == "nope.test") | .error')" "NXDOMAIN"

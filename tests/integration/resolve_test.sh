@@ -92,6 +92,16 @@ both.test              185.255.10.1     ipv4    -      -       -                
 3.europe.pool.ntp.org  -                -       -      -       -                  NXDOMAIN"
 }
 
+test_json_keys_are_the_documented_ones() {
+  pjn 0 --dry-run --json resolve --no-probe --country de --candidate both.test
+  assert_eq "$(jqr '[keys[]] | join(",")')" "candidates,country,dns_reachable,reason,selected,zones"
+  assert_eq "$(jqr '[.candidates[] | keys | join(",")] | unique | join(" ")')" "addresses,dns,error,host,source"
+  assert_eq "$(jqr '[.candidates[] | .dns | select(. != null) | keys | join(",")] | unique | join(" ")')" "a,aaaa"
+  assert_eq "$(jqr '[.candidates[].addresses[] | keys | join(",")] | unique | join(" ")')" \
+    "address,delay_ms,error,family,fresh,jitter_ms,offset_ms,selected,stratum"
+  assert_eq "$(jqr '[.selected[] | keys | join(",")] | unique | join(" ")')" "address,family,host"
+}
+
 test_each_failure_is_named_and_stops_nothing_else() {
   pjn 0 --dry-run --json resolve --no-probe --country de --candidate nope.test --candidate both.test
   assert_eq "$(jqr '.candidates[] | select(.host == "nope.test") | .error')" "NXDOMAIN"

@@ -81,21 +81,21 @@ std::string ms(const std::optional<Measurement>& m, double Measurement::*field,
 }
 
 std::string render(const CandidatePlan& plan, const Console& console) {
-  Table table({"host", "address", "family", "delay", "offset", "stratum", "verdict"});
+  Table table({"host", "address", "family", "delay", "offset", "stratum", "selected", "verdict"});
   for (const auto& c : plan.candidates) {
     if (c.addresses.empty()) {
-      table.add({c.host, "-", "-", "-", "-", "-", console.paint(Console::Style::dim, c.error)});
+      table.add({c.host, "-", "-", "-", "-", "-", "", console.paint(Console::Style::dim, c.error)});
       continue;
     }
     for (const auto& a : c.addresses) {
-      std::string verdict = a.selected        ? console.paint(Console::Style::ok, "selected")
-                            : a.error.empty() ? "usable"
-                                              : console.paint(Console::Style::dim, a.error);
+      std::string verdict =
+          a.error.empty() ? "usable" : console.paint(Console::Style::dim, a.error);
       if (!a.fresh) verdict += console.paint(Console::Style::warn, " (last known address)");
       table.add({c.host, a.address.to_string(), std::string(to_string(a.address.family())),
                  ms(a.measurement, &Measurement::delay_ms, "{:.1f} ms"),
                  ms(a.measurement, &Measurement::offset_ms, "{:+.1f} ms"),
-                 a.measurement ? std::to_string(a.measurement->stratum) : "-", verdict});
+                 a.measurement ? std::to_string(a.measurement->stratum) : "-",
+                 a.selected ? console.paint(Console::Style::ok, "*") : "", verdict});
     }
   }
   return table.render();

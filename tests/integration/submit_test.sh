@@ -25,23 +25,18 @@ EOF
 
 # start_ntpsec NS ORPHAN_LINE: a real ntpsec in the namespace, on the pool's recommended config
 # at its Debian path (`ip netns exec` puts /etc/netns/NS/ntpsec in place of /etc/ntpsec, for
-# ntpd and pooljoin alike). Four TEST-NET upstreams, unreachable from the namespace: with
-# "tos orphan" it serves at stratum 4, without it it stays unsynchronised (stratum 16).
+# ntpd and pooljoin alike): what `gen-conf` writes, with the drift file in the test's directory.
+# Four TEST-NET upstreams, unreachable from the namespace: with "tos orphan" added it serves at
+# stratum 4, without it it stays unsynchronised (stratum 16).
 start_ntpsec() {
-  local ns=$1 dir="$TEST_TMP/ntpsec-$1"
+  local ns=$1 dir="$TEST_TMP/ntpsec-$1" conf
   mkdir -p "$dir" "/etc/netns/$ns/ntpsec"
-  cat >"/etc/netns/$ns/ntpsec/ntp.conf" <<CONF
-driftfile $dir/drift
-$2
-server 192.0.2.1 iburst
-server 192.0.2.2 iburst
-server 192.0.2.3 iburst
-server 192.0.2.4 iburst
-restrict default kod limited nomodify notrap nopeer noquery
-restrict -6 default kod limited nomodify notrap nopeer noquery
-restrict 127.0.0.1
-restrict -6 ::1
-CONF
+  conf="/etc/netns/$ns/ntpsec/ntp.conf"
+  "$POOLJOIN" gen-conf --daemon ntpsec --server 192.0.2.1,192.0.2.2,192.0.2.3,192.0.2.4 \
+    --output - >"$dir/recommended.conf" 2>"$dir/gen-conf.err" || fail "gen-conf: $(cat "$dir/gen-conf.err")"
+  sed "s|^driftfile .*|driftfile $dir/drift|" "$dir/recommended.conf" >"$conf"
+  grep -qx "driftfile $dir/drift" "$conf" || fail "gen-conf wrote no driftfile line"
+  if [ -n "$2" ]; then printf '%s\n' "$2" >>"$conf"; fi
   setpriv --bounding-set -sys_time ip netns exec "$ns" ntpd -n -c /etc/ntpsec/ntp.conf -p "$dir/pid" -l "$dir/log" </dev/null >/dev/null 2>&1 &
   on_exit kill "$!"
 }

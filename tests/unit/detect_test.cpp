@@ -69,6 +69,8 @@ TEST_CASE("detect: package manager, init, virtualisation, daemons of each image"
        {"openntpd"},
        {"openntpd"},
        "ntp"},
+      {"debian-12-docker", "apt-get", InitSystem::none, "docker", {}, {}, "ntpsec"},
+      {"centos-7-yum", "yum", InitSystem::none, "none", {}, {}, "chrony"},
       {"rocky-9-no-package-manager", "", InitSystem::none, "none", {}, {}, "chrony"},
       {"unknown-distro", "", InitSystem::none, "none", {}, {}, ""},
       {"no-os-release", "apt-get", InitSystem::none, "none", {}, {}, ""},

@@ -186,6 +186,38 @@ TEST_CASE("selection: lowest delay first, one per /24 and /48, one per named hos
   CHECK(candidates[0].addresses[0].selected == false);
 }
 
+TEST_CASE("selection: equal delays are ranked by stratum, then by jitter", "[resolve]") {
+  // measured(address, delay, offset, stratum, jitter), listed worst first.
+  std::vector<Candidate> candidates = {
+      pool("de", {measured("185.1.1.1", 10, 0, 2, 0.1), measured("185.4.1.1", 10, 0, 2, 0.05),
+                  measured("185.2.1.1", 10, 0, 1, 0.5), measured("185.3.1.1", 10, 0, 1, 0.2)})};
+  SelectionPolicy policy;
+  policy.count = 4;
+  policy.have_ipv6 = false;
+  // Stratum first (185.4.1.1's lower jitter does not beat a lower stratum), then jitter.
+  CHECK(addresses_of(select_upstreams(candidates, policy)) ==
+        std::vector<std::string>{"185.3.1.1", "185.2.1.1", "185.4.1.1", "185.1.1.1"});
+}
+
+TEST_CASE("selection: a named host counts once even with addresses in different networks",
+          "[resolve]") {
+  std::vector<Candidate> candidates = {
+      named("two.example", CandidateSource::user,
+            {measured("185.7.1.1", 5), measured("185.8.1.1", 6)}),
+      pool("de", {measured("185.20.1.1", 20), measured("185.21.1.1", 21)}),
+      pool("europe", {measured("185.22.1.1", 22), measured("185.23.1.1", 23)}),
+  };
+  SelectionPolicy policy;
+  policy.count = 4;
+  policy.have_ipv6 = false;
+  // 185.8.1.1 (6 ms) is faster than every pool address but is two.example's second address;
+  // a pool zone's name is many servers, so its addresses each count.
+  CHECK(addresses_of(select_upstreams(candidates, policy)) ==
+        std::vector<std::string>{"185.7.1.1", "185.20.1.1", "185.21.1.1", "185.22.1.1"});
+  CHECK(candidates[0].addresses[0].selected);
+  CHECK_FALSE(candidates[0].addresses[1].selected);
+}
+
 TEST_CASE("selection prefers IPv6 when the machine has it, and keeps one IPv4", "[resolve]") {
   std::vector<Candidate> candidates = {
       pool("de", {measured("185.1.1.1", 2), measured("185.2.2.2", 3)}),

@@ -137,6 +137,7 @@ struct Attempt {
   CURLcode code = CURLE_OK;
   std::string curl_message;  // libcurl's error buffer, or its generic text
   bool body_overflow = false;
+  bool connected = true;  // false when no connection was made: a timeout was the connect's
   HttpResponse response;
 };
 
@@ -179,8 +180,15 @@ AttemptOutcome outcome_of(const Attempt& attempt) {
   return outcome;
 }
 
+// The connect timeout in effect: the attempt's own bounds it too.
+std::chrono::milliseconds connect_timeout(const HttpOptions& options) {
+  return std::min(options.connect_timeout, options.total_timeout);
+}
+
 std::string retry_reason(const Attempt& attempt, const HttpOptions& options) {
   if (attempt.code == CURLE_OK) return "HTTP " + http_status_text(attempt.response.status);
+  if (attempt.code == CURLE_OPERATION_TIMEDOUT && !attempt.connected)
+    return "timed out connecting after " + seconds_text(connect_timeout(options));
   if (attempt.code == CURLE_OPERATION_TIMEDOUT)
     return "timed out after " + seconds_text(options.total_timeout);
   return attempt.curl_message;
@@ -203,6 +211,12 @@ Error error_of(const Attempt& attempt, const HttpRequest& request, const HttpOpt
               {},
               "nothing was changed; run the same command again"};
     case CURLE_OPERATION_TIMEDOUT:
+      if (!attempt.connected) {
+        return {ExitCode::unavailable, fmt::format("cannot connect to {}", host),
+                fmt::format("the connection timed out: no answer within {}{}",
+                            seconds_text(connect_timeout(options)), attempts_note(attempts)),
+                "check the network, the firewall and any proxy"};
+      }
       return {ExitCode::unavailable, fmt::format("the request to {} timed out", url),
               fmt::format("no complete answer within {}{}", seconds_text(options.total_timeout),
                           attempts_note(attempts)),
@@ -417,9 +431,8 @@ struct CurlHttpClient::Impl {
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     if (!options.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options.ca_file.c_str());
-    curl_easy_setopt(
-        h, CURLOPT_CONNECTTIMEOUT_MS,
-        static_cast<long>(std::min(options.connect_timeout, options.total_timeout).count()));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(connect_timeout(options).count()));
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options.total_timeout.count()));
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, agent.c_str());
@@ -441,6 +454,11 @@ struct CurlHttpClient::Impl {
     attempt.code = curl_easy_perform(h);
     attempt.body_overflow = sink.overflow;
     attempt.curl_message = error_buffer[0] ? error_buffer : curl_easy_strerror(attempt.code);
+#if LIBCURL_VERSION_NUM >= 0x073d00  // 7.61; older ones report every timeout as the transfer's
+    curl_off_t connect_us = 0;       // 0 until a connection is made
+    attempt.connected =
+        curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect_us) == CURLE_OK && connect_us > 0;
+#endif
     if (attempt.code == CURLE_OK) {
       long status = 0;
       curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);

@@ -1,7 +1,14 @@
 #include "pooljoin/http.hpp"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <catch2/catch.hpp>
 
+#include "pooljoin/unique_fd.hpp"
 #include "pooljoin/version.hpp"
 
 using namespace pooljoin;
@@ -160,4 +167,45 @@ TEST_CASE("the libcurl client is move-only and fails cleanly without a server", 
   REQUIRE_FALSE(response);
   CHECK(response.error().code == ExitCode::unavailable);
   CHECK(response.error().what == "cannot connect to 127.0.0.1");
+}
+
+TEST_CASE("a connection nobody answers fails at the connect timeout, saying so", "[http]") {
+  // A loopback listener whose accept queue (listen backlog 0: one connection) is filled by a
+  // client it never accepts: the kernel drops every further SYN, so a connect stalls as it
+  // does towards a host that does not answer.
+  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  REQUIRE(listener);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  auto* as_sockaddr = reinterpret_cast<sockaddr*>(&address);
+  REQUIRE(::bind(listener.get(), as_sockaddr, sizeof address) == 0);
+  REQUIRE(::listen(listener.get(), 0) == 0);
+  REQUIRE(::getsockname(listener.get(), as_sockaddr, &length) == 0);
+  UniqueFd filler(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  REQUIRE(::connect(filler.get(), as_sockaddr, sizeof address) == 0);
+  {
+    // The premise, on this kernel: one more connect does not complete within 300 ms.
+    UniqueFd probe(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    REQUIRE((::connect(probe.get(), as_sockaddr, sizeof address) == -1 && errno == EINPROGRESS));
+    pollfd p{probe.get(), POLLOUT, 0};
+    REQUIRE(::poll(&p, 1, 300) == 0);
+  }
+
+  HttpOptions options;
+  options.retry.max_attempts = 1;
+  options.connect_timeout = 500ms;
+  options.total_timeout = 10000ms;  // the connect timeout must be the one that ends it
+  CurlHttpClient client(options);
+  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/";
+  auto start = std::chrono::steady_clock::now();
+  auto response = client.get({url, {}, std::nullopt});
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  REQUIRE_FALSE(response);
+  CHECK(response.error().code == ExitCode::unavailable);
+  CHECK(response.error().what == "cannot connect to 127.0.0.1");
+  CHECK(response.error().why == "the connection timed out: no answer within 0.5 s");
+  CHECK(elapsed >= 450ms);
+  CHECK(elapsed < 2000ms);
 }

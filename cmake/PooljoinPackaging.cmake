@@ -81,14 +81,16 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 # The shared libraries' packages come from dpkg-shlibdeps; the others are what pooljoin needs
-# beyond them: CA certificates for the pool's site (TLS is always verified).
+# beyond them: libcurl, which it loads at its first request (dlopen, so dpkg-shlibdeps cannot see
+# it; 7.85 for CURLOPT_PROTOCOLS_STR), and CA certificates for the pool's site (TLS is always
+# verified).
 find_program(DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 else()
   message(STATUS "dpkg-shlibdeps not found (Debian package dpkg-dev): a .deb built here lists no library dependencies")
 endif()
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "ca-certificates")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.85.0), ca-certificates")
 # pooljoin installs the daemon itself (install-ntp); web-redirect configures one of these.
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "ntpsec | chrony, nginx | apache2")
 
@@ -101,7 +103,7 @@ set(CPACK_RPM_PACKAGE_GROUP "System Environment/Daemons")
 set(CPACK_RPM_PACKAGE_LICENSE "unknown")
 set(CPACK_RPM_PACKAGE_URL "${PROJECT_HOMEPAGE_URL}")
 # Libraries from rpmbuild's automatic requirements; the rest as for the .deb.
-set(CPACK_RPM_PACKAGE_REQUIRES "ca-certificates")
+set(CPACK_RPM_PACKAGE_REQUIRES "libcurl.so.4()(64bit), ca-certificates")
 # Directories that other packages own (the shells', the manual's).
 set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
     /usr/share/bash-completion /usr/share/bash-completion/completions /usr/share/zsh

@@ -96,6 +96,8 @@ struct HttpOptions {
   std::size_t max_body = std::size_t{32} << 20;  // bytes; a longer body fails the request
   std::string ca_file;  // PEM file to verify servers against instead of the system's bundle
   std::function<void(const RetryNotice&)> on_retry;  // told before each wait
+  // The libcurl to load on the first request (see CurlHttpClient).
+  std::string library = "libcurl.so.4";
 };
 
 class HttpClient {
@@ -110,6 +112,11 @@ class HttpClient {
 // The libcurl implementation. One connection cache per client, so successive requests to the
 // same site reuse their connection. TLS peer and host verification are always on. Proxies come
 // from the environment (http_proxy, https_proxy, no_proxy), as libcurl reads them.
+//
+// libcurl is loaded (dlopen) and initialised on the first request, not when pooljoin starts: its
+// dependencies (TLS, SSH, LDAP, Kerberos: some 30 libraries) would otherwise cost every command
+// about 11 ms of dynamic linking, and only status, submit and join talk HTTP. A missing libcurl
+// is ExitCode::unavailable naming it, at the first request.
 class CurlHttpClient final : public HttpClient {
  public:
   explicit CurlHttpClient(HttpOptions options = {});
@@ -124,19 +131,6 @@ class CurlHttpClient final : public HttpClient {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
-};
-
-// libcurl's process-wide initialisation, done once by main before any thread exists.
-class CurlGlobal {
- public:
-  CurlGlobal();
-  ~CurlGlobal();
-  CurlGlobal(const CurlGlobal&) = delete;
-  CurlGlobal& operator=(const CurlGlobal&) = delete;
-  bool ok() const { return ok_; }
-
- private:
-  bool ok_;
 };
 
 // "pooljoin/VERSION": what every request says it is.

@@ -2,7 +2,6 @@
 // printing and exit codes.
 #include <algorithm>
 #include <cctype>
-#include <iostream>
 
 #include <unistd.h>
 
@@ -153,10 +152,5 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   pooljoin::install_interrupt_handlers();
-  pooljoin::CurlGlobal curl;  // once, before anything could start a thread
-  if (!curl.ok()) {
-    std::cerr << "pooljoin: error: libcurl could not be initialised; please report this\n";
-    return pooljoin::to_int(pooljoin::ExitCode::internal);
-  }
   return pooljoin::cli::run(argc, argv);
 }

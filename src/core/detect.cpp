@@ -249,19 +249,24 @@ std::vector<std::string> detect_running_daemons(const RootedFs& fs,
       fs.is_live() ? fs.read_link("/proc/self/ns/net") : std::nullopt;
   for (const auto& entry : fs.list("/proc")) {
     if (entry.empty() || !std::all_of(entry.begin(), entry.end(), ::isdigit)) continue;
+    std::string comm = first_line(fs.read("/proc/" + entry + "/comm"));
+    std::string daemon;
+    if (comm == "ntpd")
+      daemon = ntpd_owner;
+    else if (comm == "chronyd")
+      daemon = "chrony";
+    else if (comm == "systemd-timesyn")
+      daemon = "systemd-timesyncd";  // comm is 15 characters
+    else if (comm == "openntpd")
+      daemon = "openntpd";
+    else
+      continue;
+    // Only for the few that match: a readlink per process costs more than the whole scan.
     if (own_netns) {
       auto netns = fs.read_link("/proc/" + entry + "/ns/net");
       if (netns && *netns != *own_netns) continue;
     }
-    std::string comm = first_line(fs.read("/proc/" + entry + "/comm"));
-    if (comm == "ntpd")
-      add(ntpd_owner);
-    else if (comm == "chronyd")
-      add("chrony");
-    else if (comm == "systemd-timesyn")
-      add("systemd-timesyncd");  // comm is 15 characters
-    else if (comm == "openntpd")
-      add("openntpd");
+    add(daemon);
   }
   return running;
 }

@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <map>
+#include <mutex>
 #include <thread>
 #include <utility>
+
+#include <dlfcn.h>
 
 #include <curl/curl.h>
 #include <fmt/format.h>
@@ -63,15 +67,91 @@ bool looks_numeric(std::string_view host) {
   });
 }
 
+// --- libcurl, loaded on first use ------------------------------------------------------------
+
+// The entry points pooljoin calls, from a dlopen()ed libcurl. The header declares them; nothing
+// links them, so a command that makes no request never loads libcurl's dependency tree.
+struct CurlApi {
+  decltype(&::curl_global_init) global_init;
+  decltype(&::curl_easy_init) easy_init;
+  decltype(&::curl_easy_cleanup) easy_cleanup;
+  decltype(&::curl_easy_reset) easy_reset;
+  decltype(&::curl_easy_setopt) easy_setopt;
+  decltype(&::curl_easy_perform) easy_perform;
+  decltype(&::curl_easy_getinfo) easy_getinfo;
+  decltype(&::curl_easy_strerror) easy_strerror;
+  decltype(&::curl_slist_append) slist_append;
+  decltype(&::curl_slist_free_all) slist_free_all;
+};
+
+// One loaded and initialised libcurl, for the life of the process. It is never unloaded nor
+// cleaned up: its TLS library registers an exit handler of its own, which would run before ours,
+// and exit returns the rest to the system.
+class CurlLibrary {
+ public:
+  // The library named `soname`, loaded and initialised once per process (thread-safe).
+  static Result<const CurlApi*> get(const std::string& soname) {
+    static std::mutex mutex;
+    static std::map<std::string, Result<std::unique_ptr<CurlLibrary>>> loaded;
+    std::lock_guard lock(mutex);
+    auto it = loaded.find(soname);
+    if (it == loaded.end()) it = loaded.emplace(soname, open(soname)).first;
+    if (!it->second) return tl::unexpected(it->second.error());
+    return &(*it->second)->api_;
+  }
+
+  CurlLibrary(const CurlLibrary&) = delete;
+  CurlLibrary& operator=(const CurlLibrary&) = delete;
+
+ private:
+  CurlLibrary() = default;
+
+  static Result<std::unique_ptr<CurlLibrary>> open(const std::string& soname) {
+    auto unavailable = [&](std::string why) {
+      return fail(ExitCode::unavailable, fmt::format("cannot load libcurl ({})", soname),
+                  std::move(why),
+                  "install libcurl (Debian and Ubuntu: apt-get install libcurl4; Fedora, RHEL "
+                  "and SUSE: the libcurl package)");
+    };
+    void* handle = dlopen(soname.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) return unavailable(dlerror());
+    std::unique_ptr<CurlLibrary> library(new CurlLibrary);
+    std::string missing;
+    auto bind = [&](auto& entry, const char* name) {
+      entry = reinterpret_cast<std::remove_reference_t<decltype(entry)>>(dlsym(handle, name));
+      if (!entry) missing += missing.empty() ? name : fmt::format(", {}", name);
+    };
+    CurlApi& api = library->api_;
+    bind(api.global_init, "curl_global_init");
+    bind(api.easy_init, "curl_easy_init");
+    bind(api.easy_cleanup, "curl_easy_cleanup");
+    bind(api.easy_reset, "curl_easy_reset");
+    bind(api.easy_setopt, "curl_easy_setopt");
+    bind(api.easy_perform, "curl_easy_perform");
+    bind(api.easy_getinfo, "curl_easy_getinfo");
+    bind(api.easy_strerror, "curl_easy_strerror");
+    bind(api.slist_append, "curl_slist_append");
+    bind(api.slist_free_all, "curl_slist_free_all");
+    if (!missing.empty()) return unavailable(fmt::format("it lacks {}", missing));
+    if (CURLcode code = api.global_init(CURL_GLOBAL_DEFAULT); code != CURLE_OK)
+      return unavailable(fmt::format("curl_global_init failed: {}", api.easy_strerror(code)));
+    return library;
+  }
+
+  CurlApi api_{};
+};
+
 // --- libcurl handles, owned ------------------------------------------------------------------
 
 class CurlEasy {
  public:
-  CurlEasy() : handle_(curl_easy_init()) {}
-  CurlEasy(CurlEasy&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+  explicit CurlEasy(const CurlApi& api) : api_(&api), handle_(api.easy_init()) {}
+  CurlEasy(CurlEasy&& other) noexcept
+      : api_(other.api_), handle_(std::exchange(other.handle_, nullptr)) {}
   CurlEasy& operator=(CurlEasy&& other) noexcept {
     if (this != &other) {
-      if (handle_) curl_easy_cleanup(handle_);
+      if (handle_) api_->easy_cleanup(handle_);
+      api_ = other.api_;
       handle_ = std::exchange(other.handle_, nullptr);
     }
     return *this;
@@ -79,22 +159,23 @@ class CurlEasy {
   CurlEasy(const CurlEasy&) = delete;
   CurlEasy& operator=(const CurlEasy&) = delete;
   ~CurlEasy() {
-    if (handle_) curl_easy_cleanup(handle_);
+    if (handle_) api_->easy_cleanup(handle_);
   }
   CURL* get() const { return handle_; }
 
  private:
+  const CurlApi* api_;
   CURL* handle_;
 };
 
 class CurlHeaders {
  public:
-  CurlHeaders() = default;
+  explicit CurlHeaders(const CurlApi& api) : api_(api) {}
   CurlHeaders(const CurlHeaders&) = delete;
   CurlHeaders& operator=(const CurlHeaders&) = delete;
-  ~CurlHeaders() { curl_slist_free_all(list_); }
+  ~CurlHeaders() { api_.slist_free_all(list_); }
   bool append(const std::string& header) {
-    curl_slist* next = curl_slist_append(list_, header.c_str());
+    curl_slist* next = api_.slist_append(list_, header.c_str());
     if (!next) return false;
     list_ = next;
     return true;
@@ -102,6 +183,7 @@ class CurlHeaders {
   curl_slist* get() const { return list_; }
 
  private:
+  const CurlApi& api_;
   curl_slist* list_ = nullptr;
 };
 
@@ -395,20 +477,30 @@ std::optional<std::chrono::milliseconds> retry_delay(const RetryPolicy& policy, 
 
 struct CurlHttpClient::Impl {
   HttpOptions options;
-  CurlEasy easy;
+  const CurlApi* api = nullptr;  // with `easy`, from the first request on
+  std::optional<CurlEasy> easy;
+
+  Result<void> load() {
+    if (api) return {};
+    auto loaded = CurlLibrary::get(options.library);
+    if (!loaded) return tl::unexpected(loaded.error());
+    api = *loaded;
+    easy.emplace(*api);
+    return {};
+  }
 
   Attempt perform(const HttpRequest& request) {
     Attempt attempt;
-    CURL* h = easy.get();
+    CURL* h = easy->get();
     if (!h) {
       attempt.code = CURLE_FAILED_INIT;
       attempt.curl_message = "libcurl could not create a handle";
       return attempt;
     }
-    curl_easy_reset(h);  // keeps the connection cache, drops every option
+    api->easy_reset(h);  // keeps the connection cache, drops every option
     char error_buffer[CURL_ERROR_SIZE] = {};
     BodySink sink{&attempt.response.body, options.max_body};
-    CurlHeaders headers;
+    CurlHeaders headers(*api);
     for (const auto& header : request.headers)
       headers.append(header);
     auto url = parse_http_url(request.url);
@@ -416,81 +508,82 @@ struct CurlHttpClient::Impl {
     const std::string agent = user_agent();
     std::string interface;
 
-    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+    api->easy_setopt(h, CURLOPT_URL, request.url.c_str());
     // Never follow https to http: the answer would no longer be authenticated.
 #if LIBCURL_VERSION_NUM >= 0x075500  // 7.85 replaced the bit masks with names
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
+    api->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    api->easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
 #else
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS,
+    api->easy_setopt(h, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    api->easy_setopt(h, CURLOPT_REDIR_PROTOCOLS,
                      static_cast<long>(https ? CURLPROTO_HTTPS : CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(h, CURLOPT_MAXREDIRS, options.max_redirects);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (!options.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options.ca_file.c_str());
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+    api->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    api->easy_setopt(h, CURLOPT_MAXREDIRS, options.max_redirects);
+    api->easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    api->easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!options.ca_file.empty()) api->easy_setopt(h, CURLOPT_CAINFO, options.ca_file.c_str());
+    api->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(connect_timeout(options).count()));
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options.total_timeout.count()));
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, agent.c_str());
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // whatever this libcurl can decode
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
+    api->easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options.total_timeout.count()));
+    api->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    api->easy_setopt(h, CURLOPT_USERAGENT, agent.c_str());
+    api->easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // whatever this libcurl can decode
+    api->easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+    api->easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
+    api->easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    api->easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    api->easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    api->easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
     if (request.source) {
       interface = "host!" + request.source->to_string();
-      curl_easy_setopt(h, CURLOPT_INTERFACE, interface.c_str());
-      curl_easy_setopt(h, CURLOPT_IPRESOLVE,
+      api->easy_setopt(h, CURLOPT_INTERFACE, interface.c_str());
+      api->easy_setopt(h, CURLOPT_IPRESOLVE,
                        request.source->is_v4() ? CURL_IPRESOLVE_V4 : CURL_IPRESOLVE_V6);
-      curl_easy_setopt(h, CURLOPT_PROXY, "");  // a proxy would hide the source address
+      api->easy_setopt(h, CURLOPT_PROXY, "");  // a proxy would hide the source address
     }
 
-    attempt.code = curl_easy_perform(h);
+    attempt.code = api->easy_perform(h);
     attempt.body_overflow = sink.overflow;
-    attempt.curl_message = error_buffer[0] ? error_buffer : curl_easy_strerror(attempt.code);
+    attempt.curl_message = error_buffer[0] ? error_buffer : api->easy_strerror(attempt.code);
 #if LIBCURL_VERSION_NUM >= 0x073d00  // 7.61; older ones report every timeout as the transfer's
     curl_off_t connect_us = 0;       // 0 until a connection is made
     attempt.connected =
-        curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect_us) == CURLE_OK && connect_us > 0;
+        api->easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect_us) == CURLE_OK && connect_us > 0;
 #endif
     if (attempt.code == CURLE_OK) {
       long status = 0;
-      curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+      api->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
       attempt.response.status = status;
       char* effective = nullptr;
-      if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &effective) == CURLE_OK && effective)
+      if (api->easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &effective) == CURLE_OK && effective)
         attempt.response.effective_url = effective;
       char* local = nullptr;
-      if (curl_easy_getinfo(h, CURLINFO_LOCAL_IP, &local) == CURLE_OK && local)
+      if (api->easy_getinfo(h, CURLINFO_LOCAL_IP, &local) == CURLE_OK && local)
         attempt.response.local_address = local;
 #if LIBCURL_VERSION_NUM >= 0x074200  // 7.66; older ones retry on the backoff alone
       // Both forms of Retry-After, seconds and an HTTP date, as seconds from now.
       curl_off_t retry_after = 0;
-      if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0)
+      if (api->easy_getinfo(h, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0)
         attempt.response.retry_after = std::chrono::seconds(retry_after);
 #endif
     }
     // The handle keeps pointers to these locals: clear them before they go.
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+    api->easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
+    api->easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
     return attempt;
   }
 };
 
 CurlHttpClient::CurlHttpClient(HttpOptions options)
-    : impl_(std::make_unique<Impl>(Impl{std::move(options), CurlEasy()})) {}
+    : impl_(std::make_unique<Impl>(Impl{std::move(options), nullptr, std::nullopt})) {}
 CurlHttpClient::~CurlHttpClient() = default;
 CurlHttpClient::CurlHttpClient(CurlHttpClient&&) noexcept = default;
 CurlHttpClient& CurlHttpClient::operator=(CurlHttpClient&&) noexcept = default;
 
 Result<HttpResponse> CurlHttpClient::get(const HttpRequest& request) {
   const HttpOptions& options = impl_->options;
+  if (auto loaded = impl_->load(); !loaded) return tl::unexpected(loaded.error());
   for (int attempt_number = 1;; ++attempt_number) {
     if (interrupted()) {
       return fail(ExitCode::interrupted,
@@ -514,12 +607,6 @@ Result<HttpResponse> CurlHttpClient::get(const HttpRequest& request) {
                   "nothing was changed; run the same command again");
     }
   }
-}
-
-CurlGlobal::CurlGlobal() : ok_(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK) {}
-
-CurlGlobal::~CurlGlobal() {
-  if (ok_) curl_global_cleanup();
 }
 
 std::string user_agent() {

@@ -12,6 +12,19 @@ test_version_and_help() {
   assert_contains "$OUT" "77 needs root"
 }
 
+# libcurl and its ~30 libraries are loaded by the first request only (the dynamic loader's own
+# log says which objects it loads): every other command starts without them.
+test_libcurl_is_loaded_by_a_request_only() {
+  LD_DEBUG=files pj 0 --version
+  assert_not_contains "$ERR" "libcurl"
+  LD_DEBUG=files pj 0 --root "$IMAGES/debian-12" --json detect
+  assert_not_contains "$ERR" "libcurl"
+  # Nothing listens on port 1: the request fails, after loading libcurl for it.
+  LD_DEBUG=files pj 69 --api-base http://127.0.0.1:1 --api-timeout 2 status 192.0.2.1
+  assert_contains "$ERR" "file=libcurl.so.4 [0];  dynamically loaded by"
+  assert_contains "$ERR" "cannot connect to 127.0.0.1"
+}
+
 test_usage_errors_exit_2() {
   pj 2
   assert_contains "$ERR" "A subcommand is required"

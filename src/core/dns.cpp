@@ -46,8 +46,11 @@ DnsStatus status_of(int code) {
 struct Query {
   FamilyAnswer* answer;
   bool v6;
-  int* outstanding;
+  const char* name;
+  int* outstanding;  // the count of queries sent and not yet answered
 };
+
+constexpr int kMaxQueriesInFlight = 128;
 
 void add_unique(std::vector<IpAddress>& list, const IpAddress& address) {
   if (std::find(list.begin(), list.end(), address) == list.end()) list.push_back(address);
@@ -221,8 +224,6 @@ std::vector<std::string> Resolver::servers() const {
 std::vector<NameAnswer> Resolver::resolve(const std::vector<std::string>& names) {
   std::vector<NameAnswer> answers(names.size());
   std::deque<Query> queries;  // stable addresses: c-ares holds pointers to them
-  int outstanding = 0;
-  ares_channel channel = channel_->handle;
   for (std::size_t i = 0; i < names.size(); ++i) {
     answers[i].name = names[i];
     if (!is_valid_hostname(names[i])) {
@@ -232,18 +233,34 @@ std::vector<NameAnswer> Resolver::resolve(const std::vector<std::string>& names)
       }
       continue;
     }
-    for (bool v6 : {false, true}) {
-      queries.push_back({v6 ? &answers[i].aaaa : &answers[i].a, v6, &outstanding});
-      ++outstanding;
-      ares_query(channel, names[i].c_str(), ns_c_in, v6 ? ns_t_aaaa : ns_t_a, on_answer,
-                 &queries.back());
-    }
+    for (bool v6 : {false, true})
+      queries.push_back({v6 ? &answers[i].aaaa : &answers[i].a, v6, names[i].c_str(), nullptr});
   }
+
+  // At most kMaxQueriesInFlight at a time, the next sent as one is answered: a resolver drops
+  // what it cannot take (dnsmasq forwards at most 150 queries at once, and its socket's default
+  // buffer holds about 270), and each drop costs a whole timeout.
+  int outstanding = 0;
+  std::size_t next = 0;
+  ares_channel channel = channel_->handle;
+  auto send_more = [&] {
+    while (next < queries.size() && outstanding < kMaxQueriesInFlight) {
+      Query& query = queries[next++];
+      query.outstanding = &outstanding;
+      ++outstanding;
+      ares_query(channel, query.name, ns_c_in, query.v6 ? ns_t_aaaa : ns_t_a, on_answer, &query);
+    }
+  };
+  send_more();
 
   // One event loop for every query. Wake at least once a second to notice an interrupt.
   while (outstanding > 0) {
     if (interrupted()) {
       ares_cancel(channel);
+      for (; next < queries.size(); ++next) {
+        queries[next].answer->status = status_of(ARES_ECANCELLED);
+        queries[next].answer->message = ares_strerror(ARES_ECANCELLED);
+      }
       break;
     }
     ares_socket_t sockets[ARES_GETSOCK_MAXNUM];
@@ -262,6 +279,7 @@ std::vector<NameAnswer> Resolver::resolve(const std::vector<std::string>& names)
     int ready = ::poll(fds, count, std::max(wait_ms, 1));
     if (ready <= 0) {
       ares_process_fd(channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // time out what is due
+      send_more();
       continue;
     }
     for (nfds_t i = 0; i < count; ++i) {
@@ -271,6 +289,7 @@ std::vector<NameAnswer> Resolver::resolve(const std::vector<std::string>& names)
       ares_process_fd(channel, readable ? fds[i].fd : ARES_SOCKET_BAD,
                       writable ? fds[i].fd : ARES_SOCKET_BAD);
     }
+    send_more();
   }
   return answers;
 }

@@ -210,6 +210,61 @@ test_each_lookup_is_tried_twice_and_a_lost_first_try_is_retried() {
   assert_eq "$(grep -c 'query\[A\] retry.test from' "$TEST_TMP/dnsmasq.log")" "1"
 }
 
+# A local dnsmasq that forwards (as on many servers) takes at most 150 queries at once
+# (dns-forward-max) and drops the rest, each drop costing a whole timeout: pooljoin keeps at most
+# 128 in flight. 300 names (600 queries) through a forwarding dnsmasq whose upstream is 100 ms
+# away: with --dns-forward-max below 128 the same run must fail, showing the check can.
+test_a_forwarding_resolver_is_never_sent_more_than_it_takes() {
+  [ -x "${UDP_DELAY_PROXY:-}" ] || fail "UDP_DELAY_PROXY is not set to the built udp_delay_proxy"
+  local i start elapsed
+  : >"$TEST_TMP/bulk.hosts"
+  : >"$TEST_TMP/bulk.names"
+  for i in $(seq 1 300); do
+    printf '185.%d.%d.1 bulk%d.test\n2a0a:e5c1:%x::1 bulk%d.test\n' $((i / 200 + 100)) $((i % 200)) "$i" "$i" "$i" \
+      >>"$TEST_TMP/bulk.hosts"
+    echo "bulk$i.test" >>"$TEST_TMP/bulk.names"
+  done
+  ip netns exec "$NS" dnsmasq --keep-in-foreground --port=5400 --listen-address=127.0.0.1 --bind-interfaces \
+    --conf-file=/dev/null --no-resolv --no-hosts --addn-hosts="$TEST_TMP/bulk.hosts" --local=/#/ \
+    --pid-file="$TEST_TMP/bulk-upstream.pid" &
+  on_exit kill $!
+  ip netns exec "$NS" "$UDP_DELAY_PROXY" --listen 127.0.0.1:5401 --upstream 127.0.0.1:5400 --rtt 100 \
+    >"$TEST_TMP/bulk-proxy.out" &
+  on_exit kill $!
+  # Two forwarders to it: dnsmasq's default of 150 queries at once, and 100.
+  local max port
+  for max in 150 100; do
+    port=$((5402 + (max == 100)))
+    ip netns exec "$NS" dnsmasq --keep-in-foreground --port="$port" --listen-address=127.0.0.1 \
+      --bind-interfaces --conf-file=/dev/null --no-resolv --no-hosts --server=127.0.0.1#5401 \
+      --cache-size=0 --dns-forward-max="$max" --pid-file="$TEST_TMP/bulk-forwarder-$max.pid" \
+      --log-facility="$TEST_TMP/bulk-forwarder-$max.log" &
+    on_exit kill $!
+  done
+  for port in 5402 5403; do
+    for _ in $(seq 50); do
+      ip netns exec "$NS" dig +short +time=1 -p "$port" @127.0.0.1 bulk1.test 2>/dev/null | grep -q 185 && break
+      sleep 0.1
+    done
+  done
+
+  start=$EPOCHREALTIME
+  pjn 0 --dry-run --json resolve --no-probe --no-pool --no-catalogue --country de \
+    --dns-server 127.0.0.1:5402 --candidates-file "$TEST_TMP/bulk.names"
+  elapsed=$(bc <<<"$EPOCHREALTIME - $start")
+  echo "  300 names (600 queries) through a forwarder 100 ms from its upstream: $elapsed s" >&2
+  assert_eq "$(jqr '[.candidates[] | select(.dns.a == "ok" and .dns.aaaa == "ok")] | length')" "300"
+  assert_eq "$(found bulk299.test)" "185.101.99.1 2a0a:e5c1:12b::1"
+  assert_not_contains "$(cat "$TEST_TMP/bulk-forwarder-150.log")" "Maximum number of concurrent"
+  # No query waited for a timeout (2 s): five rounds of at most 128, 100 ms each.
+  (($(bc <<<"$elapsed < 1.5"))) || fail "600 queries took $elapsed s: some were lost and retried"
+
+  # The check can fail: a forwarder that takes 100 at once refuses some of the 128.
+  pjn 0 --dry-run --json resolve --no-probe --no-pool --no-catalogue --country de \
+    --dns-server 127.0.0.1:5403 --candidates-file "$TEST_TMP/bulk.names"
+  assert_contains "$(cat "$TEST_TMP/bulk-forwarder-100.log")" "Maximum number of concurrent DNS queries reached (max: 100)"
+}
+
 test_the_images_resolv_conf_is_used_not_the_namespaces() {
   local root="$TEST_TMP/root-dns"
   mkdir -p "$root/etc" "$root/usr/share/zoneinfo"

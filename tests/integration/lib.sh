@@ -68,13 +68,15 @@ require_root() {
   fi
 }
 
-# make_netns VAR NAME: creates a network namespace of the test's own (lo up), deleted at exit,
-# and stores its name in VAR.
+# make_netns VAR NAME: creates a network namespace of the test's own (lo up), deleted at exit
+# with the files a test put in /etc/netns/NAME (what `ip netns exec` mounts over /etc), and
+# stores its name in VAR.
 make_netns() {
   local -n _netns_var=$1
   local name="pj-$2-$$"
   ip netns add "$name"
   on_exit ip netns delete "$name"
+  on_exit rm -rf "/etc/netns/$name"
   ip -n "$name" link set lo up
   _netns_var=$name
 }

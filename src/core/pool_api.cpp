@@ -1,6 +1,7 @@
 #include "pooljoin/pool_api.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -70,10 +71,11 @@ std::optional<std::int64_t> integer_or_null(const json& object, const char* key,
   const json* value = member(object, key);
   if (!value) return std::nullopt;
   if (value->is_number_integer()) return value->get<std::int64_t>();
-  // 1.7e9 written as a float is still a whole number of seconds.
+  // 1.7e9 written as a float is still a whole number of seconds; 2e45 is no int64 at all (and
+  // casting it would be undefined).
   if (value->is_number_float()) {
     double d = value->get<double>();
-    if (d == static_cast<double>(static_cast<std::int64_t>(d))) return static_cast<std::int64_t>(d);
+    if (d >= -0x1p63 && d < 0x1p63 && d == std::trunc(d)) return static_cast<std::int64_t>(d);
   }
   wrong_type(at + "." + key, *value, "an integer");
 }

@@ -176,6 +176,12 @@ TEST_CASE("wrong types are errors naming the field, never a crash", "[pool_api]"
       {R"({"history":[1]})", "history[0] is a number, expected an object"},
       {R"({"history":[{"ts":"now","score":1}]})", "history[0].ts is a string, expected an integer"},
       {R"({"history":[{"ts":1.5,"score":1}]})", "history[0].ts is a number, expected an integer"},
+      // Found by fuzz/score_json (regressions/score_json/float-beyond-int64): undefined behaviour
+      // casting it, caught by UBSan.
+      {R"({"history":[{"ts":2.22222e45,"score":1}]})",
+       "history[0].ts is a number, expected an integer"},
+      {R"({"history":[{"ts":1,"score":1,"monitor_id":-1e19}]})",
+       "history[0].monitor_id is a number, expected an integer"},
       {R"({"history":[{"ts":1,"score":"high"}]})",
        "history[0].score is a string, expected a number"},
       {R"({"history":[{"ts":1,"score":1,"offset":"0.1"}]})",

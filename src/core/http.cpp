@@ -132,7 +132,10 @@ class CurlLibrary {
     bind(api.easy_strerror, "curl_easy_strerror");
     bind(api.slist_append, "curl_slist_append");
     bind(api.slist_free_all, "curl_slist_free_all");
-    if (!missing.empty()) return unavailable(fmt::format("it lacks {}", missing));
+    if (!missing.empty()) {
+      dlclose(handle);
+      return unavailable(fmt::format("it lacks {}", missing));
+    }
     if (CURLcode code = api.global_init(CURL_GLOBAL_DEFAULT); code != CURLE_OK)
       return unavailable(fmt::format("curl_global_init failed: {}", api.easy_strerror(code)));
     return library;

@@ -27,6 +27,16 @@ std::string points_text(const std::vector<ChartPoint>& points) {
                      span_text(points.back().ts - points.front().ts));
 }
 
+// A chart of the page's height, `width` columns wide.
+ChartSpec chart_spec(ChartStyle style, int width, bool utf8) {
+  ChartSpec spec;
+  spec.style = style;
+  spec.width = width;
+  spec.height = kChartRows;
+  spec.utf8 = utf8;
+  return spec;
+}
+
 }  // namespace
 
 std::string score_charts(const ScoreDocument& document, bool utf8, int width) {
@@ -36,11 +46,7 @@ std::string score_charts(const ScoreDocument& document, bool utf8, int width) {
   for (const auto& p : overall_history(document))
     scores.push_back({p.ts, p.score});
   if (!scores.empty()) {
-    ChartSpec spec;
-    spec.style = ChartStyle::bars;
-    spec.width = width;
-    spec.height = kChartRows;
-    spec.utf8 = utf8;
+    ChartSpec spec = chart_spec(ChartStyle::bars, width, utf8);
     spec.hold = true;
     double lowest = scores.front().value, highest = lowest;
     for (const auto& p : scores) {
@@ -67,11 +73,7 @@ std::string score_charts(const ScoreDocument& document, bool utf8, int width) {
     largest = std::max(largest, std::abs(*p.offset * 1000.0));
   }
   if (!offsets.empty()) {
-    ChartSpec spec;
-    spec.style = ChartStyle::dots;
-    spec.width = width;
-    spec.height = kChartRows;
-    spec.utf8 = utf8;
+    ChartSpec spec = chart_spec(ChartStyle::dots, width, utf8);
     double scale = nice_ceiling(std::max(largest, kMinOffsetScaleMs));
     spec.min = -scale;
     spec.max = scale;

@@ -224,6 +224,7 @@ std::vector<std::string> Resolver::servers() const {
 std::vector<NameAnswer> Resolver::resolve(const std::vector<std::string>& names) {
   std::vector<NameAnswer> answers(names.size());
   std::deque<Query> queries;  // stable addresses: c-ares holds pointers to them
+  int outstanding = 0;
   for (std::size_t i = 0; i < names.size(); ++i) {
     answers[i].name = names[i];
     if (!is_valid_hostname(names[i])) {
@@ -234,19 +235,18 @@ std::vector<NameAnswer> Resolver::resolve(const std::vector<std::string>& names)
       continue;
     }
     for (bool v6 : {false, true})
-      queries.push_back({v6 ? &answers[i].aaaa : &answers[i].a, v6, names[i].c_str(), nullptr});
+      queries.push_back(
+          {v6 ? &answers[i].aaaa : &answers[i].a, v6, names[i].c_str(), &outstanding});
   }
 
   // At most kMaxQueriesInFlight at a time, the next sent as one is answered: a resolver drops
   // what it cannot take (dnsmasq forwards at most 150 queries at once, and its socket's default
   // buffer holds about 270), and each drop costs a whole timeout.
-  int outstanding = 0;
   std::size_t next = 0;
   ares_channel channel = channel_->handle;
   auto send_more = [&] {
     while (next < queries.size() && outstanding < kMaxQueriesInFlight) {
       Query& query = queries[next++];
-      query.outstanding = &outstanding;
       ++outstanding;
       ares_query(channel, query.name, ns_c_in, query.v6 ? ns_t_aaaa : ns_t_a, on_answer, &query);
     }

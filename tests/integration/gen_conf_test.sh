@@ -134,23 +134,34 @@ test_write_into_an_image_keeps_a_backup_and_the_mode() {
   assert_contains "$ERR" "gen-conf changes the system and needs root"
 }
 
-test_a_full_filesystem_leaves_the_old_file_intact() {
-  require_root
-  local root
-  root=$(image_with_selection debian-12 full)
+# gen_conf_on_tmpfs ROOT SIZE SETUP: `gen-conf` into ROOT with /etc/ntpsec on a tmpfs of SIZE,
+# in a mount namespace of the test's own, after SETUP (shell commands; $1 is ROOT). Leaves its exit
+# code in $TEST_TMP/rc, ntp.conf afterwards in after, the directory's listing in files and a copy
+# of it in saved/, and ERR.
+gen_conf_on_tmpfs() {
+  local root=$1 size=$2 setup=$3
   mkdir -p "$root/etc/ntpsec"
   unshare -m --propagation private bash -c '
     set -e
-    mount -t tmpfs -o size=16k pooljoin-full "$1/etc/ntpsec"
-    echo "old config" >"$1/etc/ntpsec/ntp.conf"
-    dd if=/dev/zero of="$1/etc/ntpsec/filler" bs=1k count=64 2>/dev/null || true
+    mount -t tmpfs -o size="$4" pooljoin-test "$1/etc/ntpsec"
+    eval "$5"
     rc=0
     "$2" --root "$1" gen-conf --no-daemon-check >"$3/out" 2>"$3/err" || rc=$?
     echo "$rc" >"$3/rc"
     cat "$1/etc/ntpsec/ntp.conf" >"$3/after"
     ls -A "$1/etc/ntpsec" >"$3/files"
-  ' _ "$root" "$POOLJOIN" "$TEST_TMP"
+    mkdir -p "$3/saved" && cp -a "$1/etc/ntpsec/." "$3/saved/"
+  ' _ "$root" "$POOLJOIN" "$TEST_TMP" "$size" "$setup"
   ERR=$(cat "$TEST_TMP/err")
+}
+
+test_a_full_filesystem_leaves_the_old_file_intact() {
+  require_root
+  local root
+  root=$(image_with_selection debian-12 full)
+  gen_conf_on_tmpfs "$root" 16k '
+    echo "old config" >"$1/etc/ntpsec/ntp.conf"
+    dd if=/dev/zero of="$1/etc/ntpsec/filler" bs=1k count=64 2>/dev/null || true'
   assert_eq "$(cat "$TEST_TMP/rc")" "73"
   assert_contains "$ERR" "cannot write /etc/ntpsec/ntp.conf (No space left on device)"
   assert_contains "$ERR" "the previous file is unchanged"
@@ -175,27 +186,16 @@ test_an_unwritable_target_leaves_the_file_and_its_backups_intact() {
   require_root
   local root
   root=$(image_with_selection debian-12 readonly)
-  mkdir -p "$root/etc/ntpsec"
-  # The config's directory on a read-only filesystem, in a mount namespace of this test's own.
-  unshare -m --propagation private bash -c '
-    set -e
-    mount -t tmpfs -o size=64k pooljoin-ro "$1/etc/ntpsec"
+  # The config's directory on a read-only filesystem.
+  gen_conf_on_tmpfs "$root" 64k '
     echo "old config" >"$1/etc/ntpsec/ntp.conf"
     echo "older config" >"$1/etc/ntpsec/ntp.conf.pooljoin-20260101T000000Z.bak"
-    mount -o remount,ro "$1/etc/ntpsec"
-    rc=0
-    "$2" --root "$1" gen-conf --no-daemon-check >"$3/out" 2>"$3/err" || rc=$?
-    echo "$rc" >"$3/rc"
-    cat "$1/etc/ntpsec/ntp.conf" >"$3/after"
-    cat "$1/etc/ntpsec/ntp.conf.pooljoin-20260101T000000Z.bak" >"$3/backup"
-    ls -A "$1/etc/ntpsec" >"$3/files"
-  ' _ "$root" "$POOLJOIN" "$TEST_TMP"
-  ERR=$(cat "$TEST_TMP/err")
+    mount -o remount,ro "$1/etc/ntpsec"'
   assert_eq "$(cat "$TEST_TMP/rc")" "73"
   assert_contains "$ERR" "pooljoin: error: cannot write /etc/ntpsec/ntp.conf (Read-only file system)"
   assert_contains "$ERR" "the previous file is unchanged"
   assert_eq "$(cat "$TEST_TMP/after")" "old config"
-  assert_eq "$(cat "$TEST_TMP/backup")" "older config"
+  assert_eq "$(cat "$TEST_TMP/saved/ntp.conf.pooljoin-20260101T000000Z.bak")" "older config"
   assert_eq "$(cat "$TEST_TMP/files" | tr '\n' ' ')" "ntp.conf ntp.conf.pooljoin-20260101T000000Z.bak "
   # Another user's directory, for --output: the same exit code, nothing left behind.
   mkdir "$TEST_TMP/rootonly"

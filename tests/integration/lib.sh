@@ -1,6 +1,9 @@
 # Shared by the integration tests: the binary under test, assertions, and cleanup that runs
 # even when a test fails. Each test script sources this, defines test_* functions, and calls
-# run_tests "$@".
+# run_tests "$@": every test runs (in a subshell of its own), a failure does not stop the others,
+# and each is reported as ok, FAIL or skip. A test skips itself with `skip REASON` (a tool it
+# needs is missing); with CI=true that is a failure too, since scripts/setup --test installs
+# every tool the suite uses.
 set -euo pipefail
 
 : "${POOLJOIN:?POOLJOIN must name the pooljoin binary under test}"
@@ -60,6 +63,12 @@ assert_contains() { [[ "$1" == *"$2"* ]] || fail "expected to find [$2] in [$1]"
 assert_not_contains() { [[ "$1" != *"$2"* ]] || fail "did not expect [$2] in [$1]"; }
 # jqr FILTER: applies a jq filter to $OUT (raw output).
 jqr() { jq -r "$1" <<<"$OUT"; }
+
+# skip REASON: this test cannot run here (exit 77 from the test's subshell).
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
 
 require_root() {
   if [ "$(id -u)" != 0 ]; then
@@ -151,14 +160,40 @@ run_tests() {
   local filter=${1:-}
   local names
   names=$(declare -F | awk '{print $3}' | grep '^test_' || true)
-  local count=0
+  local count=0 passed=0 failed=() skipped=() name rc
   for name in $names; do
     [ -n "$filter" ] && [[ "$name" != *"$filter"* ]] && continue
-    "$name"
-    echo "ok - ${name#test_}"
     count=$((count + 1))
+    rc=0
+    ("$name") || rc=$?
+    case $rc in
+      0)
+        passed=$((passed + 1))
+        echo "ok - ${name#test_}"
+        ;;
+      77)
+        skipped+=("${name#test_}")
+        echo "skip - ${name#test_}"
+        ;;
+      *)
+        failed+=("${name#test_}")
+        echo "not ok - ${name#test_} (exit $rc)"
+        ;;
+    esac
   done
   [ "$count" -gt 0 ] || fail "no test matched [$filter]"
+  echo "# $passed passed, ${#failed[@]} failed, ${#skipped[@]} skipped of $count"
+  if [ "${#failed[@]}" -gt 0 ]; then
+    echo "# failed: ${failed[*]}" >&2
+    exit 1
+  fi
+  if [ "${#skipped[@]}" -gt 0 ]; then
+    if [ "${CI:-}" = true ]; then
+      echo "# skipped in CI: ${skipped[*]} (scripts/setup --test must install what they need)" >&2
+      exit 1
+    fi
+    [ "$passed" -gt 0 ] || exit 77
+  fi
 }
 
 # clock_discipline: the kernel's clock-discipline state, read with adjtimex(2) modes=0 (which

@@ -49,8 +49,8 @@ complete -c pooljoin -l root -x -a '(__fish_complete_directories (commandline -c
 complete -c pooljoin -l dry-run -d 'Print the plan and change nothing (needs no root)'
 complete -c pooljoin -l json -d 'Machine-readable result on stdout; messages on stderr'
 complete -c pooljoin -s y -l yes -d 'Never prompt: accept what the step would ask about'
-complete -c pooljoin -s v -l verbose -d 'Say more (repeat for even more)'
-complete -c pooljoin -s q -l quiet -d 'Print only the result'
+complete -c pooljoin -s v -l verbose -d 'Say more: the facts each step decides from, the commands as they run'
+complete -c pooljoin -s q -l quiet -d 'Print only the result (and errors)'
 complete -c pooljoin -l no-color -d 'No colour (also when NO_COLOR is set)'
 complete -c pooljoin -l api-base -x -d 'The pool\'s site, for its score API (a mirror, or a test server)'
 complete -c pooljoin -l api-timeout -x -d 'Seconds an HTTP request may take (each attempt; failed ones are retried twice)'
@@ -71,7 +71,7 @@ complete -c pooljoin -n '__pooljoin_needs_subcommand' -a join -d 'All of the ste
 complete -c pooljoin -n '__pooljoin_needs_subcommand' -a completion -d 'Print the completion script for bash, zsh or fish'
 
 # install-ntp
-complete -c pooljoin -n '__pooljoin_using install-ntp' -l daemon -x -a 'auto ntpsec ntp chrony' -d 'Which daemon: auto (keep an installed one, else the distribution\'s ntpd), ntpsec, ntp or chrony'
+complete -c pooljoin -n '__pooljoin_using install-ntp' -l daemon -x -a 'auto ntpsec ntp chrony' -d 'Which daemon: auto (keep an installed one, else the distribution\'s), ntpsec, ntp or chrony'
 complete -c pooljoin -n '__pooljoin_using install-ntp' -l lock-timeout -x -d 'Seconds to wait for another package manager run to finish'
 
 # resolve
@@ -83,25 +83,25 @@ complete -c pooljoin -n '__pooljoin_using resolve' -l dns-server -x -d 'Ask this
 complete -c pooljoin -n '__pooljoin_using resolve' -l dns-timeout -x -d 'Milliseconds a DNS server has to answer each try'
 complete -c pooljoin -n '__pooljoin_using resolve' -l max-stratum -x -d 'Reject upstreams above this stratum (3 keeps this server at stratum 4 or better)'
 complete -c pooljoin -n '__pooljoin_using resolve' -l no-probe -d 'Select without measuring the servers over NTP'
+complete -c pooljoin -n '__pooljoin_using resolve' -l no-pool -d 'Do not take candidates from the pool\'s zones'
+complete -c pooljoin -n '__pooljoin_using resolve' -l no-catalogue -d 'Do not take candidates from the built-in catalogue'
 complete -c pooljoin -n '__pooljoin_using resolve' -l samples -x -d 'Queries per address (the monitors send 3)'
 complete -c pooljoin -n '__pooljoin_using resolve' -l interval -x -d 'Pause between the queries to one address (the monitors wait 2s; at most 1m)'
 complete -c pooljoin -n '__pooljoin_using resolve' -l timeout -x -d 'How long to wait for each reply (the monitors wait 3s; 10ms to 1m)'
-complete -c pooljoin -n '__pooljoin_using resolve' -l no-pool -d 'Do not take candidates from the pool\'s zones'
-complete -c pooljoin -n '__pooljoin_using resolve' -l no-catalogue -d 'Do not take candidates from the built-in catalogue'
 
 # gen-conf
-complete -c pooljoin -n '__pooljoin_using gen-conf' -l server -x -d 'An upstream server by address (repeat 4 to 7 times, or separate with commas); default: the selection saved by `pooljoin resolve`'
-complete -c pooljoin -n '__pooljoin_using gen-conf' -l daemon -x -a 'auto ntpsec ntp chrony' -d 'Whose config: auto (the detected daemon), ntpsec, ntp or chrony'
+complete -c pooljoin -n '__pooljoin_using gen-conf' -l upstream -x -d 'An upstream server by address (repeat 4 to 7 times, or separate with commas); default: the selection saved by `pooljoin resolve`'
 complete -c pooljoin -n '__pooljoin_using gen-conf' -l force -d 'Accept fewer than 4 or more than 7 upstream servers'
+complete -c pooljoin -n '__pooljoin_using gen-conf' -l no-daemon-check -d 'Write the config without having the daemon check it first'
+complete -c pooljoin -n '__pooljoin_using gen-conf' -l daemon -x -a 'auto ntpsec ntp chrony' -d 'Whose config: auto (the detected daemon), ntpsec, ntp or chrony'
 complete -c pooljoin -n '__pooljoin_using gen-conf' -l output -r -F -d 'Write the config to FILE (as is, not checked by the daemon), or to stdout with -, instead of the daemon\'s config file'
 complete -c pooljoin -n '__pooljoin_using gen-conf' -l lint -d 'Check FILE (default: the daemon\'s live config; - for stdin) against the pool\'s rules instead of writing; exit 1 on a violation'
 complete -c pooljoin -n '__pooljoin_using gen-conf --lint' -F
-complete -c pooljoin -n '__pooljoin_using gen-conf' -l no-daemon-check -d 'Write even when the daemon is not installed to check the file first'
 
 # restart
 complete -c pooljoin -n '__pooljoin_using restart' -l daemon -x -a 'auto ntpsec ntp chrony' -d 'Which daemon: auto (the detected one), ntpsec, ntp or chrony'
 complete -c pooljoin -n '__pooljoin_using restart' -l init -x -a 'auto systemd sysvinit openrc runit' -d 'The init system: auto (detected), systemd, sysvinit, openrc or runit'
-complete -c pooljoin -n '__pooljoin_using restart' -l timeout -x -d 'How long the restarted daemon has to answer on 127.0.0.1:123 (1s to 10m)'
+complete -c pooljoin -n '__pooljoin_using restart' -l answer-timeout -x -d 'How long the restarted daemon has to answer on 127.0.0.1:123 (1s to 10m)'
 
 # check
 complete -c pooljoin -n '__pooljoin_using check' -l wait -x -d 'First wait up to DURATION (e.g. 5m) for the daemon to synchronise'
@@ -111,7 +111,7 @@ complete -c pooljoin -n '__pooljoin_using check' -l interval -x -d 'Pause betwee
 complete -c pooljoin -n '__pooljoin_using check' -l timeout -x -d 'How long to wait for each reply (the monitors wait 3s; 10ms to 1m)'
 
 # status
-complete -c pooljoin -n '__pooljoin_using status' -l watch -d 'Refresh every INTERVAL (seconds, or with s/m/h: 30s, 5m; default 60 s) until interrupted'
+complete -c pooljoin -n '__pooljoin_using status' -l watch -d 'Refresh every INTERVAL (30s, 5m, or seconds; default 60s) until interrupted'
 complete -c pooljoin -n '__pooljoin_using status' -l limit -x -d 'How many score points to fetch per address (all monitors together)'
 
 # submit
@@ -131,17 +131,34 @@ complete -c pooljoin -n '__pooljoin_using web-redirect' -l target -x -d 'Where H
 # join
 complete -c pooljoin -n '__pooljoin_using join' -l daemon -x -a 'auto ntpsec ntp chrony' -d 'Which daemon: auto (keep an installed one, else the distribution\'s), ntpsec, ntp or chrony'
 complete -c pooljoin -n '__pooljoin_using join' -l lock-timeout -x -d 'Seconds to wait for another package manager run to finish'
-complete -c pooljoin -n '__pooljoin_using join' -l country -x -d 'ISO 3166 country whose pool zone to use (default: from the system\'s time zone; asked when it says nothing)'
-complete -c pooljoin -n '__pooljoin_using join' -l servers -x -d 'How many upstream servers to select (4 to 7)'
-complete -c pooljoin -n '__pooljoin_using join' -l candidate -x -d 'Also consider this upstream server; repeatable'
-complete -c pooljoin -n '__pooljoin_using join' -l dns-server -x -d 'Ask this DNS server; repeatable'
+complete -c pooljoin -n '__pooljoin_using join' -l country -x -d 'ISO 3166 country whose pool zone to use (default: from the system\'s time zone)'
+complete -c pooljoin -n '__pooljoin_using join' -l servers -x -d 'How many upstream servers to select (the pool asks 4 to 7)'
+complete -c pooljoin -n '__pooljoin_using join' -l candidate -x -d 'Also consider this server (host name or address); repeatable'
+complete -c pooljoin -n '__pooljoin_using join' -l candidates-file -r -F -d 'Also consider the servers in FILE, one per line (# comments)'
+complete -c pooljoin -n '__pooljoin_using join' -l dns-server -x -d 'Ask this DNS server instead of /etc/resolv.conf; repeatable'
+complete -c pooljoin -n '__pooljoin_using join' -l dns-timeout -x -d 'Milliseconds a DNS server has to answer each try'
+complete -c pooljoin -n '__pooljoin_using join' -l max-stratum -x -d 'Reject upstreams above this stratum (3 keeps this server at stratum 4 or better)'
+complete -c pooljoin -n '__pooljoin_using join' -l no-probe -d 'Select without measuring the servers over NTP'
+complete -c pooljoin -n '__pooljoin_using join' -l no-pool -d 'Do not take candidates from the pool\'s zones'
+complete -c pooljoin -n '__pooljoin_using join' -l no-catalogue -d 'Do not take candidates from the built-in catalogue'
+complete -c pooljoin -n '__pooljoin_using join' -l samples -x -d 'Queries per address (the monitors send 3)'
+complete -c pooljoin -n '__pooljoin_using join' -l interval -x -d 'Pause between the queries to one address (the monitors wait 2s; at most 1m)'
+complete -c pooljoin -n '__pooljoin_using join' -l timeout -x -d 'How long to wait for each reply (the monitors wait 3s; 10ms to 1m)'
 complete -c pooljoin -n '__pooljoin_using join' -l refresh -d 'Choose the upstream servers again even when a selection is saved'
-complete -c pooljoin -n '__pooljoin_using join' -l no-daemon-check -d 'Write the config without having the daemon check it first (gen-conf)'
-complete -c pooljoin -n '__pooljoin_using join' -l wait -x -d 'How long check waits for the daemon to synchronise'
+complete -c pooljoin -n '__pooljoin_using join' -l upstream -x -d 'An upstream server by address (repeat 4 to 7 times, or separate with commas); default: the selection saved by `pooljoin resolve`'
+complete -c pooljoin -n '__pooljoin_using join' -l force -d 'Accept fewer than 4 or more than 7 upstream servers'
+complete -c pooljoin -n '__pooljoin_using join' -l no-daemon-check -d 'Write the config without having the daemon check it first'
+complete -c pooljoin -n '__pooljoin_using join' -l init -x -a 'auto systemd sysvinit openrc runit' -d 'The init system: auto (detected), systemd, sysvinit, openrc or runit'
+complete -c pooljoin -n '__pooljoin_using join' -l answer-timeout -x -d 'How long the restarted daemon has to answer on 127.0.0.1:123 (1s to 10m)'
+complete -c pooljoin -n '__pooljoin_using join' -l wait -x -d 'First wait up to DURATION (e.g. 5m) for the daemon to synchronise'
 complete -c pooljoin -n '__pooljoin_using join' -l web-redirect -d 'Also redirect HTTP on this server to the pool\'s site'
-complete -c pooljoin -n '__pooljoin_using join' -l verify-url -x -d 'The pool\'s validation URL: prove ownership from each of the server\'s addresses'
-complete -c pooljoin -n '__pooljoin_using join' -l bandwidth -x -d 'The server\'s bandwidth in Mbit/s, for the net speed'
-complete -c pooljoin -n '__pooljoin_using join' -l hostname -x -d 'The server\'s host name, to enter on the pool\'s site'
+complete -c pooljoin -n '__pooljoin_using join' -l web-server -x -a 'auto nginx apache' -d 'Which web server: auto (the one installed), nginx or apache'
+complete -c pooljoin -n '__pooljoin_using join' -l mode -x -a 'alias rewrite' -d 'Apache\'s module: alias (Redirect permanent /) or rewrite (RewriteRule)'
+complete -c pooljoin -n '__pooljoin_using join' -l target -x -d 'Where HTTP requests go'
+complete -c pooljoin -n '__pooljoin_using join' -l hostname -x -d 'The server\'s name, entered on the site instead of the addresses when it resolves to exactly them (default: this machine\'s fully qualified name)'
+complete -c pooljoin -n '__pooljoin_using join' -l bandwidth -x -d 'The server\'s connection speed in Mbit/s, for the recommended net speed'
+complete -c pooljoin -n '__pooljoin_using join' -l open -d 'Open the pool\'s add-server page in the desktop\'s browser (xdg-open)'
+complete -c pooljoin -n '__pooljoin_using join' -l verify-url -x -d 'Prove ownership: request the site\'s validation URL from each of the server\'s own addresses'
 
 # completion
 complete -c pooljoin -n '__pooljoin_using completion' -a 'bash zsh fish'

@@ -3,18 +3,24 @@
 // diagnosers then turn them into findings.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "pooljoin/conf_lint.hpp"
 #include "pooljoin/daemon_state.hpp"
 #include "pooljoin/detect.hpp"
+#include "pooljoin/effects.hpp"
 #include "pooljoin/finding.hpp"
 #include "pooljoin/ntp_probe.hpp"
+#include "pooljoin/pool_rules.hpp"
 #include "pooljoin/pool_score.hpp"
 
 namespace pooljoin {
 
+class NtpTransport;
 class ProcessRunner;
 
 struct DaemonReport {
@@ -27,7 +33,7 @@ struct DaemonReport {
 
 // The local daemon (the running one that answers, among those detect saw running) and its
 // state: one mode 6 query on loopback, or one chronyc run.
-DaemonReport read_local_daemon(const SystemFacts& facts, ProcessRunner& runner,
+DaemonReport read_local_daemon(const SystemFacts& facts, ProcessRunner& runner, NtpTransport& ntp,
                                const DaemonQueryOptions& options = {});
 
 // Whether a global address answers a query that a pool server must leave unanswered.
@@ -55,6 +61,11 @@ struct CheckFacts {
   std::vector<AddressCheck> addresses;
   // This machine has private addresses but no global one (typical behind 1:1 NAT).
   bool only_private_addresses = false;
+  // The config of this machine's daemon, checked by the pool's rules; nullopt for --server or
+  // when no supported daemon is there.
+  std::optional<LiveConfigLint> lint;
+  // How long the check waited for the daemon to synchronise; nullopt when it did not wait.
+  std::optional<std::chrono::milliseconds> waited;
 };
 
 struct CheckOptions {
@@ -66,7 +77,8 @@ struct CheckOptions {
 // probes. The exposure probes go after the NTP samples, never among them: an ntpd with
 // `limited` counts every packet of a client, and extra ones would earn the samples a RATE kiss
 // the monitors never get.
-Result<std::vector<AddressCheck>> check_addresses(const std::vector<ProbeTarget>& targets,
+Result<std::vector<AddressCheck>> check_addresses(NtpTransport& ntp,
+                                                  const std::vector<ProbeTarget>& targets,
                                                   const CheckOptions& options);
 
 // The targets of `--server` values: "host", "host:port", "[v6]:port" (port 123 by default). A
@@ -74,11 +86,40 @@ Result<std::vector<AddressCheck>> check_addresses(const std::vector<ProbeTarget>
 // ExitCode::usage for a malformed value, ExitCode::unavailable when a name does not resolve.
 Result<std::vector<ProbeTarget>> server_targets(const std::vector<std::string>& servers);
 
-// The submission rule of the manage site (facts section 1): 0 < stratum < 6.
-bool submittable_stratum(int stratum);
-
-// Every diagnoser over the facts, in order: daemon, addresses, exposure. Findings of other
-// sources (the config lint) are appended by the caller.
+// Every diagnoser over the facts, in order: daemon, addresses, exposure.
 std::vector<Finding> diagnose(const CheckFacts& facts);
+
+// What `check` reports: diagnose(facts), then the findings of the config's lint.
+std::vector<Finding> check_findings(const CheckFacts& facts);
+
+// One line on the local daemon: "ntpsec synchronised: stratum 2, leap 0, refid 192.0.2.1,
+// offset +0.120 ms", "ntpsec not running", "no NTP daemon installed".
+std::string describe(const DaemonReport& daemon);
+
+// How often a wait for synchronisation asks the daemon: cheap (one loopback datagram or one
+// chronyc run), and quick enough that the wait ends within a second or two of it.
+inline constexpr std::chrono::milliseconds kSyncPoll{1000};
+
+struct CheckRequest {
+  std::vector<std::string> servers;  // HOST[:PORT] of other machines, instead of this one
+  // First wait up to this long for this machine's daemon to synchronise.
+  std::optional<std::chrono::milliseconds> wait;
+  ProbeOptions probe;
+};
+
+struct CheckEvents {
+  StepEvents step;  // the waits for the probes
+  // During a wait for synchronisation: after each look at the daemon.
+  std::function<void(std::chrono::milliseconds elapsed, std::chrono::milliseconds limit,
+                     const DaemonReport& daemon)>
+      syncing;
+};
+
+// Collects what `check` judges: this machine's daemon (after the wait, when one is asked for),
+// its addresses probed as the monitors probe, and its config's lint; or the given servers.
+// ExitCode::usage for an image (nothing runs there to check) or --wait with --server;
+// ExitCode::interrupted on Ctrl-C.
+Result<CheckFacts> gather_check(const SystemFacts& system, const CheckRequest& request,
+                                Effects& effects, const CheckEvents& events = {});
 
 }  // namespace pooljoin

@@ -65,4 +65,10 @@ std::size_t count_upstreams(std::string_view text, Daemon daemon);
 // for the ntpd family; nullopt when the text does not tell.
 std::optional<Daemon> guess_daemon(std::string_view text);
 
+// The daemon a config text is read as: `given` (--daemon) when there is one; else chrony when
+// the text is a chrony config; else this system's daemon when it is of the ntpd family (ntpsec
+// and classic ntpd differ on nopeer), else ntpsec.
+Daemon daemon_to_lint_as(std::string_view text, std::optional<Daemon> given,
+                         const SystemFacts& facts);
+
 }  // namespace pooljoin

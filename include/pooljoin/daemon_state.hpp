@@ -14,6 +14,7 @@
 
 namespace pooljoin {
 
+class NtpTransport;
 class ProcessRunner;
 
 struct DaemonState {
@@ -38,12 +39,12 @@ struct DaemonQueryOptions {
 
 // The system variables of the ntpd on `options.address`. ExitCode::unavailable when it does not
 // answer (not running, or `restrict 127.0.0.1` missing) or answers with an error.
-Result<DaemonState> read_ntpd_state(const DaemonQueryOptions& options = {});
+Result<DaemonState> read_ntpd_state(NtpTransport& ntp, const DaemonQueryOptions& options = {});
 // chronyd's tracking report through chronyc. ExitCode::unavailable when chronyc cannot be run
 // or chronyd does not answer it.
 Result<DaemonState> read_chrony_state(ProcessRunner& runner,
                                       const DaemonQueryOptions& options = {});
-Result<DaemonState> read_daemon_state(Daemon daemon, ProcessRunner& runner,
+Result<DaemonState> read_daemon_state(Daemon daemon, ProcessRunner& runner, NtpTransport& ntp,
                                       const DaemonQueryOptions& options = {});
 
 // The parsers behind them, for tests: a READVAR variable list, and chronyc's CSV line.

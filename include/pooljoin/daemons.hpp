@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pooljoin/error.hpp"
 #include "pooljoin/os_release.hpp"
 
 namespace pooljoin {
@@ -18,6 +19,10 @@ std::optional<Daemon> parse_daemon(std::string_view name);
 // The ntpd family (ntpsec and classic ntp) share the config syntax and mode 6.
 inline bool is_ntpd_family(Daemon daemon) {
   return daemon != Daemon::chrony;
+}
+// The daemon's program: "chronyd", or "ntpd" for the ntpd family.
+inline std::string_view daemon_program_name(Daemon daemon) {
+  return daemon == Daemon::chrony ? "chronyd" : "ntpd";
 }
 
 struct DaemonSpec {
@@ -39,5 +44,14 @@ std::optional<Daemon> default_daemon(const Distro& distro);
 
 // Every daemon the distribution packages, default first.
 std::vector<Daemon> packaged_daemons(const Distro& distro);
+
+struct SystemFacts;
+
+// The daemon a step works on and how this system packages it: `daemon` when given (--daemon),
+// else the one detect recommends. The one place every step decides this. ExitCode::unsupported
+// for an unknown distribution (with `manual_fix`, what the operator can do by hand instead), a
+// distribution with no daemon known, or a daemon it does not package (naming those it does).
+Result<DaemonSpec> resolve_daemon_spec(const SystemFacts& facts, std::optional<Daemon> daemon,
+                                       std::string_view manual_fix);
 
 }  // namespace pooljoin

@@ -19,10 +19,25 @@ class ProcessRunner;
 enum class InitSystem { systemd, openrc, sysvinit, runit, none };
 std::string_view to_string(InitSystem init);
 
+// Why the pool cannot use one of the machine's addresses.
+enum class Exclusion {
+  none,        // a global unicast address: the pool can use it
+  not_global,  // address.scope() says where it is routed instead
+  temporary,   // an IPv6 privacy address: it changes
+  deprecated,  // an IPv6 address on its way out
+  tentative,   // an IPv6 address not yet valid (duplicate address detection)
+};
+
 struct LocalAddress {
   IpAddress address;
   std::string interface;
-  std::string excluded_because;  // empty for a global unicast address the pool can use
+  Exclusion excluded = Exclusion::none;
+
+  // Why it is excluded, for people ("private (RFC 1918)", "temporary (privacy) address"); empty
+  // when it is not.
+  std::string reason() const;
+  // A private or carrier-grade NAT address: the machine may sit behind NAT.
+  bool behind_nat() const { return address.scope() == AddressScope::private_network; }
 };
 
 struct SystemFacts {
@@ -40,6 +55,10 @@ struct SystemFacts {
   std::vector<LocalAddress> excluded;   // the machine's other addresses, with the reason
 
   bool has_installed(std::string_view daemon) const;
+  // Only private addresses besides loopback: typical behind 1:1 NAT, as on most clouds.
+  bool only_private_addresses() const;
+  // An IPv4 route out: any IPv4 address but loopback (behind NAT, a private one does).
+  bool can_reach_ipv4() const;
   bool has_running(std::string_view daemon) const;
   bool has_global(IpFamily family) const;
 };

@@ -70,4 +70,26 @@ class Resolver {
   std::unique_ptr<Channel> channel_;
 };
 
+// What one round of lookups gave: the servers asked ("address:port") and an answer per name,
+// in the order of the names.
+struct DnsLookupResult {
+  std::vector<std::string> servers;
+  std::vector<NameAnswer> answers;
+};
+
+// The seam for DNS: CaresDns asks the servers of `options` with c-ares; tests answer from a
+// table. ExitCode::unavailable when no lookup could be set up; ExitCode::interrupted on Ctrl-C.
+class DnsLookup {
+ public:
+  virtual ~DnsLookup() = default;
+  virtual Result<DnsLookupResult> lookup(const DnsOptions& options,
+                                         const std::vector<std::string>& names) = 0;
+};
+
+class CaresDns final : public DnsLookup {
+ public:
+  Result<DnsLookupResult> lookup(const DnsOptions& options,
+                                 const std::vector<std::string>& names) override;
+};
+
 }  // namespace pooljoin

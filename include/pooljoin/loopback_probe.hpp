@@ -10,6 +10,8 @@
 
 namespace pooljoin {
 
+class NtpTransport;
+
 struct LoopbackAnswer {
   int leap = 0;       // 0 none, 1/2 leap second announced, 3 unsynchronised
   int stratum = 0;    // 0 kiss-o'-death or unspecified, 16 unsynchronised
@@ -24,6 +26,7 @@ struct LoopbackAnswer {
 
 // One sample of the NTP engine to 127.0.0.1:`port`, waiting up to `timeout`. Any reply of the
 // daemon counts, synchronised or not; ExitCode::unavailable when none arrives in time.
-Result<LoopbackAnswer> query_loopback(std::chrono::milliseconds timeout, std::uint16_t port = 123);
+Result<LoopbackAnswer> query_loopback(NtpTransport& ntp, std::chrono::milliseconds timeout,
+                                      std::uint16_t port = 123);
 
 }  // namespace pooljoin

@@ -17,6 +17,18 @@ namespace pooljoin {
 enum class IpFamily { v4, v6 };
 std::string_view to_string(IpFamily family);  // "ipv4" / "ipv6"
 
+// Where an address is routed, as far as the pool is concerned: only global unicast addresses
+// can be pool servers (and reach them).
+enum class AddressScope {
+  global,
+  loopback,
+  link_local,
+  private_network,  // RFC 1918 and carrier-grade NAT: behind NAT, the world sees another address
+  unique_local,     // IPv6 ULA
+  multicast,
+  special_purpose,  // documentation, benchmarking, reserved, 6to4, Teredo, IPv4-mapped, ...
+};
+
 class IpAddress {
  public:
   // Parses a literal IPv4 or IPv6 address (no brackets, no port, no zone); nullopt otherwise.
@@ -32,6 +44,7 @@ class IpAddress {
   // Globally routable unicast: not loopback, link-local, private (RFC 1918), CGNAT, ULA,
   // documentation, benchmarking, multicast, reserved, IPv4-mapped, Teredo or 6to4.
   bool is_global_unicast() const;
+  AddressScope scope() const;
   // Why the address is not global unicast ("private (RFC 1918)", ...); empty when it is.
   std::string_view non_global_reason() const;
 
@@ -44,6 +57,12 @@ class IpAddress {
   auto operator<=>(const IpAddress&) const = default;
 
  private:
+  struct Classified {
+    AddressScope scope;
+    std::string_view reason;
+  };
+  Classified classify() const;
+
   IpFamily family_ = IpFamily::v4;
   std::array<std::uint8_t, 16> bytes_{};
 };

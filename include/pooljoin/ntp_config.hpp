@@ -33,7 +33,7 @@ struct Upstream {
 // Whether `host` is pool.ntp.org or a name under it (0.debian.pool.ntp.org, 2.de.pool.ntp.org).
 bool is_pool_ntp_name(std::string_view host);
 
-// One --server value: an IPv4/IPv6 literal or a hostname of valid labels, nothing else (no
+// One --upstream value: an IPv4/IPv6 literal or a hostname of valid labels, nothing else (no
 // spaces, quotes, line breaks, ports or options). Refuses pool.ntp.org names (a pool server
 // must pin its upstreams), loopback, unspecified and multicast addresses (127.127.x.x would be
 // a reference clock). ExitCode::usage with the reason.

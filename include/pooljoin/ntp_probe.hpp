@@ -78,11 +78,29 @@ struct ProbeBatch {
 // gets its own connected UDP socket (a random source port, and ICMP errors reported); a socket
 // that cannot be opened or connected is reported in that target's samples, not as an error.
 // Fails only when interrupted (ExitCode::interrupted) or when the event loop cannot be set up.
+// What UdpNtp runs; everything else reaches the network through an NtpTransport.
 Result<ProbeBatch> run_probes(const std::vector<ProbeTarget>& targets, const ProbeOptions& options,
                               const std::vector<QueryRequest>& queries = {});
 
-Result<std::vector<ProbeReport>> probe(const std::vector<ProbeTarget>& targets,
-                                       const ProbeOptions& options = {});
-Result<std::vector<QueryResult>> query(const std::vector<QueryRequest>& requests);
+// The seam for every datagram pooljoin sends to an NTP port (probes, mode 6 and mode 7 queries):
+// UdpNtp sends them; tests answer them from a script.
+class NtpTransport {
+ public:
+  virtual ~NtpTransport() = default;
+  // As run_probes: the reports in the order of the targets, the results in that of the queries.
+  virtual Result<ProbeBatch> exchange(const std::vector<ProbeTarget>& targets,
+                                      const ProbeOptions& options,
+                                      const std::vector<QueryRequest>& queries = {}) = 0;
+
+  Result<std::vector<ProbeReport>> probe(const std::vector<ProbeTarget>& targets,
+                                         const ProbeOptions& options = {});
+  Result<std::vector<QueryResult>> query(const std::vector<QueryRequest>& requests);
+};
+
+class UdpNtp final : public NtpTransport {
+ public:
+  Result<ProbeBatch> exchange(const std::vector<ProbeTarget>& targets, const ProbeOptions& options,
+                              const std::vector<QueryRequest>& queries = {}) override;
+};
 
 }  // namespace pooljoin

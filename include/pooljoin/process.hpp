@@ -1,5 +1,6 @@
 // Running other programs: always an argv vector through posix_spawn, never a shell string.
-// ProcessRunner is the seam: SpawnRunner runs, RecordingRunner (dry run) only records.
+// ProcessRunner is the seam: SpawnRunner runs; the unit tests' fake records and answers. A dry run
+// never reaches a runner with a change: it stops at the plan.
 #pragma once
 
 #include <chrono>
@@ -51,24 +52,11 @@ class ProcessRunner {
   // Runs the command to completion with stdin from /dev/null. Fails (ExitCode::unavailable) only
   // when the program could not be started; a non-zero exit is a successful run with !ok().
   virtual Result<ProcessResult> run(const Command& command, const RunOptions& options = {}) = 0;
-  // True when commands are only recorded (dry run).
-  virtual bool dry_run() const { return false; }
 };
 
 class SpawnRunner final : public ProcessRunner {
  public:
   Result<ProcessResult> run(const Command& command, const RunOptions& options = {}) override;
-};
-
-// Records the commands instead of running them; each "succeeds" with empty output.
-class RecordingRunner final : public ProcessRunner {
- public:
-  Result<ProcessResult> run(const Command& command, const RunOptions& options = {}) override;
-  bool dry_run() const override { return true; }
-  const std::vector<Command>& recorded() const { return recorded_; }
-
- private:
-  std::vector<Command> recorded_;
 };
 
 // Whether `program` is found as an executable file in the directories of PATH.

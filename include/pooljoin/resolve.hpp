@@ -3,11 +3,14 @@
 // The steps are pure functions over data, so tests drive them without a network.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "pooljoin/detect.hpp"
 #include "pooljoin/dns.hpp"
+#include "pooljoin/effects.hpp"
 #include "pooljoin/ntp_probe.hpp"
 #include "pooljoin/selection.hpp"
 #include "pooljoin/zones.hpp"
@@ -100,5 +103,71 @@ inline constexpr double kFalsetickerMarginMs = 50.0;
 // when the machine has it, at least one IPv4 when it has IPv4.
 std::vector<SelectedServer> select_upstreams(std::vector<Candidate>& candidates,
                                              const SelectionPolicy& policy);
+
+// --- The step: plan, survey, apply ------------------------------------------------------------
+
+// Each pool zone name is asked this many times: more draws from the pool's rotating answers.
+inline constexpr int kPoolRounds = 2;
+
+struct ResolveRequest {
+  std::string country;                // ISO 3166 code; "" = from the system's time zone
+  int servers = kDefaultUpstreams;    // how many to select
+  std::vector<std::string> hosts;     // the operator's own candidates: names or addresses
+  std::vector<Endpoint> dns_servers;  // empty: the system's resolv.conf (under --root)
+  std::chrono::milliseconds dns_timeout{2000};
+  int max_stratum = 3;
+  bool probe = true;  // measure the candidates over NTP (false: select them unmeasured)
+  ProbeOptions probe_options;
+  CandidateSources sources;
+  // When not one candidate answers over NTP: select them unmeasured (a dry run, which must show
+  // a plan offline) instead of failing.
+  bool unmeasured_if_silent = false;
+};
+
+// What to look up and how to choose.
+struct ResolvePlan {
+  CandidatePlan candidates;  // the zones and candidates, their addresses still empty
+  DnsOptions dns;
+  SelectionPolicy policy;
+  bool probe = true;
+  ProbeOptions probe_options;
+  bool unmeasured_if_silent = false;
+
+  // "de.pool.ntp.org, europe.pool.ntp.org"
+  std::string zone_names() const;
+};
+
+// Decides from the facts (the machine's addresses, its time zone under the root) and the request
+// alone; nothing is looked up. ExitCode::usage for a country code that is not one.
+Result<ResolvePlan> plan_resolve(const SystemFacts& facts, const RootedFs& fs,
+                                 const ResolveRequest& request);
+
+// The candidates looked up, measured and judged, and the selection they give.
+struct ResolveSurvey {
+  CandidatePlan candidates;              // each address with its measurement and verdict
+  std::vector<std::string> dns_servers;  // the servers asked
+  DnsOutcome dns = DnsOutcome::resolved;
+  std::size_t probed = 0;  // addresses measured over NTP
+  bool measured = true;    // false: selected without measurements (--no-probe, or silence)
+  std::vector<std::string> warnings;
+  int wanted = kDefaultUpstreams;
+  Selection selection;
+
+  // ExitCode::unavailable when fewer than kMinUpstreams servers could be selected.
+  Result<void> usable() const;
+};
+
+// Looks the candidates up (effects.dns), measures them (effects.ntp) and selects. Reads only.
+// ExitCode::unavailable when nothing answers over NTP (unless unmeasured_if_silent),
+// ExitCode::interrupted on Ctrl-C. Too few usable servers is not an error here: see usable().
+Result<ResolveSurvey> survey_resolve(const ResolvePlan& plan, Effects& effects,
+                                     const StepEvents& events = {});
+
+struct ResolveOutcome {
+  std::string saved;  // the system path of the saved selection
+};
+
+// Saves the survey's selection for gen-conf (after usable()).
+Result<ResolveOutcome> apply_resolve(const ResolveSurvey& survey, Effects& effects);
 
 }  // namespace pooljoin

@@ -11,6 +11,7 @@
 
 #include "pooljoin/daemons.hpp"
 #include "pooljoin/detect.hpp"
+#include "pooljoin/effects.hpp"
 #include "pooljoin/error.hpp"
 #include "pooljoin/loopback_probe.hpp"
 #include "pooljoin/process.hpp"
@@ -78,19 +79,16 @@ struct RestartOutcome {
   bool ok() const { return first.ok(); }
 };
 
-// Asks the daemon on loopback; query_loopback in the real program, a fake in tests.
-using LoopbackProber = std::function<Result<LoopbackAnswer>(std::chrono::milliseconds timeout)>;
-
 // The newest backup gen-conf made of `config_path` ("<path>.pooljoin-<UTC>[-N].bak"), by the
 // time in its name; nullopt when there is none.
 std::optional<std::string> newest_backup(const RootedFs& fs, const std::string& config_path);
 
-// Runs the plan. On a live system, the daemon must then answer on loopback within the plan's
-// timeout; when it does not, and the config is one gen-conf wrote (kGeneratedMarker) with a
-// backup beside it, the failed config is kept as "<path>.pooljoin-failed-<UTC>", the backup is
-// restored, and the daemon restarted and asked again. `on_command` is told of each command.
-RestartOutcome apply_restart(const RestartPlan& plan, const RootedFs& fs, ProcessRunner& runner,
-                             const LoopbackProber& prober,
-                             const std::function<void(const Command&)>& on_command = {});
+// Runs the plan. On a live system, the daemon must then answer on loopback (through
+// effects.ntp) within the plan's timeout; when it does not, and the config is one gen-conf wrote
+// (kGeneratedMarker) with a backup beside it, the failed config is kept as
+// "<path>.pooljoin-failed-<UTC>", the backup is restored, and the daemon restarted and asked
+// again. Fails only when interrupted (ExitCode::interrupted); everything else is in the outcome.
+Result<RestartOutcome> apply_restart(const RestartPlan& plan, Effects& effects,
+                                     const StepEvents& events = {});
 
 }  // namespace pooljoin

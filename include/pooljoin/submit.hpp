@@ -11,9 +11,11 @@
 #include <vector>
 
 #include "pooljoin/detect.hpp"
+#include "pooljoin/effects.hpp"
 #include "pooljoin/error.hpp"
 #include "pooljoin/finding.hpp"
 #include "pooljoin/net.hpp"
+#include "pooljoin/pool_rules.hpp"
 
 namespace pooljoin {
 
@@ -61,9 +63,6 @@ NetSpeedAdvice recommend_net_speed(std::string_view virtualization,
                                    std::optional<double> bandwidth_mbit);
 
 // --- Pre-flight ----------------------------------------------------------------------------------
-
-// The site refuses a server that does not answer with 0 < stratum < this (facts file, section 1).
-inline constexpr int kMaxSubmitStratum = 6;
 
 // One NTP query's answer, as the NTP engine (issue 3) reports it.
 struct NtpAnswer {
@@ -157,5 +156,50 @@ struct Verification {
 // proxy). Fails only when interrupted; every other failure is that address's result.
 Result<std::vector<Verification>> verify_ownership(HttpClient& http, const std::string& url,
                                                    const std::vector<IpAddress>& sources);
+
+// --- The step ------------------------------------------------------------------------------------
+
+struct SubmitRequest {
+  std::vector<IpAddress> addresses;  // the server's public addresses; empty: the machine's own
+  std::string hostname;              // "" = the machine's fully qualified name
+  std::optional<double> bandwidth_mbit;
+  std::string verify_url;  // the site's validation URL: prove ownership from each address
+  std::string api_base;    // the pool's site, for its score API
+  ProbeOptions probe;
+  // Leave out the addresses the pool already knows (join: a server that has joined is done).
+  bool only_unregistered = false;
+};
+
+struct SubmitPlan {
+  std::vector<IpAddress> addresses;   // what is submitted (and proven)
+  std::vector<IpAddress> registered;  // left out by only_unregistered: the pool knows them
+  PreflightFacts facts;
+  std::vector<Finding> findings;  // preflight(facts)
+  SubmitInstructions instructions;
+  std::string verify_url;
+
+  bool preflight_failed() const { return worst(findings) == Severity::fail; }
+  // Every address is in the pool already (only_unregistered): nothing to submit.
+  bool nothing_to_submit() const { return addresses.empty() && !registered.empty(); }
+};
+
+// Collects what the site will check (each address's registration in the score API, its NTP
+// answer as the monitors see it, the machine's check and config lint) and decides what to enter
+// on the site. Reads only; HTTP, NTP and the config through `effects`, the hostname through
+// `resolve`. ExitCode::interrupted on Ctrl-C; a failed lookup is a finding, not an error.
+Result<SubmitPlan> plan_submit(const SystemFacts& system, const SubmitRequest& request,
+                               Effects& effects, const StepEvents& events = {},
+                               const HostResolver& resolve = resolve_with_getaddrinfo);
+
+struct SubmitOutcome {
+  bool proving = false;                    // a verify URL was given
+  std::vector<Verification> verification;  // one per address
+  // Ownership was to be proven and some address could not (or there was none to prove it from).
+  bool failed() const;
+};
+
+// Proves ownership: one request to the plan's verify URL from each of its addresses (nothing
+// when it has none). ExitCode::interrupted on Ctrl-C.
+Result<SubmitOutcome> apply_submit(const SubmitPlan& plan, Effects& effects);
 
 }  // namespace pooljoin

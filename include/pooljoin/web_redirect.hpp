@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "pooljoin/detect.hpp"
+#include "pooljoin/effects.hpp"
 #include "pooljoin/error.hpp"
 #include "pooljoin/fs.hpp"
 #include "pooljoin/process.hpp"
@@ -68,8 +69,7 @@ struct WebRedirectOutcome {
 // Writes the file (atomically, with a backup), runs the commands, then the check. When a command
 // or the check fails, the commands run so far are undone, the previous file is put back (or the
 // new one removed), and the error carries the web server's words (ExitCode::check_failed).
-Result<WebRedirectOutcome> apply_web_redirect(
-    const WebRedirectPlan& plan, const RootedFs& fs, ProcessRunner& runner,
-    const std::function<void(const Command&)>& on_command = {});
+Result<WebRedirectOutcome> apply_web_redirect(const WebRedirectPlan& plan, Effects& effects,
+                                              const StepEvents& events = {});
 
 }  // namespace pooljoin

@@ -1,19 +1,52 @@
 #include "commands.hpp"
+#include "steps.hpp"
 #include "table.hpp"
-#include "views.hpp"
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "pooljoin/detect.hpp"
 
 namespace pooljoin::cli {
 namespace {
 
-std::string joined(const std::vector<std::string>& items, std::string_view none = "none") {
-  if (items.empty()) return std::string(none);
-  std::string text;
-  for (const auto& item : items)
-    text += (text.empty() ? "" : ", ") + item;
-  return text;
+std::string joined(const std::vector<std::string>& items) {
+  return items.empty() ? std::string("none") : fmt::format("{}", fmt::join(items, ", "));
+}
+
+nlohmann::json addresses_json(const std::vector<LocalAddress>& addresses, bool with_reason) {
+  auto list = nlohmann::json::array();
+  for (const auto& a : addresses) {
+    nlohmann::json entry = {{"address", a.address.to_string()},
+                            {"family", to_string(a.address.family())},
+                            {"interface", a.interface}};
+    if (with_reason) entry["reason"] = a.reason();
+    list.push_back(std::move(entry));
+  }
+  return list;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const SystemFacts& facts) {
+  return {
+      {"distro",
+       {{"id", facts.distro.id},
+        {"id_like", facts.distro.id_like},
+        {"version_id", facts.distro.version_id},
+        {"pretty_name", facts.distro.pretty_name},
+        {"family", to_string(facts.distro.family)}}},
+      {"package_manager",
+       facts.package_manager.empty() ? nlohmann::json() : nlohmann::json(facts.package_manager)},
+      {"init_system", to_string(facts.init)},
+      {"virtualization", facts.virtualization},
+      {"daemons",
+       {{"installed", facts.daemons_installed},
+        {"running", facts.daemons_running},
+        {"recommended",
+         facts.recommended ? nlohmann::json(to_string(*facts.recommended)) : nlohmann::json()}}},
+      {"addresses", addresses_json(facts.addresses, false)},
+      {"excluded_addresses", addresses_json(facts.excluded, true)},
+  };
 }
 
 std::string render(const SystemFacts& facts, const Console& console) {
@@ -47,29 +80,39 @@ std::string render(const SystemFacts& facts, const Console& console) {
     const auto& a = facts.excluded[i];
     table.add({i == 0 ? "not usable" : "",
                console.paint(Console::Style::dim, fmt::format("{} on {}: {}", a.address.to_string(),
-                                                              a.interface, a.excluded_because))});
+                                                              a.interface, a.reason()))});
   }
   return table.render();
 }
 
-}  // namespace
+std::string summary(const SystemFacts& facts) {
+  std::vector<std::string> addresses;
+  for (const auto& a : facts.addresses)
+    addresses.push_back(a.address.to_string());
+  std::string where =
+      facts.distro.pretty_name.empty() ? "an unknown system" : facts.distro.pretty_name;
+  return fmt::format("{}, {}, daemons {}; global addresses: {}", where, to_string(facts.init),
+                     joined(facts.daemons_installed), joined(addresses));
+}
+
+void show_facts(const Context& ctx, const SystemFacts& facts) {
+  ctx.console.detail(fmt::format("facts: {}", summary(facts)));
+  if (facts.recommended)
+    ctx.console.detail(
+        fmt::format("facts: the daemon detect recommends is {}", to_string(*facts.recommended)));
+}
 
 Action add_detect(CLI::App&) {
   return [](Context& ctx) {
-    SystemFacts facts = detect(ctx.fs, ctx.query_runner);
+    SystemFacts facts = detect(ctx.fs, ctx.effects.runner);
     if (ctx.console.json()) {
       ctx.console.emit_json(to_json(facts));
     } else {
       ctx.console.print(render(facts, ctx.console));
     }
     if (facts.addresses.empty()) {
-      bool has_private =
-          std::any_of(facts.excluded.begin(), facts.excluded.end(), [](const LocalAddress& a) {
-            return a.excluded_because.find("private") != std::string::npos ||
-                   a.excluded_because.find("carrier-grade") != std::string::npos;
-          });
       ctx.console.note(
-          has_private
+          facts.only_private_addresses()
               ? "note: no global address on any interface; behind 1:1 NAT (as on most clouds) the "
                 "pool sees the public address, which must forward UDP 123 to this machine"
               : "note: no global address on any interface; the pool can only use public addresses");

@@ -1,36 +1,41 @@
 #include "commands.hpp"
 #include "steps.hpp"
-#include "ticker.hpp"
-#include "views.hpp"
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "pooljoin/detect.hpp"
 #include "pooljoin/install.hpp"
 
 namespace pooljoin::cli {
-namespace {}  // namespace
+
+nlohmann::json to_json(const InstallPlan& plan) {
+  return {{"daemon", to_string(plan.spec.daemon)},
+          {"package", plan.spec.package},
+          {"service", plan.spec.service},
+          {"config_path", plan.spec.config_path},
+          {"already_installed", plan.already_installed},
+          {"commands", to_json(plan.commands)},
+          {"removes", plan.removes},
+          {"notes", plan.notes}};
+}
 
 int run_install_ntp(Context& ctx, const InstallOptions& options) {
   require_root(ctx, "install-ntp");
-  SystemFacts facts = detect(ctx.fs, ctx.query_runner);
-  InstallRequest request;
-  if (options.daemon != "auto") request.daemon = parse_daemon(options.daemon);
-  request.lock_timeout_seconds = options.lock_timeout;
+  const SystemFacts facts = detect(ctx.fs, ctx.effects.runner);
+  show_facts(ctx, facts);
+  InstallRequest request{options.daemon, options.lock_timeout};
   InstallPlan plan = value_or_throw(plan_install(facts, ctx.fs, request));
   const std::string daemon(to_string(plan.spec.daemon));
 
-  for (const auto& note : plan.notes)
-    ctx.console.note("note: " + note);
+  print_notes(ctx.console, plan.notes);
   if (plan.already_installed) {
     if (ctx.console.json()) ctx.console.emit_json(to_json(plan));
-    ctx.console.note(fmt::format("{} is already installed (package {}); nothing to do", daemon,
-                                 plan.spec.package));
+    ctx.console.print(fmt::format("{} is already installed (package {}); nothing to do", daemon,
+                                  plan.spec.package));
     return to_int(ExitCode::ok);
   }
   if (!plan.removes.empty()) {
-    std::string removed;
-    for (const auto& name : plan.removes)
-      removed += (removed.empty() ? "" : ", ") + name;
+    const std::string removed = fmt::format("{}", fmt::join(plan.removes, ", "));
     ctx.console.warn(fmt::format("installing {} makes {} remove {}, which is installed",
                                  plan.spec.package, facts.package_manager, removed));
     if (!ctx.options.dry_run &&
@@ -45,43 +50,25 @@ int run_install_ntp(Context& ctx, const InstallOptions& options) {
     if (ctx.console.json()) {
       ctx.console.emit_json(to_json(plan));
     } else {
-      std::string lines;
-      for (const auto& command : plan.commands)
-        lines += display(command) + '\n';
-      ctx.console.print(lines);
+      ctx.console.print(ctx.console.quiet() ? fmt::format("would install {}", plan.spec.package)
+                                            : command_lines(plan.commands));
     }
     return to_int(ExitCode::ok);
   }
 
-  Ticker ticker(ctx.console);
-  value_or_throw(apply_install(plan, ctx.change_runner, [&](const Command& command) {
-    ticker.stop();
-    ctx.console.note(ctx.console.paint_err(Console::Style::dim, "$ " + display(command)));
-    ticker.start(command.argv.size() > 2
-                     ? command.argv[command.argv.size() - 2] + " " + command.argv.back()
-                     : display(command));
-  }));
-  ticker.stop();
-  // Trust what is on disk afterwards, not the package manager's exit status alone.
-  if (!has_program(ctx.fs, plan.spec.daemon == Daemon::chrony ? "chronyd" : "ntpd")) {
-    throw Fatal(ExitCode::unavailable, fmt::format("{} was not installed", plan.spec.package),
-                "the package manager succeeded but the daemon's program is missing",
-                "install it by hand and run `pooljoin detect` to check");
-  }
+  ConsoleEvents events(ctx.console);
+  value_or_throw(apply_install(plan, ctx.effects, events.events()));
   if (ctx.console.json()) ctx.console.emit_json(to_json(plan));
-  ctx.console.note(fmt::format("{} installed", plan.spec.package));
+  ctx.console.print(fmt::format("{} installed", plan.spec.package));
   return to_int(ExitCode::ok);
 }
 
 Action add_install_ntp(CLI::App& sub) {
   auto options = std::make_shared<InstallOptions>();
-  sub.add_option("--daemon", options->daemon,
-                 "Which daemon: auto (keep an installed one, else the "
-                 "distribution's ntpd), ntpsec, ntp or chrony")
-      ->check(CLI::IsMember({"auto", "ntpsec", "ntp", "chrony"}));
-  sub.add_option("--lock-timeout", options->lock_timeout,
-                 "Seconds to wait for another package manager run to finish")
-      ->check(CLI::Range(0, 3600));
+  add_daemon_option(sub, options->daemon,
+                    "Which daemon: auto (keep an installed one, else the distribution's), ntpsec, "
+                    "ntp or chrony");
+  add_install_options(sub, *options);
   return [options](Context& ctx) { return run_install_ntp(ctx, *options); };
 }
 

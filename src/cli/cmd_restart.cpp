@@ -1,24 +1,12 @@
 #include "commands.hpp"
 #include "steps.hpp"
-#include "ticker.hpp"
-#include "views.hpp"
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "pooljoin/detect.hpp"
-#include "pooljoin/loopback_probe.hpp"
 #include "pooljoin/restart.hpp"
 
 namespace pooljoin::cli {
 namespace {
-
-std::optional<InitSystem> parse_init(const std::string& name) {
-  for (InitSystem init :
-       {InitSystem::systemd, InitSystem::sysvinit, InitSystem::openrc, InitSystem::runit}) {
-    if (name == to_string(init)) return init;
-  }
-  return std::nullopt;
-}
 
 nlohmann::json to_json(const RestartAttempt& attempt) {
   nlohmann::json answer = nullptr;
@@ -35,18 +23,6 @@ nlohmann::json to_json(const RestartAttempt& attempt) {
           {"answer", answer}};
 }
 
-nlohmann::json to_json(const RestartPlan& plan) {
-  return {{"daemon", to_string(plan.spec.daemon)},
-          {"service", plan.spec.service},
-          {"config_path", plan.spec.config_path},
-          {"init_system", to_string(plan.init)},
-          {"live", plan.live},
-          {"conflicting", plan.conflicting},
-          {"commands", cli::to_json(plan.commands())},
-          {"answer_timeout_s", plan.answer_timeout.count()},
-          {"notes", plan.notes}};
-}
-
 std::string describe(const RestartAttempt& attempt, const std::string& daemon) {
   if (!attempt.ok()) return attempt.failure;
   return fmt::format("{} answers on 127.0.0.1:123 after {:.1f} s: {}", daemon,
@@ -56,57 +32,100 @@ std::string describe(const RestartAttempt& attempt, const std::string& daemon) {
 
 }  // namespace
 
-int run_restart(Context& ctx, const RestartOptions& options) {
-  require_root(ctx, "restart");
-  SystemFacts facts = detect(ctx.fs, ctx.query_runner);
-  RestartRequest request;
-  if (options.daemon != "auto") request.daemon = parse_daemon(options.daemon);
-  if (options.init != "auto") request.init = parse_init(options.init);
-  auto asked = duration_of(options.timeout, "--timeout");
-  // Whole seconds, rounded up: the daemon never gets less than asked for.
-  request.answer_timeout = std::chrono::ceil<std::chrono::seconds>(asked);
-  RestartPlan plan = value_or_throw(plan_restart(facts, ctx.fs, request));
-  const std::string daemon(to_string(plan.spec.daemon));
+nlohmann::json to_json(const RestartPlan& plan) {
+  return {{"daemon", to_string(plan.spec.daemon)},
+          {"service", plan.spec.service},
+          {"config_path", plan.spec.config_path},
+          {"init_system", to_string(plan.init)},
+          {"live", plan.live},
+          {"conflicting", plan.conflicting},
+          {"commands", to_json(plan.commands())},
+          {"answer_timeout_s", plan.answer_timeout.count()},
+          {"notes", plan.notes}};
+}
 
-  for (const auto& note : plan.notes)
-    ctx.console.note("note: " + note);
+void add_outcome(nlohmann::json& doc, const RestartPlan& plan, const RestartOutcome& outcome) {
+  doc["warnings"] = outcome.warnings;
+  doc["first"] = plan.live ? to_json(outcome.first) : nlohmann::json(nullptr);
+  doc["rollback"] = nullptr;
+  if (!outcome.ok() && plan.live) {
+    doc["rollback"] = {{"done", outcome.after_rollback.has_value()},
+                       {"reason_not_done", outcome.no_rollback_reason},
+                       {"restored_from", outcome.restored_from},
+                       {"failed_config", outcome.failed_config},
+                       {"after", outcome.after_rollback ? to_json(*outcome.after_rollback)
+                                                        : nlohmann::json(nullptr)}};
+  }
+}
+
+// The plan as a dry run shows it: the commands (on stderr, a note says what apply verifies).
+std::string render_plan(const RestartPlan& plan, const Context& ctx) {
+  if (ctx.console.quiet()) return fmt::format("would restart {}\n", plan.spec.service);
+  if (plan.live) {
+    ctx.console.note(fmt::format(
+        "then: {} must answer on 127.0.0.1:123 within {} s; if it does not, the newest backup of "
+        "{} is restored and {} restarted on it",
+        to_string(plan.spec.daemon), plan.answer_timeout.count(), plan.spec.config_path,
+        plan.spec.service));
+  }
+  return command_lines(plan.commands());
+}
+
+// Says what the plan does to the other time services (notes, on stderr).
+void note_conflicting(const RestartPlan& plan, const Context& ctx) {
+  print_notes(ctx.console, plan.notes);
   for (const auto& other : plan.conflicting) {
-    ctx.console.note(fmt::format("{} conflicts with {} on UDP port 123: it is {}", other, daemon,
+    ctx.console.note(fmt::format("{} conflicts with {} on UDP port 123: it is {}", other,
+                                 to_string(plan.spec.daemon),
                                  plan.live ? "stopped and disabled" : "disabled"));
   }
+}
+
+std::string render(const RestartPlan& plan, const RestartOutcome& outcome, const Context& ctx) {
+  const std::string daemon(to_string(plan.spec.daemon));
+  if (!plan.live) {
+    return fmt::format("{} enabled at boot in {}\n", plan.spec.service, ctx.fs.root().string());
+  }
+  if (outcome.ok()) return describe(outcome.first, daemon) + "\n";
+  // Both outcomes, plainly: what failed, what was done about it, and where things stand now.
+  std::string report =
+      fmt::format("{} did not come up on the new config: {}\n", daemon, outcome.first.failure);
+  if (!outcome.after_rollback) {
+    report += fmt::format("no rollback: {}\n", outcome.no_rollback_reason);
+    return report;
+  }
+  report += fmt::format("rolled back: {} restored from {}; the config that failed is kept as {}\n",
+                        ctx.fs.host(plan.spec.config_path).string(),
+                        ctx.fs.host(outcome.restored_from).string(),
+                        ctx.fs.host(outcome.failed_config).string());
+  if (outcome.after_rollback->ok()) {
+    report += fmt::format("after the rollback: {}\n", describe(*outcome.after_rollback, daemon));
+  } else {
+    report += fmt::format("after the rollback, {} still failed: {}\n", daemon,
+                          outcome.after_rollback->failure);
+  }
+  return report;
+}
+
+int run_restart(Context& ctx, const RestartOptions& options) {
+  require_root(ctx, "restart");
+  const SystemFacts facts = detect(ctx.fs, ctx.effects.runner);
+  show_facts(ctx, facts);
+  const RestartPlan plan = value_or_throw(plan_restart(facts, ctx.fs, restart_request(options)));
+  note_conflicting(plan, ctx);
   if (ctx.options.dry_run) {
     if (ctx.console.json()) {
       ctx.console.emit_json(to_json(plan));
     } else {
-      std::string lines;
-      for (const auto& command : plan.commands())
-        lines += display(command) + '\n';
-      ctx.console.print(lines);
-      if (plan.live) {
-        ctx.console.note(fmt::format(
-            "then: {} must answer on 127.0.0.1:123 within {} s; if it does not, the newest "
-            "backup of {} is restored and {} restarted on it",
-            daemon, plan.answer_timeout.count(), plan.spec.config_path, plan.spec.service));
-      }
+      ctx.console.print(render_plan(plan, ctx));
     }
     return to_int(ExitCode::ok);
   }
 
-  Ticker ticker(ctx.console);
-  RestartOutcome outcome = apply_restart(
-      plan, ctx.fs, ctx.change_runner,
-      [&](std::chrono::milliseconds timeout) {
-        ticker.start(fmt::format("waiting for {} to answer on 127.0.0.1", daemon));
-        auto answer = query_loopback(timeout);
-        ticker.stop();
-        return answer;
-      },
-      [&](const Command& command) {
-        ticker.stop();
-        ctx.console.note(ctx.console.paint_err(Console::Style::dim, "$ " + display(command)));
-        ticker.start(display(command));
-      });
-  ticker.stop();
+  const RestartOutcome outcome = [&] {
+    ConsoleEvents events(ctx.console);
+    return value_or_throw(apply_restart(plan, ctx.effects, events.events()));
+  }();
   for (const auto& warning : outcome.warnings)
     ctx.console.warn(warning);
   if (!plan.live && !outcome.warnings.empty()) {
@@ -115,68 +134,29 @@ int run_restart(Context& ctx, const RestartOptions& options) {
                 fmt::format("cannot enable {} in {}", plan.spec.service, ctx.fs.root().string()),
                 outcome.warnings.front(), "enable it from inside the image");
   }
-
   if (ctx.console.json()) {
     auto doc = to_json(plan);
-    doc["warnings"] = outcome.warnings;
-    doc["first"] = plan.live ? to_json(outcome.first) : nlohmann::json(nullptr);
-    doc["rollback"] = nullptr;
-    if (!outcome.ok() && plan.live) {
-      doc["rollback"] = {{"done", outcome.after_rollback.has_value()},
-                         {"reason_not_done", outcome.no_rollback_reason},
-                         {"restored_from", outcome.restored_from},
-                         {"failed_config", outcome.failed_config},
-                         {"after", outcome.after_rollback ? to_json(*outcome.after_rollback)
-                                                          : nlohmann::json(nullptr)}};
-    }
+    add_outcome(doc, plan, outcome);
     ctx.console.emit_json(doc);
-  }
-  if (!plan.live) {
-    ctx.console.print(
-        fmt::format("{} enabled at boot in {}\n", plan.spec.service, ctx.fs.root().string()));
-    return to_int(ExitCode::ok);
-  }
-  if (outcome.ok()) {
-    ctx.console.print(describe(outcome.first, daemon) + "\n");
-    return to_int(ExitCode::ok);
-  }
-
-  // Both outcomes, plainly: what failed, what was done about it, and where things stand now.
-  ctx.console.error({ExitCode::check_failed,
-                     fmt::format("{} did not come up on the new config", daemon),
-                     outcome.first.failure,
-                     {}});
-  std::string report;
-  if (!outcome.after_rollback) {
-    report += fmt::format("no rollback: {}\n", outcome.no_rollback_reason);
   } else {
-    report += fmt::format(
-        "rolled back: {} restored from {}; the config that failed is kept as {}\n",
-        ctx.fs.host(plan.spec.config_path).string(), ctx.fs.host(outcome.restored_from).string(),
-        ctx.fs.host(outcome.failed_config).string());
-    if (outcome.after_rollback->ok()) {
-      report += fmt::format("after the rollback: {}\n", describe(*outcome.after_rollback, daemon));
-    } else {
-      report += fmt::format("after the rollback, {} still failed: {}\n", daemon,
-                            outcome.after_rollback->failure);
-    }
+    ctx.console.print(render(plan, outcome, ctx));
   }
-  ctx.console.print(report);
-  return to_int(ExitCode::check_failed);
+  if (plan.live && !outcome.ok()) {
+    ctx.console.error(
+        {ExitCode::check_failed,
+         fmt::format("{} did not come up on the new config", to_string(plan.spec.daemon)),
+         outcome.first.failure,
+         {}});
+    return to_int(ExitCode::check_failed);
+  }
+  return to_int(ExitCode::ok);
 }
 
 Action add_restart(CLI::App& sub) {
   auto options = std::make_shared<RestartOptions>();
-  sub.add_option("--daemon", options->daemon,
-                 "Which daemon: auto (the detected one), ntpsec, ntp or chrony")
-      ->check(CLI::IsMember({"auto", "ntpsec", "ntp", "chrony"}));
-  sub.add_option("--init", options->init,
-                 "The init system: auto (detected), systemd, sysvinit, openrc or runit")
-      ->check(CLI::IsMember({"auto", "systemd", "sysvinit", "openrc", "runit"}));
-  sub.add_option("--timeout", options->timeout,
-                 "How long the restarted daemon has to answer on 127.0.0.1:123 (1s to 10m)")
-      ->type_name("DURATION")
-      ->check(duration_validator(std::chrono::seconds(1), std::chrono::minutes(10)));
+  add_daemon_option(sub, options->daemon,
+                    "Which daemon: auto (the detected one), ntpsec, ntp or chrony");
+  add_restart_options(sub, *options);
   return [options](Context& ctx) { return run_restart(ctx, *options); };
 }
 

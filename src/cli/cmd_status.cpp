@@ -1,7 +1,6 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <thread>
 
 #include "chart.hpp"
 #include "commands.hpp"
@@ -11,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pooljoin/detect.hpp"
+#include "pooljoin/duration.hpp"
 #include "pooljoin/interrupt.hpp"
 #include "pooljoin/pool_api.hpp"
 #include "pooljoin/selection.hpp"
@@ -19,33 +19,18 @@ namespace pooljoin::cli {
 namespace {
 
 // The monitors report every few minutes: refreshing faster only loads the pool's site.
-constexpr int kMinWatchSeconds = 5;
-constexpr int kMaxWatchSeconds = 24 * 3600;
-constexpr int kDefaultWatchSeconds = 60;
+constexpr std::chrono::milliseconds kMinWatch = std::chrono::seconds(5);
+constexpr std::chrono::milliseconds kMaxWatch = std::chrono::hours(24);
+constexpr std::chrono::milliseconds kDefaultWatch = std::chrono::seconds(60);
 // A watch gives up after this many refreshes in a row where no address could be fetched.
 constexpr int kMaxWatchFailures = 10;
 
 struct StatusOptions {
   std::vector<std::string> addresses;
   bool watch = false;
-  std::string interval;  // as given to --watch ("60", "30s", "5m"); "" for the default
+  std::chrono::milliseconds interval = kDefaultWatch;
   int limit = 500;
 };
-
-// "30", "30s", "5m", "1h" as seconds; nullopt when it is none of these.
-std::optional<int> parse_interval(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  std::size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))
-    ++digits;
-  if (digits == 0 || digits > 6) return std::nullopt;
-  int value = std::stoi(text.substr(0, digits));
-  std::string unit = text.substr(digits);
-  if (unit.empty() || unit == "s") return value;
-  if (unit == "m") return value * 60;
-  if (unit == "h") return value * 3600;
-  return std::nullopt;
-}
 
 std::vector<IpAddress> addresses_to_show(const Context& ctx, const StatusOptions& options) {
   std::vector<IpAddress> addresses;
@@ -68,10 +53,8 @@ std::vector<IpAddress> addresses_to_show(const Context& ctx, const StatusOptions
   for (const auto& a : global)
     addresses.push_back(a.address);
   if (addresses.empty()) {
-    bool private_only = std::any_of(excluded.begin(), excluded.end(), [](const LocalAddress& a) {
-      return a.excluded_because.find("private") != std::string::npos ||
-             a.excluded_because.find("carrier-grade") != std::string::npos;
-    });
+    bool private_only = std::any_of(excluded.begin(), excluded.end(),
+                                    [](const LocalAddress& a) { return a.behind_nat(); });
     throw Fatal(ExitCode::usage, "no address to look up",
                 private_only ? "this machine has only private addresses (behind NAT, the pool "
                                "sees the public one)"
@@ -200,7 +183,7 @@ using Fetched = std::vector<std::pair<IpAddress, Result<ServerScore>>>;
 Fetched fetch_all(Context& ctx, const std::vector<IpAddress>& addresses, int limit) {
   Fetched fetched;
   for (const auto& address : addresses) {
-    auto score = fetch_server_score(ctx.http, ctx.options.api_base, address, limit);
+    auto score = fetch_server_score(ctx.effects.http, ctx.options.api_base, address, limit);
     if (!score && score.error().code == ExitCode::interrupted) throw Fatal(score.error());
     fetched.emplace_back(address, std::move(score));
   }
@@ -252,16 +235,6 @@ std::optional<Error> report_failures(const Context& ctx, const Fetched& fetched)
   return last;
 }
 
-// Waits `seconds`, waking often enough to stop promptly; false when interrupted.
-bool wait_interruptible(int seconds) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < until) {
-    if (interrupted()) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return !interrupted();
-}
-
 int run_status(Context& ctx, const StatusOptions& options) {
   auto addresses = addresses_to_show(ctx, options);
   if (!options.watch) {
@@ -271,8 +244,7 @@ int run_status(Context& ctx, const StatusOptions& options) {
     return to_int(ExitCode::ok);
   }
 
-  int interval =
-      options.interval.empty() ? kDefaultWatchSeconds : *parse_interval(options.interval);
+  const std::chrono::milliseconds interval = options.interval;
   const bool clear = ctx.console.stdout_tty() && !ctx.console.json();
   int failed_rounds = 0;
   try {
@@ -289,10 +261,10 @@ int run_status(Context& ctx, const StatusOptions& options) {
       if (!ctx.console.json()) {
         ctx.console.note(ctx.console.paint_err(
             Console::Style::dim,
-            fmt::format("refreshed at {}; next in {} s (Ctrl-C stops)",
-                        rfc3339_utc(std::chrono::system_clock::now()), interval)));
+            fmt::format("refreshed at {}; next in {} (Ctrl-C stops)",
+                        rfc3339_utc(ctx.effects.clock.now()), format_duration(interval))));
       }
-      if (!wait_interruptible(interval)) break;
+      if (!ctx.effects.clock.sleep_for(interval, "status --watch")) break;
     }
   } catch (const Fatal& fatal) {
     if (fatal.error().code != ExitCode::interrupted) throw;
@@ -309,23 +281,26 @@ Action add_status(CLI::App& sub) {
                  "Addresses to look up (default: this machine's global addresses)")
       ->type_name("ADDRESS");
   CLI::Option* watch =
-      sub.add_option("--watch", options->interval,
-                     "Refresh every INTERVAL (seconds, or with s/m/h: 30s, 5m; default 60 s) until "
-                     "interrupted")
+      sub.add_option_function<std::string>(
+             "--watch",
+             [options](const std::string& value) {
+               if (!value.empty()) options->interval = *parse_duration(value);
+             },
+             "Refresh every INTERVAL (30s, 5m, or seconds; default 60s) until interrupted")
           ->expected(0, 1)
-          ->option_text("[INTERVAL]")
+          ->option_text("[INTERVAL] (Env:POOLJOIN_WATCH)")
           ->check(CLI::Validator(
               [](std::string& value) -> std::string {
                 if (value.empty()) return {};
-                auto seconds = parse_interval(value);
-                if (!seconds) {
+                auto interval = parse_duration(value);
+                if (!interval) {
                   return fmt::format(
                       "'{}' is not an interval (60, 30s, 5m, 1h); give addresses before --watch",
                       value);
                 }
-                if (*seconds < kMinWatchSeconds || *seconds > kMaxWatchSeconds) {
-                  return fmt::format("the interval must be from {} s to {} h", kMinWatchSeconds,
-                                     kMaxWatchSeconds / 3600);
+                if (*interval < kMinWatch || *interval > kMaxWatch) {
+                  return fmt::format("the interval must be from {} to {}",
+                                     format_duration(kMinWatch), format_duration(kMaxWatch));
                 }
                 return {};
               },

@@ -1,62 +1,93 @@
 #include "commands.hpp"
 #include "generated_at.hpp"
 #include "steps.hpp"
-#include "views.hpp"
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "pooljoin/detect.hpp"
 #include "pooljoin/resources.hpp"
 #include "pooljoin/web_redirect.hpp"
 
 namespace pooljoin::cli {
-namespace {
 
-nlohmann::json to_json(const WebRedirectPlan& plan, const RootedFs& fs) {
+nlohmann::json to_json(const WebRedirectPlan& plan, const Context& ctx) {
   return {{"web_server", to_string(plan.server)},
           {"mode", plan.mode == RedirectMode::alias ? "alias" : "rewrite"},
           {"target", plan.target},
-          {"path", fs.host(plan.path).string()},
+          {"path", ctx.fs.host(plan.path).string()},
           {"content", plan.content},
-          {"commands", cli::to_json(plan.commands)},
+          {"commands", to_json(plan.commands)},
           {"check", plan.check ? nlohmann::json(plan.check->argv) : nlohmann::json(nullptr)},
           {"disables", plan.disables},
           {"notes", plan.notes}};
 }
 
-}  // namespace
+void add_outcome(nlohmann::json& doc, const WebRedirectOutcome& outcome, const Context& ctx) {
+  doc["changed"] = outcome.written.changed;
+  doc["backup"] = outcome.written.backup.empty()
+                      ? nlohmann::json(nullptr)
+                      : nlohmann::json(ctx.fs.host(outcome.written.backup).string());
+  doc["checked"] = outcome.checked;
+}
 
-int run_web_redirect(Context& ctx, const WebRedirectOptions& options) {
+std::string render_plan(const WebRedirectPlan& plan, const Context& ctx) {
+  const std::string path = ctx.fs.host(plan.path).string();
+  if (ctx.console.quiet()) return fmt::format("would write {}\n", path);
+  std::string out = fmt::format("# {}:\n{}", path, plan.content);
+  out += command_lines(plan.commands);
+  if (plan.check) out += display(*plan.check) + '\n';
+  return out;
+}
+
+std::string render(const WebRedirectPlan& plan, const WebRedirectOutcome& outcome,
+                   const Context& ctx) {
+  const std::string path = ctx.fs.host(plan.path).string();
+  if (!outcome.written.changed)
+    return fmt::format("{} already redirects to {}\n", path, plan.target);
+  std::string out =
+      fmt::format("wrote {}: HTTP requests to this server go to {}\n", path, plan.target);
+  if (ctx.console.quiet()) return out;
+  if (!outcome.written.backup.empty()) {
+    out += fmt::format("previous file kept as {}\n", ctx.fs.host(outcome.written.backup).string());
+  }
+  if (plan.check) out += fmt::format("checked: `{}` accepts it\n", display(*plan.check));
+  return out;
+}
+
+WebRedirectRequest web_redirect_request(const Context& ctx, const WebRedirectOptions& options) {
   WebRedirectRequest request;
-  request.mode = options.mode == "rewrite" ? RedirectMode::rewrite : RedirectMode::alias;
+  request.mode = options.mode;
   request.target = value_or_throw(parse_redirect_target(options.target, request.mode));
-  if (options.server != "auto")
-    request.server = options.server == "nginx" ? WebServer::nginx : WebServer::apache;
-  require_root(ctx, "web-redirect");
-  request.generated_at = generated_at();
+  request.server = options.server;
+  request.generated_at = generated_at(ctx.effects.clock.now());
+  return request;
+}
 
-  SystemFacts facts = detect(ctx.fs, ctx.query_runner);
-  const auto templates = value_or_throw(templates_dir());
-  WebRedirectPlan plan = value_or_throw(plan_web_redirect(facts, ctx.fs, templates, request));
-  if (request.mode == RedirectMode::rewrite && plan.server == WebServer::nginx) {
+void note_plan(const WebRedirectPlan& plan, const Context& ctx) {
+  if (plan.mode == RedirectMode::rewrite && plan.server == WebServer::nginx) {
     ctx.console.note(
         "note: nginx always sends every request to the target itself (--mode "
         "only chooses between Apache's modules)");
   }
-  for (const auto& note : plan.notes)
-    ctx.console.note("note: " + note);
-  const std::string path = ctx.fs.host(plan.path).string();
+  print_notes(ctx.console, plan.notes);
+}
+
+namespace {
+
+int run_web_redirect(Context& ctx, const WebRedirectOptions& options) {
+  const WebRedirectRequest request = web_redirect_request(ctx, options);
+  require_root(ctx, "web-redirect");
+  const SystemFacts facts = detect(ctx.fs, ctx.effects.runner);
+  show_facts(ctx, facts);
+  const auto templates = value_or_throw(templates_dir());
+  const WebRedirectPlan plan = value_or_throw(plan_web_redirect(facts, ctx.fs, templates, request));
+  note_plan(plan, ctx);
 
   if (ctx.options.dry_run) {
     if (ctx.console.json()) {
-      ctx.console.emit_json(to_json(plan, ctx.fs));
+      ctx.console.emit_json(to_json(plan, ctx));
       return to_int(ExitCode::ok);
     }
-    std::string out = fmt::format("# {}:\n{}", path, plan.content);
-    for (const auto& command : plan.commands)
-      out += display(command) + '\n';
-    if (plan.check) out += display(*plan.check) + '\n';
-    ctx.console.print(out);
+    ctx.console.print(render_plan(plan, ctx));
     for (const auto& site : plan.disables)
       ctx.console.note(fmt::format("note: disables the stock site {}", site));
     return to_int(ExitCode::ok);
@@ -72,43 +103,26 @@ int run_web_redirect(Context& ctx, const WebRedirectOptions& options) {
                   "nothing was changed; disable it yourself or keep it");
     }
   }
-  WebRedirectOutcome outcome =
-      value_or_throw(apply_web_redirect(plan, ctx.fs, ctx.change_runner, [&](const Command& c) {
-        ctx.console.note(ctx.console.paint_err(Console::Style::dim, "$ " + display(c)));
-      }));
+  ConsoleEvents events(ctx.console);
+  const WebRedirectOutcome outcome =
+      value_or_throw(apply_web_redirect(plan, ctx.effects, events.events()));
   if (ctx.console.json()) {
-    auto doc = to_json(plan, ctx.fs);
-    doc["changed"] = outcome.written.changed;
-    doc["backup"] = outcome.written.backup.empty()
-                        ? nlohmann::json(nullptr)
-                        : nlohmann::json(ctx.fs.host(outcome.written.backup).string());
-    doc["checked"] = outcome.checked;
+    auto doc = to_json(plan, ctx);
+    add_outcome(doc, outcome, ctx);
     ctx.console.emit_json(doc);
     return to_int(ExitCode::ok);
   }
-  std::string out =
-      fmt::format("wrote {}: HTTP requests to this server go to {}\n", path, plan.target);
-  if (!outcome.written.changed)
-    out = fmt::format("{} already redirects to {}\n", path, plan.target);
-  if (!outcome.written.backup.empty()) {
-    out += fmt::format("previous file kept as {}\n", ctx.fs.host(outcome.written.backup).string());
-  }
-  if (plan.check) out += fmt::format("checked: `{}` accepts it\n", display(*plan.check));
-  ctx.console.print(out);
+  ctx.console.print(render(plan, outcome, ctx));
   ctx.console.note(fmt::format("next: reload {} to serve it",
                                plan.server == WebServer::nginx ? "nginx" : "Apache"));
   return to_int(ExitCode::ok);
 }
 
+}  // namespace
+
 Action add_web_redirect(CLI::App& sub) {
   auto options = std::make_shared<WebRedirectOptions>();
-  sub.add_option("--web-server", options->server,
-                 "Which web server: auto (the one installed), nginx or apache")
-      ->check(CLI::IsMember({"auto", "nginx", "apache"}));
-  sub.add_option("--mode", options->mode,
-                 "Apache's module: alias (Redirect permanent /) or rewrite (RewriteRule)")
-      ->check(CLI::IsMember({"alias", "rewrite"}));
-  sub.add_option("--target", options->target, "Where HTTP requests go")->type_name("URL");
+  add_web_redirect_options(sub, *options);
   return [options](Context& ctx) { return run_web_redirect(ctx, *options); };
 }
 

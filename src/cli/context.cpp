@@ -54,7 +54,6 @@ Console::Console(const GlobalOptions& options)
 }
 
 void Console::print(std::string_view text) const {
-  if (results_muted_) return;
   if (json_) return;
   std::cout << text;
   if (!text.empty() && text.back() != '\n') std::cout << '\n';
@@ -62,10 +61,6 @@ void Console::print(std::string_view text) const {
 }
 
 void Console::emit_json(const nlohmann::json& document) const {
-  if (json_sink_) {
-    *json_sink_ = document;
-    return;
-  }
   std::cout << document.dump(2) << std::endl;
 }
 
@@ -91,6 +86,7 @@ void Console::end_progress() const {
 }
 
 void Console::warn(std::string_view text) const {
+  if (quiet_) return;  // -q: the result and errors only
   std::cerr << painted(color_err_, Style::warn, "pooljoin: warning:") << ' ' << text << '\n';
 }
 

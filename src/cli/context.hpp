@@ -1,7 +1,9 @@
-// What every subcommand receives: the global options, the console, the filesystem under
-// --root, the process runners, and the prompter. Built once in main; no globals.
+// What every subcommand receives: the global options, the console, the prompter, and the effects
+// (processes, the filesystem under --root, clock, DNS, NTP, HTTP). Built once in main; no
+// globals.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -9,11 +11,9 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json_fwd.hpp>
 
+#include "pooljoin/effects.hpp"
 #include "pooljoin/error.hpp"
-#include "pooljoin/fs.hpp"
-#include "pooljoin/http.hpp"
 #include "pooljoin/pool_api.hpp"
-#include "pooljoin/process.hpp"
 
 namespace pooljoin::cli {
 
@@ -26,7 +26,7 @@ struct GlobalOptions {
   bool quiet = false;
   bool no_color = false;
   std::string api_base = kDefaultApiBase;  // the pool's site, validated, without a trailing '/'
-  int api_timeout = 20;                    // seconds per HTTP attempt
+  std::chrono::seconds api_timeout{20};    // per HTTP attempt
   std::string ca_file;                     // verify HTTPS against these CAs instead
 };
 
@@ -47,11 +47,6 @@ class Console {
   // The result, on stdout (nothing in JSON mode: the document is the result).
   void print(std::string_view text) const;
   void emit_json(const nlohmann::json& document) const;
-  // From now on emit_json stores the document in `*sink` instead of printing it: `join` collects
-  // each step's document into its own.
-  void capture_json(nlohmann::json* sink) { json_sink_ = sink; }
-  // From now on print() prints nothing: `join -q` shows its own result, not each step's.
-  void mute_results() { results_muted_ = true; }
   // Progress and explanations on stderr; hidden by -q.
   void note(std::string_view text) const;
   // Only with -v.
@@ -73,8 +68,6 @@ class Console {
   int verbose_;
   bool stdout_tty_, stderr_tty_, color_out_, color_err_;
   mutable bool progress_shown_ = false;
-  nlohmann::json* json_sink_ = nullptr;
-  bool results_muted_ = false;
 };
 
 // Questions to the operator. With --yes every question is answered yes without asking; with no
@@ -106,11 +99,12 @@ class Prompter {
 struct Context {
   const GlobalOptions& options;
   const Console& console;
-  const RootedFs& fs;
-  ProcessRunner& query_runner;   // read-only queries: runs even in a dry run
-  ProcessRunner& change_runner;  // changes: records instead of running in a dry run
   const Prompter& prompter;
-  HttpClient& http;  // the pool's site (and the ownership proof)
+  Effects& effects;    // a dry run only reads through them: it never reaches an apply_X
+  const RootedFs& fs;  // effects.fs
+
+  Context(const GlobalOptions& o, const Console& c, const Prompter& p, Effects& e)
+      : options(o), console(c), prompter(p), effects(e), fs(e.fs) {}
 };
 
 // Throws Fatal(needs_root) unless running as root or in a dry run. Called by every step that

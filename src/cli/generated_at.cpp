@@ -10,9 +10,9 @@
 
 namespace pooljoin::cli {
 
-std::string generated_at() {
+std::string generated_at(std::chrono::system_clock::time_point now) {
   const char* epoch = std::getenv("SOURCE_DATE_EPOCH");
-  if (!epoch || !*epoch) return rfc3339_utc(std::chrono::system_clock::now());
+  if (!epoch || !*epoch) return rfc3339_utc(now);
   std::string_view text(epoch);
   if (text.size() > 12 ||
       !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {

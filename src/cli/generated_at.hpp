@@ -2,11 +2,13 @@
 // (reproducible output, as in reproducible builds; the golden-file tests use it), else now.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 namespace pooljoin::cli {
 
-// RFC 3339 UTC. Throws Fatal(usage) when SOURCE_DATE_EPOCH is set but not a number of seconds.
-std::string generated_at();
+// RFC 3339 UTC: $SOURCE_DATE_EPOCH, else `now`. Throws Fatal(usage) when SOURCE_DATE_EPOCH is
+// set but not a number of seconds.
+std::string generated_at(std::chrono::system_clock::time_point now);
 
 }  // namespace pooljoin::cli

@@ -2,6 +2,8 @@
 // printing and exit codes.
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
+#include <iostream>
 
 #include <unistd.h>
 
@@ -10,12 +12,15 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "pooljoin/effects.hpp"
 #include "pooljoin/http.hpp"
 #include "pooljoin/interrupt.hpp"
 #include "pooljoin/version.hpp"
 
 namespace pooljoin::cli {
 namespace {
+
+constexpr const char* kGlobalGroup = "Global options (before or after the subcommand)";
 
 void add_global_options(CLI::App& app, GlobalOptions& options) {
   app.option_defaults()->always_capture_default();
@@ -27,8 +32,9 @@ void add_global_options(CLI::App& app, GlobalOptions& options) {
   app.add_flag("--dry-run", options.dry_run, "Print the plan and change nothing (needs no root)");
   app.add_flag("--json", options.json, "Machine-readable result on stdout; messages on stderr");
   app.add_flag("-y,--yes", options.yes, "Never prompt: accept what the step would ask about");
-  app.add_flag("-v,--verbose", options.verbose, "Say more (repeat for even more)");
-  app.add_flag("-q,--quiet", options.quiet, "Print only the result");
+  app.add_flag("-v,--verbose", options.verbose,
+               "Say more: the facts each step decides from, the commands as they run");
+  app.add_flag("-q,--quiet", options.quiet, "Print only the result (and errors)");
   app.add_flag("--no-color", options.no_color, "No colour (also when NO_COLOR is set)");
   app.add_option("--api-base", options.api_base,
                  "The pool's site, for its score API (a mirror, or a test server)")
@@ -43,10 +49,13 @@ void add_global_options(CLI::App& app, GlobalOptions& options) {
             return {};
           },
           "", ""));
-  app.add_option("--api-timeout", options.api_timeout,
-                 "Seconds an HTTP request may take (each attempt; failed ones are retried twice)")
+  app.add_option_function<int>(
+         "--api-timeout",
+         [&options](int seconds) { options.api_timeout = std::chrono::seconds(seconds); },
+         "Seconds an HTTP request may take (each attempt; failed ones are retried twice)")
       ->type_name("SECONDS")
-      ->check(CLI::Range(1, 600));
+      ->check(CLI::Range(1, 600).description(""))
+      ->default_str("20");
   app.add_option("--ca-file", options.ca_file,
                  "Verify HTTPS servers against the CA certificates in FILE (PEM) instead of the "
                  "system's; verification itself is never turned off")
@@ -54,6 +63,25 @@ void add_global_options(CLI::App& app, GlobalOptions& options) {
       ->check(CLI::ExistingFile.description(""));
   app.set_version_flag("--version", std::string("pooljoin ") + kVersion);
 }
+
+// A subcommand's --help lists the global options too: they are accepted after it.
+class Formatter final : public CLI::Formatter {
+ public:
+  std::string make_footer(const CLI::App* app) const override {
+    std::string out;
+    if (const CLI::App* root = app->get_parent()) {
+      std::vector<const CLI::Option*> globals;
+      for (const CLI::Option* option : root->get_options()) {
+        if (!option->get_group().empty() && option != root->get_help_ptr())
+          globals.push_back(option);
+      }
+      out = make_group(kGlobalGroup, false, globals);
+      if (out.starts_with("\n")) out.erase(0, 1);
+      out += "\n";
+    }
+    return out + CLI::Formatter::make_footer(app);
+  }
+};
 
 // POOLJOIN_<NAME> for each long option of `app` itself: --dns-server -> POOLJOIN_DNS_SERVER.
 void attach_environment_names(CLI::App& app) {
@@ -67,10 +95,9 @@ void attach_environment_names(CLI::App& app) {
   }
 }
 
-// The subcommand the command line names, found before parsing: CLI11 reads the environment for
-// every subcommand, run or not, so the POOLJOIN_* names go only to the one that runs (the same
-// name, like --timeout, may take different values in two subcommands).
-CLI::App* named_subcommand(CLI::App& app, int argc, char** argv) {
+// The position in argv of the subcommand's name: the first word that is not an option or the
+// value of a global option; 0 when there is none.
+int subcommand_position(CLI::App& app, int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view word = argv[i];
     if (word == "--") break;
@@ -80,18 +107,118 @@ CLI::App* named_subcommand(CLI::App& app, int argc, char** argv) {
       if (option && option->get_items_expected_min() > 0) ++i;  // its value
       continue;
     }
-    try {
-      return app.get_subcommand(std::string(word));
-    } catch (const CLI::OptionNotFound&) {
-      return nullptr;  // not a subcommand: CLI11 will say so
+    return i;
+  }
+  return 0;
+}
+
+// Damerau-Levenshtein distance, for "did you mean".
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i)
+    d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
-  return nullptr;
+  return d[a.size()][b.size()];
+}
+
+// The subcommand `word` most likely meant; empty when none is close.
+std::string nearest_subcommand(std::string_view word) {
+  std::string best;
+  std::size_t best_distance = 3;  // at most two edits away
+  for (const auto& spec : command_table()) {
+    std::string_view name = spec.name;
+    std::size_t distance =
+        name.starts_with(word) && word.size() >= 3 ? 1 : edit_distance(word, name);
+    if (distance < best_distance) {
+      best_distance = distance;
+      best = name;
+    }
+  }
+  return best;
+}
+
+// Old spellings of options that were renamed, accepted (with a note) for one release.
+struct Renamed {
+  const char* subcommand;
+  const char* old_name;
+  const char* new_name;
+  const char* old_env;  // no longer read: its name belongs to another option now
+  const char* new_env;
+  bool env_is_error;  // the old variable would silently change what is written
+};
+constexpr Renamed kRenamed[] = {
+    {"gen-conf", "--server", "--upstream", "POOLJOIN_SERVER", "POOLJOIN_UPSTREAM", true},
+    {"restart", "--timeout", "--answer-timeout", "POOLJOIN_TIMEOUT", "POOLJOIN_ANSWER_TIMEOUT",
+     false},
+};
+
+// Rewrites the old spellings in `args` for `subcommand` (after position `from`); the notes say so.
+std::vector<std::string> renamed_notes(std::vector<std::string>& args, std::size_t from,
+                                       std::string_view subcommand) {
+  std::vector<std::string> notes;
+  for (const auto& r : kRenamed) {
+    if (subcommand != r.subcommand) continue;
+    const std::string old_name = r.old_name;
+    bool used = false;
+    for (std::size_t i = from; i < args.size(); ++i) {
+      if (args[i] == "--") break;
+      if (args[i] == old_name) {
+        args[i] = r.new_name;
+        used = true;
+      } else if (args[i].starts_with(old_name + "=")) {
+        args[i] = r.new_name + args[i].substr(old_name.size());
+        used = true;
+      }
+    }
+    if (used) {
+      notes.push_back(
+          fmt::format("note: {} {} is now {} (the old name works until the next "
+                      "release)",
+                      r.subcommand, r.old_name, r.new_name));
+    }
+  }
+  return notes;
+}
+
+// A variable that a renamed option used to read: an error where it would change what is
+// written, else a note. Throws Fatal(usage) for the former.
+void check_retired_environment(std::string_view subcommand, const Console& console) {
+  for (const auto& r : kRenamed) {
+    if (subcommand != r.subcommand) continue;
+    const char* old_value = std::getenv(r.old_env);
+    if (!old_value || !*old_value || std::getenv(r.new_env)) continue;
+    std::string why = fmt::format("{} now reads {} ({} {}); {} belongs to check", r.subcommand,
+                                  r.new_env, r.subcommand, r.new_name, r.old_env);
+    if (r.env_is_error) {
+      throw Fatal(ExitCode::usage,
+                  fmt::format("{} is set, but {} no longer reads it", r.old_env, r.subcommand), why,
+                  fmt::format("rename it to {}", r.new_env));
+    }
+    console.note(fmt::format("note: {} is not read by {}: {}", r.old_env, r.subcommand, why));
+  }
+}
+
+void print_parse_error(const CLI::App& app, const CLI::ParseError& e, const std::string& sub) {
+  std::string message = e.what();
+  std::cerr << "pooljoin: error: " << message << '\n';
+  (void)app;
+  std::cerr << fmt::format("run `pooljoin {}--help` for the options\n",
+                           sub.empty() ? "" : sub + " ");
 }
 
 int run(int argc, char** argv) {
   CLI::App app{"pooljoin: take a Linux server through joining the NTP Pool (pool.ntp.org)",
                "pooljoin"};
+  app.formatter(std::make_shared<Formatter>());
   app.footer(
       "Exit codes: 0 ok, 1 a check failed, 2 usage, 69 service or network unavailable,\n"
       "70 internal error, 73 cannot write a file, 77 needs root, 78 unsupported system,\n"
@@ -107,32 +234,59 @@ int run(int argc, char** argv) {
     actions.emplace_back(sub, spec.add(*sub));
   }
   attach_environment_names(app);
-  if (CLI::App* sub = named_subcommand(app, argc, argv)) attach_environment_names(*sub);
+
+  std::vector<std::string> args(argv, argv + argc);
+  std::string sub_name;
+  std::vector<std::string> notes;
+  if (int at = subcommand_position(app, argc, argv)) {
+    sub_name = args[static_cast<std::size_t>(at)];
+    CLI::App* sub = nullptr;
+    for (CLI::App* candidate : app.get_subcommands({}))
+      if (candidate->get_name() == sub_name) sub = candidate;
+    if (!sub) {
+      std::string nearest = nearest_subcommand(sub_name);
+      std::cerr << fmt::format("pooljoin: error: unknown subcommand \"{}\"{}\n", sub_name,
+                               nearest.empty() ? "" : fmt::format("; did you mean {}?", nearest));
+      std::cerr << "usage: pooljoin [OPTIONS] SUBCOMMAND [OPTIONS]; `pooljoin --help` lists the "
+                   "subcommands\n";
+      return to_int(ExitCode::usage);
+    }
+    // CLI11 reads the environment for every subcommand, run or not: the POOLJOIN_* names go
+    // only to the one that runs.
+    attach_environment_names(*sub);
+    notes = renamed_notes(args, static_cast<std::size_t>(at) + 1, sub_name);
+  }
 
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);  // CLI11 pops from the back
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : to_int(ExitCode::usage);
+    if (e.get_exit_code() == 0) return app.exit(e);
+    print_parse_error(app, e, sub_name);
+    return to_int(ExitCode::usage);
   }
 
   Console console(options);
-  RootedFs fs(options.root);
-  SpawnRunner spawn;
-  RecordingRunner recorder;
+  for (const auto& note : notes)
+    console.note(note);
   Prompter prompter(options.yes, ::isatty(STDIN_FILENO) == 1);
   HttpOptions http_options;
-  http_options.total_timeout = std::chrono::seconds(options.api_timeout);
+  http_options.total_timeout = options.api_timeout;
   http_options.ca_file = options.ca_file;
   http_options.on_retry = [&console](const RetryNotice& notice) {
     console.note(fmt::format("note: {} from {}; retrying in {:g} s", notice.reason, notice.url,
                              static_cast<double>(notice.delay.count()) / 1000.0));
   };
-  CurlHttpClient http(std::move(http_options));
-  Context ctx{
-      options,  console, fs, spawn, options.dry_run ? static_cast<ProcessRunner&>(recorder) : spawn,
-      prompter, http};
+  SystemEffects system(options.root, std::move(http_options));
+  Context ctx(options, console, prompter, system.effects());
   try {
+    check_retired_environment(sub_name, console);
     for (auto& [sub, action] : actions) {
       if (sub->parsed()) return action(ctx);
     }

@@ -10,12 +10,11 @@
 
 #include "pooljoin/ntp_control.hpp"
 #include "pooljoin/process.hpp"
+#include "pooljoin/text.hpp"
 
 namespace pooljoin {
 namespace {
 
-// The manage site accepts a server whose stratum is 1..5 (facts section 1).
-constexpr int kMaxSubmittableStratum = 5;
 // A predicted score this close to the ceiling is as good as it gets: the monitors' step is +1
 // only within 25 ms, and 20 * (1 - 0.95^n) never quite reaches 20.
 constexpr double kFullScore = 19.5;
@@ -34,6 +33,10 @@ std::string where_of(const ProbeTarget& target) {
 
 std::string score_text(double score) {
   return fmt::format("{:.1f}", score);
+}
+
+bool synchronized(const DaemonReport& daemon) {
+  return daemon.state && daemon.state->synchronized();
 }
 
 bool is_chrony(const CheckFacts& facts) {
@@ -297,7 +300,7 @@ Exposure exposure_of(const QueryRequest& request, const QueryResult& result, boo
 
 }  // namespace
 
-DaemonReport read_local_daemon(const SystemFacts& facts, ProcessRunner& runner,
+DaemonReport read_local_daemon(const SystemFacts& facts, ProcessRunner& runner, NtpTransport& ntp,
                                const DaemonQueryOptions& options) {
   DaemonReport report;
   for (const auto& name : facts.daemons_installed) {
@@ -325,7 +328,7 @@ DaemonReport read_local_daemon(const SystemFacts& facts, ProcessRunner& runner,
   std::optional<DaemonReport> first;
   for (const auto& name : running) {
     DaemonReport candidate{name, true, true, std::nullopt, {}};
-    auto state = read_daemon_state(*parse_daemon(name), runner, options);
+    auto state = read_daemon_state(*parse_daemon(name), runner, ntp, options);
     if (state) {
       candidate.state = std::move(*state);
       return candidate;
@@ -370,13 +373,10 @@ Result<std::vector<ProbeTarget>> server_targets(const std::vector<std::string>& 
   return targets;
 }
 
-bool submittable_stratum(int stratum) {
-  return stratum > 0 && stratum <= kMaxSubmittableStratum;
-}
-
-Result<std::vector<AddressCheck>> check_addresses(const std::vector<ProbeTarget>& targets,
+Result<std::vector<AddressCheck>> check_addresses(NtpTransport& ntp,
+                                                  const std::vector<ProbeTarget>& targets,
                                                   const CheckOptions& options) {
-  auto reports = probe(targets, options.probe);
+  auto reports = ntp.probe(targets, options.probe);
   if (!reports) return tl::unexpected(std::move(reports.error()));
   std::vector<AddressCheck> checks;
   for (auto& report : *reports) {
@@ -401,7 +401,7 @@ Result<std::vector<AddressCheck>> check_addresses(const std::vector<ProbeTarget>
     requests.push_back({target, std::vector<std::uint8_t>(monlist.begin(), monlist.end()),
                         options.probe.timeout, never_complete});
   }
-  auto results = query(requests);
+  auto results = ntp.query(requests);
   if (!results) return tl::unexpected(std::move(results.error()));
   for (std::size_t i = 0; i < checks.size(); ++i) {
     checks[i].mode6 = exposure_of(requests[2 * i], (*results)[2 * i], false);
@@ -418,6 +418,84 @@ std::vector<Finding> diagnose(const CheckFacts& facts) {
   for (Diagnoser diagnoser : kDiagnosers)
     diagnoser(facts, findings);
   return findings;
+}
+
+std::vector<Finding> check_findings(const CheckFacts& facts) {
+  std::vector<Finding> findings = diagnose(facts);
+  if (facts.lint)
+    findings.insert(findings.end(), facts.lint->findings.begin(), facts.lint->findings.end());
+  return findings;
+}
+
+std::string describe(const DaemonReport& daemon) {
+  if (daemon.name.empty()) return "no NTP daemon installed";
+  if (!daemon.running) return fmt::format("{} not running", daemon.name);
+  if (!daemon.state) return fmt::format("{} running, no state: {}", daemon.name, daemon.error);
+  const DaemonState& s = *daemon.state;
+  return fmt::format("{} {}: stratum {}, leap {}, refid {}, offset {:+.3f} ms", daemon.name,
+                     s.synchronized() ? "synchronised" : "not synchronised", s.stratum,
+                     static_cast<int>(s.leap), s.refid.empty() ? "-" : s.refid, s.offset_ms);
+}
+
+Result<CheckFacts> gather_check(const SystemFacts& system, const CheckRequest& request,
+                                Effects& effects, const CheckEvents& events) {
+  if (!effects.fs.is_live()) {
+    return fail(ExitCode::usage, "check probes the running system, not an image",
+                fmt::format("--root {} was given", effects.fs.root().string()),
+                "run it without --root");
+  }
+  CheckOptions options;
+  options.probe = request.probe;
+  CheckFacts facts;
+  std::vector<ProbeTarget> targets;
+  if (!request.servers.empty()) {
+    if (request.wait) {
+      return fail(ExitCode::usage, "--wait waits for this machine's daemon",
+                  "it cannot be combined with --server", "drop one of them");
+    }
+    facts.local = false;
+    auto servers = server_targets(request.servers);
+    if (!servers) return tl::unexpected(std::move(servers.error()));
+    targets = std::move(*servers);
+  } else {
+    SystemFacts now = system;
+    DaemonReport daemon = read_local_daemon(now, effects.runner, effects.ntp);
+    // Nothing to wait for when no daemon is installed at all.
+    if (request.wait && !synchronized(daemon) && !daemon.name.empty()) {
+      Clock& clock = effects.clock;
+      const auto start = clock.steady();
+      const auto limit = *request.wait;
+      auto elapsed = [&] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(clock.steady() - start);
+      };
+      while (!synchronized(daemon)) {
+        if (events.syncing) events.syncing(elapsed(), limit, daemon);
+        if (elapsed() >= limit) break;
+        auto slept =
+            clock.sleep_for(std::min(kSyncPoll, limit - elapsed()), "the wait for synchronisation");
+        if (!slept) return tl::unexpected(std::move(slept.error()));
+        now.daemons_running = detect_running_daemons(effects.fs, now.daemons_installed);
+        daemon = read_local_daemon(now, effects.runner, effects.ntp);
+      }
+      facts.waited = elapsed();
+    }
+    facts.daemon = std::move(daemon);
+    for (const auto& local : system.addresses)
+      targets.push_back({local.address, 123, local.interface});
+    facts.only_private_addresses = system.only_private_addresses();
+    if (auto configured = configured_daemon(system)) {
+      facts.lint = lint_live_config(effects.fs, system.distro, *configured);
+    }
+  }
+  if (!targets.empty()) {
+    events.step.on_waiting(fmt::format("probing {} address{} as the pool's monitors do",
+                                       targets.size(), targets.size() == 1 ? "" : "es"));
+    auto checked = check_addresses(effects.ntp, targets, options);
+    events.step.on_waiting("");
+    if (!checked) return tl::unexpected(std::move(checked.error()));
+    facts.addresses = std::move(*checked);
+  }
+  return facts;
 }
 
 }  // namespace pooljoin

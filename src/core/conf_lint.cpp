@@ -10,6 +10,7 @@
 #include "pooljoin/detect.hpp"
 #include "pooljoin/fs.hpp"
 #include "pooljoin/ntp_config.hpp"
+#include "pooljoin/text.hpp"
 
 namespace pooljoin {
 namespace {
@@ -35,13 +36,6 @@ struct Directive {
     return std::find(words.begin() + 1, words.end(), word) != words.end();
   }
 };
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::vector<Directive> directives(std::string_view text, Daemon daemon) {
   std::vector<Directive> result;
@@ -442,6 +436,16 @@ std::optional<LiveConfigLint> lint_live_config(const RootedFs& fs, const Distro&
     live.findings.push_back(std::move(finding));
   }
   return live;
+}
+
+Daemon daemon_to_lint_as(std::string_view text, std::optional<Daemon> given,
+                         const SystemFacts& facts) {
+  if (given) return *given;
+  auto guessed = guess_daemon(text);
+  if (guessed == Daemon::chrony) return Daemon::chrony;
+  auto local = facts.recommended;
+  bool fits = local && (!guessed || is_ntpd_family(*local));
+  return fits ? *local : Daemon::ntpsec;
 }
 
 }  // namespace pooljoin

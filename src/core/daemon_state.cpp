@@ -123,7 +123,7 @@ Result<DaemonState> daemon_state_from_chronyc(std::string_view csv) {
   return state;
 }
 
-Result<DaemonState> read_ntpd_state(const DaemonQueryOptions& options) {
+Result<DaemonState> read_ntpd_state(NtpTransport& ntp, const DaemonQueryOptions& options) {
   ProbeTarget target{options.address, options.port, "ntpd"};
   std::uint16_t sequence = random_control_sequence();
   auto response = std::make_shared<ControlResponse>(sequence, kControlReadVariables);
@@ -132,7 +132,7 @@ Result<DaemonState> read_ntpd_state(const DaemonQueryOptions& options) {
                          response->add(replies.back());
                          return response->complete() || response->malformed();
                        }};
-  auto results = query({request});
+  auto results = ntp.query({request});
   if (!results) return tl::unexpected(std::move(results.error()));
   const QueryResult& result = results->front();
   std::string what = fmt::format("ntpd on {} did not report its state", target.endpoint());
@@ -169,10 +169,10 @@ Result<DaemonState> read_chrony_state(ProcessRunner& runner, const DaemonQueryOp
   return daemon_state_from_chronyc(run->out);
 }
 
-Result<DaemonState> read_daemon_state(Daemon daemon, ProcessRunner& runner,
+Result<DaemonState> read_daemon_state(Daemon daemon, ProcessRunner& runner, NtpTransport& ntp,
                                       const DaemonQueryOptions& options) {
   if (daemon == Daemon::chrony) return read_chrony_state(runner, options);
-  return read_ntpd_state(options);
+  return read_ntpd_state(ntp, options);
 }
 
 }  // namespace pooljoin

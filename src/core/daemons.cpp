@@ -1,5 +1,10 @@
 #include "pooljoin/daemons.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "pooljoin/detect.hpp"
+
 namespace pooljoin {
 namespace {
 
@@ -137,6 +142,32 @@ std::vector<Daemon> packaged_daemons(const Distro& distro) {
     if (d != *first && daemon_spec(distro, d)) result.push_back(d);
   }
   return result;
+}
+
+Result<DaemonSpec> resolve_daemon_spec(const SystemFacts& facts, std::optional<Daemon> daemon,
+                                       std::string_view manual_fix) {
+  const Distro& distro = facts.distro;
+  if (distro.family == Family::unknown) {
+    return fail(ExitCode::unsupported, "unsupported distribution",
+                distro.id.empty() ? "no /etc/os-release" : "ID=" + distro.id,
+                std::string(manual_fix));
+  }
+  if (!daemon) daemon = facts.recommended;
+  if (!daemon) {
+    return fail(ExitCode::unsupported, "no NTP daemon known for this distribution",
+                "ID=" + distro.id, "choose one with --daemon ntpsec, ntp or chrony");
+  }
+  auto spec = daemon_spec(distro, *daemon);
+  if (!spec) {
+    std::vector<std::string_view> names;
+    for (Daemon d : packaged_daemons(distro))
+      names.push_back(to_string(d));
+    return fail(ExitCode::unsupported,
+                fmt::format("{} does not package {}", distro.pretty_name, to_string(*daemon)), {},
+                fmt::format("use --daemon {}",
+                            names.empty() ? "auto" : fmt::format("{}", fmt::join(names, " or "))));
+  }
+  return *spec;
 }
 
 }  // namespace pooljoin

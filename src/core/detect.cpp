@@ -106,6 +106,18 @@ bool SystemFacts::has_global(IpFamily family) const {
                      [&](const LocalAddress& a) { return a.address.family() == family; });
 }
 
+bool SystemFacts::only_private_addresses() const {
+  return addresses.empty() && std::any_of(excluded.begin(), excluded.end(),
+                                          [](const LocalAddress& a) { return a.behind_nat(); });
+}
+
+bool SystemFacts::can_reach_ipv4() const {
+  return has_global(IpFamily::v4) ||
+         std::any_of(excluded.begin(), excluded.end(), [](const LocalAddress& a) {
+           return a.address.is_v4() && a.address.scope() != AddressScope::loopback;
+         });
+}
+
 bool has_program(const RootedFs& fs, std::string_view program) {
   return std::any_of(std::begin(kBinaryDirs), std::end(kBinaryDirs), [&](const char* dir) {
     return fs.exists(std::string(dir) + "/" + std::string(program));
@@ -271,6 +283,22 @@ std::vector<std::string> detect_running_daemons(const RootedFs& fs,
   return running;
 }
 
+std::string LocalAddress::reason() const {
+  switch (excluded) {
+    case Exclusion::none:
+      return {};
+    case Exclusion::not_global:
+      return std::string(address.non_global_reason());
+    case Exclusion::temporary:
+      return "temporary (privacy) address";
+    case Exclusion::deprecated:
+      return "deprecated address";
+    case Exclusion::tentative:
+      return "not yet valid (duplicate address detection)";
+  }
+  return {};
+}
+
 void machine_addresses(std::vector<LocalAddress>& global, std::vector<LocalAddress>& excluded) {
   ifaddrs* list = nullptr;
   if (::getifaddrs(&list) != 0) return;
@@ -280,18 +308,19 @@ void machine_addresses(std::vector<LocalAddress>& global, std::vector<LocalAddre
         (it->ifa_addr->sa_family != AF_INET && it->ifa_addr->sa_family != AF_INET6)) {
       continue;
     }
-    LocalAddress local{IpAddress::from_sockaddr(it->ifa_addr), it->ifa_name, {}};
-    local.excluded_because = std::string(local.address.non_global_reason());
-    if (local.excluded_because.empty() && !local.address.is_v4()) {
+    LocalAddress local{IpAddress::from_sockaddr(it->ifa_addr), it->ifa_name};
+    if (!local.address.is_global_unicast()) {
+      local.excluded = Exclusion::not_global;
+    } else if (!local.address.is_v4()) {
       unsigned f = flags.count(local.address) ? flags[local.address] : 0;
       if (f & kIfaTemporary)
-        local.excluded_because = "temporary (privacy) address";
+        local.excluded = Exclusion::temporary;
       else if (f & kIfaDeprecated)
-        local.excluded_because = "deprecated address";
+        local.excluded = Exclusion::deprecated;
       else if (f & (kIfaTentative | kIfaDadFailed))
-        local.excluded_because = "not yet valid (duplicate address detection)";
+        local.excluded = Exclusion::tentative;
     }
-    auto& into = local.excluded_because.empty() ? global : excluded;
+    auto& into = local.excluded == Exclusion::none ? global : excluded;
     bool seen = std::any_of(into.begin(), into.end(),
                             [&](const LocalAddress& a) { return a.address == local.address; });
     if (!seen) into.push_back(std::move(local));

@@ -294,4 +294,15 @@ std::vector<NameAnswer> Resolver::resolve(const std::vector<std::string>& names)
   return answers;
 }
 
+Result<DnsLookupResult> CaresDns::lookup(const DnsOptions& options,
+                                         const std::vector<std::string>& names) {
+  auto resolver = Resolver::create(options);
+  if (!resolver) return tl::unexpected(std::move(resolver.error()));
+  DnsLookupResult result;
+  result.servers = resolver->servers();
+  result.answers = resolver->resolve(names);
+  if (interrupted()) return interruption("DNS lookups");
+  return result;
+}
+
 }  // namespace pooljoin

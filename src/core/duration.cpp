@@ -66,7 +66,8 @@ std::string format_duration(std::chrono::milliseconds duration) {
     return seconds % 60 == 0 ? fmt::format("{}m", seconds / 60)
                              : fmt::format("{}m{}s", seconds / 60, seconds % 60);
   }
-  return fmt::format("{}h{}m", seconds / 3600, seconds % 3600 / 60);
+  return seconds % 3600 / 60 == 0 ? fmt::format("{}h", seconds / 3600)
+                                  : fmt::format("{}h{}m", seconds / 3600, seconds % 3600 / 60);
 }
 
 }  // namespace pooljoin

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "pooljoin/interrupt.hpp"
+#include "pooljoin/text.hpp"
 #include "pooljoin/version.hpp"
 
 namespace pooljoin {
@@ -44,13 +45,6 @@ std::string bad_component(std::string_view text, bool query) {
     return fmt::format("the character '{}', which must be percent-encoded", c);
   }
   return {};
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 tl::unexpected<Error> bad_url(std::string_view text, std::string why) {

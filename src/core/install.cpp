@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
 
 #include <fmt/format.h>
 
+#include "pooljoin/effects.hpp"
 #include "pooljoin/fs.hpp"
-#include "pooljoin/interrupt.hpp"
 
 namespace pooljoin {
 namespace {
@@ -63,29 +62,14 @@ Command in_root(const RootedFs& fs, Command command) {
 
 Result<InstallPlan> plan_install(const SystemFacts& facts, const RootedFs& fs,
                                  const InstallRequest& request) {
-  if (facts.distro.family == Family::unknown) {
-    std::string name = facts.distro.id.empty() ? "no /etc/os-release" : "ID=" + facts.distro.id;
-    return fail(ExitCode::unsupported, "unsupported distribution", name, kManualInstall);
-  }
-  std::optional<Daemon> daemon = request.daemon ? request.daemon : facts.recommended;
-  if (!daemon)
-    return fail(ExitCode::unsupported, "no NTP daemon known for this distribution", {},
-                kManualInstall);
-  auto spec = daemon_spec(facts.distro, *daemon);
-  if (!spec) {
-    std::string available;
-    for (Daemon d : packaged_daemons(facts.distro)) {
-      available += (available.empty() ? "" : " or ") + std::string(to_string(d));
-    }
-    return fail(ExitCode::unsupported,
-                fmt::format("{} does not package {}", facts.distro.pretty_name, to_string(*daemon)),
-                {}, fmt::format("use --daemon {}", available.empty() ? "auto" : available));
-  }
+  auto spec = resolve_daemon_spec(facts, request.daemon, kManualInstall);
+  if (!spec) return tl::unexpected(std::move(spec.error()));
+  const Daemon daemon = spec->daemon;
 
   InstallPlan plan;
   plan.spec = *spec;
-  plan.lock_timeout_seconds = request.lock_timeout_seconds;
-  plan.already_installed = facts.has_installed(to_string(*daemon));
+  plan.lock_timeout = request.lock_timeout;
+  plan.already_installed = facts.has_installed(to_string(daemon));
   if (plan.already_installed) return plan;
 
   if (facts.package_manager.empty()) {
@@ -97,7 +81,7 @@ Result<InstallPlan> plan_install(const SystemFacts& facts, const RootedFs& fs,
   // Two daemons cannot both serve UDP 123. On Debian and its derivatives the packages conflict,
   // so installing one removes the other; elsewhere `pooljoin restart` stops the other one.
   for (const char* other : {"ntpsec", "ntp", "chrony", "openntpd"}) {
-    if (other == to_string(*daemon) || !facts.has_installed(other)) continue;
+    if (other == to_string(daemon) || !facts.has_installed(other)) continue;
     if (facts.distro.family == Family::debian) {
       plan.removes.push_back(other);
     } else {
@@ -118,24 +102,26 @@ Result<InstallPlan> plan_install(const SystemFacts& facts, const RootedFs& fs,
         ExitCode::unavailable, "pacman is locked", "/var/lib/pacman/db.lck exists",
         "wait for the other pacman to finish (or remove the stale lock file) and run again");
   }
-  for (auto& command :
-       package_commands(facts.package_manager, spec->package, request.lock_timeout_seconds)) {
+  const int lock_seconds = static_cast<int>(request.lock_timeout.count());
+  for (auto& command : package_commands(facts.package_manager, spec->package, lock_seconds)) {
     plan.commands.push_back(in_root(fs, std::move(command)));
   }
   return plan;
 }
 
-Result<void> apply_install(const InstallPlan& plan, ProcessRunner& runner,
-                           const std::function<void(const Command&)>& on_command) {
-  using Clock = std::chrono::steady_clock;
+Result<InstallOutcome> apply_install(const InstallPlan& plan, Effects& effects,
+                                     const StepEvents& events) {
+  Clock& clock = effects.clock;
   for (const auto& command : plan.commands) {
-    if (on_command) on_command(command);
-    const auto give_up = Clock::now() + std::chrono::seconds(plan.lock_timeout_seconds);
-    auto result = runner.run(command);
-    while (result && !result->ok() && locked(*result) && Clock::now() + kLockRetry < give_up &&
-           !interrupted()) {
-      std::this_thread::sleep_for(kLockRetry);
-      result = runner.run(command);
+    events.on_command(command);
+    const auto give_up = clock.steady() + plan.lock_timeout;
+    auto result = effects.runner.run(command);
+    while (result && !result->ok() && locked(*result) && clock.steady() + kLockRetry < give_up) {
+      events.on_waiting("the package manager is locked by another process");
+      auto slept = clock.sleep_for(kLockRetry, "the wait for the package manager's lock");
+      events.on_waiting("");
+      if (!slept) return tl::unexpected(std::move(slept.error()));
+      result = effects.runner.run(command);
     }
     if (!result) return tl::unexpected(result.error());
     if (result->ok()) continue;
@@ -151,7 +137,16 @@ Result<void> apply_install(const InstallPlan& plan, ProcessRunner& runner,
                 result->status_text(), "fix the cause shown above and run again",
                 result->output_tail());
   }
-  return {};
+  // Trust what is on disk afterwards, not the package manager's exit status alone.
+  InstallOutcome outcome;
+  outcome.installed = detect_installed_daemons(effects.fs);
+  if (!has_program(effects.fs, daemon_program_name(plan.spec.daemon))) {
+    return fail(ExitCode::unavailable, fmt::format("{} was not installed", plan.spec.package),
+                fmt::format("the package manager succeeded but no {} program is there",
+                            daemon_program_name(plan.spec.daemon)),
+                "install it by hand and run `pooljoin detect` to check");
+  }
+  return outcome;
 }
 
 }  // namespace pooljoin

@@ -1,25 +1,32 @@
 #include "pooljoin/interrupt.hpp"
 
-#include <atomic>
+#include <cerrno>
 #include <string>
 
+#include <fcntl.h>
 #include <signal.h>
-
-#include "pooljoin/error.hpp"
+#include <unistd.h>
 
 namespace pooljoin {
 namespace {
 
 // The only process-wide state in pooljoin: a signal handler can reach nothing else.
 volatile sig_atomic_t g_interrupted = 0;
+int g_wake[2] = {-1, -1};  // a self-pipe: the handler writes a byte, waits poll the read end
 
 extern "C" void on_signal(int) {
   g_interrupted = 1;
+  if (g_wake[1] >= 0) {
+    const int saved = errno;
+    [[maybe_unused]] ssize_t n = ::write(g_wake[1], "!", 1);  // async-signal-safe; full is fine
+    errno = saved;
+  }
 }
 
 }  // namespace
 
 void install_interrupt_handlers() {
+  if (g_wake[0] < 0 && ::pipe2(g_wake, O_CLOEXEC | O_NONBLOCK) != 0) g_wake[0] = g_wake[1] = -1;
   struct sigaction action {};
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);
@@ -32,11 +39,17 @@ bool interrupted() {
   return g_interrupted != 0;
 }
 
+int interrupt_fd() {
+  return g_wake[0];
+}
+
+tl::unexpected<Error> interruption(const char* where) {
+  return fail(ExitCode::interrupted, std::string("interrupted during ") + where, {},
+              "nothing was left half-written; run the same command again to resume");
+}
+
 void throw_if_interrupted(const char* where) {
-  if (interrupted()) {
-    throw Fatal(ExitCode::interrupted, std::string("interrupted during ") + where, {},
-                "nothing was left half-written; run the same command again to resume");
-  }
+  if (interrupted()) throw Fatal(interruption(where).value());
 }
 
 }  // namespace pooljoin

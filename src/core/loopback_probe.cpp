@@ -10,11 +10,13 @@ std::string LoopbackAnswer::describe() const {
   return fmt::format("unsynchronised (stratum {}, refid {})", stratum, refid.empty() ? "-" : refid);
 }
 
-Result<LoopbackAnswer> query_loopback(std::chrono::milliseconds timeout, std::uint16_t port) {
+Result<LoopbackAnswer> query_loopback(NtpTransport& ntp, std::chrono::milliseconds timeout,
+                                      std::uint16_t port) {
   ProbeOptions options;
   options.samples = 1;
   options.timeout = timeout;
-  auto reports = probe({ProbeTarget{*IpAddress::parse("127.0.0.1"), port, "loopback"}}, options);
+  auto reports =
+      ntp.probe({ProbeTarget{*IpAddress::parse("127.0.0.1"), port, "loopback"}}, options);
   if (!reports) return tl::unexpected(reports.error());
   const ProbeReport& report = reports->front();
   if (!report.reachable()) {

@@ -15,49 +15,51 @@ struct Range {
   const char* prefix;
   unsigned bits;
   const char* reason;
+  AddressScope scope;
 };
 
 struct ParsedRange {
   IpAddress prefix;
   unsigned bits;
   std::string_view reason;
+  AddressScope scope;
 };
 
 template <std::size_t N>
 std::vector<ParsedRange> parse_ranges(const Range (&ranges)[N]) {
   std::vector<ParsedRange> parsed;
   for (const auto& r : ranges)
-    parsed.push_back({*IpAddress::parse(r.prefix), r.bits, r.reason});
+    parsed.push_back({*IpAddress::parse(r.prefix), r.bits, r.reason, r.scope});
   return parsed;
 }
 
 // Special-purpose ranges (IANA registries), with why pool servers cannot live there.
 constexpr Range kSpecialV4[] = {
-    {"0.0.0.0", 8, "\"this network\" (0.0.0.0/8)"},
-    {"10.0.0.0", 8, "private (RFC 1918)"},
-    {"100.64.0.0", 10, "carrier-grade NAT (RFC 6598)"},
-    {"127.0.0.0", 8, "loopback"},
-    {"169.254.0.0", 16, "link-local"},
-    {"172.16.0.0", 12, "private (RFC 1918)"},
-    {"192.0.0.0", 24, "IETF protocol assignments"},
-    {"192.0.2.0", 24, "documentation (TEST-NET-1)"},
-    {"192.88.99.0", 24, "6to4 relay anycast"},
-    {"192.168.0.0", 16, "private (RFC 1918)"},
-    {"198.18.0.0", 15, "benchmarking (RFC 2544)"},
-    {"198.51.100.0", 24, "documentation (TEST-NET-2)"},
-    {"203.0.113.0", 24, "documentation (TEST-NET-3)"},
-    {"224.0.0.0", 4, "multicast"},
-    {"240.0.0.0", 4, "reserved"},
+    {"0.0.0.0", 8, "\"this network\" (0.0.0.0/8)", AddressScope::special_purpose},
+    {"10.0.0.0", 8, "private (RFC 1918)", AddressScope::private_network},
+    {"100.64.0.0", 10, "carrier-grade NAT (RFC 6598)", AddressScope::private_network},
+    {"127.0.0.0", 8, "loopback", AddressScope::loopback},
+    {"169.254.0.0", 16, "link-local", AddressScope::link_local},
+    {"172.16.0.0", 12, "private (RFC 1918)", AddressScope::private_network},
+    {"192.0.0.0", 24, "IETF protocol assignments", AddressScope::special_purpose},
+    {"192.0.2.0", 24, "documentation (TEST-NET-1)", AddressScope::special_purpose},
+    {"192.88.99.0", 24, "6to4 relay anycast", AddressScope::special_purpose},
+    {"192.168.0.0", 16, "private (RFC 1918)", AddressScope::private_network},
+    {"198.18.0.0", 15, "benchmarking (RFC 2544)", AddressScope::special_purpose},
+    {"198.51.100.0", 24, "documentation (TEST-NET-2)", AddressScope::special_purpose},
+    {"203.0.113.0", 24, "documentation (TEST-NET-3)", AddressScope::special_purpose},
+    {"224.0.0.0", 4, "multicast", AddressScope::multicast},
+    {"240.0.0.0", 4, "reserved", AddressScope::special_purpose},
 };
 
 constexpr Range kSpecialV6[] = {
-    {"2001::", 32, "Teredo"},
-    {"2001:2::", 48, "benchmarking"},
-    {"2001:10::", 28, "ORCHID"},
-    {"2001:20::", 28, "ORCHIDv2"},
-    {"2001:db8::", 32, "documentation"},
-    {"2002::", 16, "6to4"},
-    {"3fff::", 20, "documentation"},
+    {"2001::", 32, "Teredo", AddressScope::special_purpose},
+    {"2001:2::", 48, "benchmarking", AddressScope::special_purpose},
+    {"2001:10::", 28, "ORCHID", AddressScope::special_purpose},
+    {"2001:20::", 28, "ORCHIDv2", AddressScope::special_purpose},
+    {"2001:db8::", 32, "documentation", AddressScope::special_purpose},
+    {"2002::", 16, "6to4", AddressScope::special_purpose},
+    {"3fff::", 20, "documentation", AddressScope::special_purpose},
 };
 
 }  // namespace
@@ -118,34 +120,43 @@ bool IpAddress::in_prefix(const IpAddress& prefix, unsigned bits) const {
   return (bytes_[full] & mask) == (prefix.bytes_[full] & mask);
 }
 
-std::string_view IpAddress::non_global_reason() const {
+IpAddress::Classified IpAddress::classify() const {
   static const auto special_v4 = parse_ranges(kSpecialV4);
   static const auto special_v6 = parse_ranges(kSpecialV6);
   static const auto loopback = *parse("::1");
   static const auto mapped = *parse("::ffff:0:0");
   if (is_v4()) {
     for (const auto& range : special_v4) {
-      if (in_prefix(range.prefix, range.bits)) return range.reason;
+      if (in_prefix(range.prefix, range.bits)) return {range.scope, range.reason};
     }
-    return {};
+    return {AddressScope::global, {}};
   }
   // Only 2000::/3 is global unicast; inside it, a few special ranges are not.
   if ((bytes_[0] & 0xe0) != 0x20) {
-    if (*this == loopback) return "loopback";
-    if ((bytes_[0] & 0xfe) == 0xfc) return "unique local (ULA)";
-    if (bytes_[0] == 0xfe && (bytes_[1] & 0xc0) == 0x80) return "link-local";
-    if (bytes_[0] == 0xff) return "multicast";
-    if (in_prefix(mapped, 96)) return "IPv4-mapped";
-    return "not in the global unicast range 2000::/3";
+    if (*this == loopback) return {AddressScope::loopback, "loopback"};
+    if ((bytes_[0] & 0xfe) == 0xfc) return {AddressScope::unique_local, "unique local (ULA)"};
+    if (bytes_[0] == 0xfe && (bytes_[1] & 0xc0) == 0x80)
+      return {AddressScope::link_local, "link-local"};
+    if (bytes_[0] == 0xff) return {AddressScope::multicast, "multicast"};
+    if (in_prefix(mapped, 96)) return {AddressScope::special_purpose, "IPv4-mapped"};
+    return {AddressScope::special_purpose, "not in the global unicast range 2000::/3"};
   }
   for (const auto& range : special_v6) {
-    if (in_prefix(range.prefix, range.bits)) return range.reason;
+    if (in_prefix(range.prefix, range.bits)) return {range.scope, range.reason};
   }
-  return {};
+  return {AddressScope::global, {}};
+}
+
+AddressScope IpAddress::scope() const {
+  return classify().scope;
+}
+
+std::string_view IpAddress::non_global_reason() const {
+  return classify().reason;
 }
 
 bool IpAddress::is_global_unicast() const {
-  return non_global_reason().empty();
+  return scope() == AddressScope::global;
 }
 
 unsigned IpAddress::to_sockaddr(std::uint16_t port, sockaddr_storage* out) const {

@@ -15,19 +15,13 @@
 #include "pooljoin/net.hpp"
 #include "pooljoin/process.hpp"
 #include "pooljoin/selection.hpp"
+#include "pooljoin/text.hpp"
 
 namespace pooljoin {
 namespace {
 
 // How long chronyd may take to parse a config with -p.
 constexpr auto kChronydParseTimeout = std::chrono::seconds(10);
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool well_formed_time(std::string_view text) {
   // "2026-11-26T03:22:43Z"
@@ -109,7 +103,7 @@ Result<std::vector<Upstream>> upstreams_from(const Selection& selection) {
       return fail(ExitCode::unavailable, fmt::format("cannot use {}", kSelectionPath),
                   fmt::format("its server {} is refused: {}", server.address.to_string(),
                               parsed.error().why),
-                  "run `pooljoin resolve` again, or give the servers with --server");
+                  "run `pooljoin resolve` again, or give the servers with --upstream");
     }
     Upstream upstream = std::move(*parsed);
     if (is_valid_hostname(server.host)) upstream.note = lower(server.host);
@@ -128,8 +122,8 @@ std::string selection_origin(const Selection& selection) {
 Result<void> check_upstream_count(const std::vector<Upstream>& servers, bool force) {
   if (servers.empty()) {
     return fail(ExitCode::usage, "no upstream servers",
-                fmt::format("no --server given and no saved selection in {}", kSelectionPath),
-                "run `pooljoin resolve` first, or give --server ADDRESS 4 to 7 times");
+                fmt::format("no --upstream given and no saved selection in {}", kSelectionPath),
+                "run `pooljoin resolve` first, or give --upstream ADDRESS 4 to 7 times");
   }
   for (std::size_t i = 0; i < servers.size(); ++i) {
     for (std::size_t j = i + 1; j < servers.size(); ++j) {
@@ -142,7 +136,7 @@ Result<void> check_upstream_count(const std::vector<Upstream>& servers, bool for
   if ((std::ssize(servers) < kMinUpstreams || std::ssize(servers) > kMaxUpstreams) && !force) {
     return fail(ExitCode::usage, fmt::format("{} upstream servers", servers.size()),
                 fmt::format("the pool asks for {} to {}", kMinUpstreams, kMaxUpstreams),
-                "give --server 4 to 7 times (or --force to write it anyway)");
+                "give --upstream 4 to 7 times (or --force to write it anyway)");
   }
   return {};
 }
@@ -193,7 +187,7 @@ Result<std::string> render_config(const std::filesystem::path& templates_dir,
 }
 
 std::optional<std::string> daemon_program(const RootedFs& fs, Daemon daemon) {
-  return find_program(fs, daemon == Daemon::chrony ? "chronyd" : "ntpd");
+  return find_program(fs, daemon_program_name(daemon));
 }
 
 std::vector<std::string> ntpd_config_errors(std::string_view log) {

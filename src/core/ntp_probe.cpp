@@ -21,7 +21,7 @@
 namespace pooljoin {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 // Big enough for a mode 6 fragment or a mode 7 item list; an NTP reply needs only 48 bytes and
 // a longer datagram is read truncated (MSG_TRUNC), which is harmless for the header.
@@ -102,10 +102,10 @@ class Session {
  public:
   virtual ~Session() = default;
   virtual bool done() const = 0;
-  // When on_timer must run next; Clock::time_point::max() to wait only for the socket.
-  virtual Clock::time_point deadline() const = 0;
-  virtual void on_timer(Clock::time_point now) = 0;
-  virtual void on_readable(Clock::time_point now) = 0;
+  // When on_timer must run next; SteadyClock::time_point::max() to wait only for the socket.
+  virtual SteadyClock::time_point deadline() const = 0;
+  virtual void on_timer(SteadyClock::time_point now) = 0;
+  virtual void on_readable(SteadyClock::time_point now) = 0;
   int fd() const { return fd_.get(); }
 
  protected:
@@ -114,7 +114,7 @@ class Session {
 
 class NtpSession final : public Session {
  public:
-  NtpSession(ProbeTarget target, const ProbeOptions& options, Clock::time_point start)
+  NtpSession(ProbeTarget target, const ProbeOptions& options, SteadyClock::time_point start)
       : options_(options), next_(start) {
     report_.target = std::move(target);
     Opened opened = open_connected(report_.target);
@@ -133,9 +133,9 @@ class NtpSession final : public Session {
   }
 
   bool done() const override { return state_ == State::done; }
-  Clock::time_point deadline() const override { return next_; }
+  SteadyClock::time_point deadline() const override { return next_; }
 
-  void on_timer(Clock::time_point now) override {
+  void on_timer(SteadyClock::time_point now) override {
     if (state_ == State::waiting) {
       NtpSample timed_out;
       timed_out.fault = pending_;
@@ -146,7 +146,7 @@ class NtpSession final : public Session {
     }
   }
 
-  void on_readable(Clock::time_point now) override {
+  void on_readable(SteadyClock::time_point now) override {
     Datagram datagram;
     int error = 0;
     for (int budget = 0; budget < 64 && state_ != State::done; ++budget) {
@@ -172,7 +172,7 @@ class NtpSession final : public Session {
  private:
   enum class State { idle, waiting, done };
 
-  void send(Clock::time_point now) {
+  void send(SteadyClock::time_point now) {
     cookie_ = random_cookie();
     auto request = client_request(cookie_);
     t1_ = ntp_now();
@@ -191,7 +191,7 @@ class NtpSession final : public Session {
     next_ = now + options_.timeout;
   }
 
-  void handle(const Datagram& datagram, Clock::time_point now) {
+  void handle(const Datagram& datagram, SteadyClock::time_point now) {
     if (state_ != State::waiting) {
       note_stray(datagram);
       return;
@@ -226,13 +226,13 @@ class NtpSession final : public Session {
     return header && std::find(sent_.begin(), sent_.end(), header->origin) != sent_.end();
   }
 
-  void finish_sample(NtpSample sample, Clock::time_point now) {
+  void finish_sample(NtpSample sample, SteadyClock::time_point now) {
     if (cookie_ != 0) sent_.push_back(cookie_);
     cookie_ = 0;
     report_.samples.push_back(std::move(sample));
     if (static_cast<int>(report_.samples.size()) >= options_.samples) {
       state_ = State::done;
-      next_ = Clock::time_point::max();
+      next_ = SteadyClock::time_point::max();
       return;
     }
     state_ = State::idle;
@@ -264,7 +264,7 @@ class NtpSession final : public Session {
   ProbeOptions options_;
   ProbeReport report_;
   State state_ = State::idle;
-  Clock::time_point next_;
+  SteadyClock::time_point next_;
   NtpTimestamp cookie_ = 0;  // the transmit timestamp of the sample in flight
   NtpTimestamp t1_ = 0;      // when it left, local clock
   std::vector<NtpTimestamp> sent_;
@@ -274,7 +274,7 @@ class NtpSession final : public Session {
 
 class QuerySession final : public Session {
  public:
-  QuerySession(const QueryRequest& request, Clock::time_point start)
+  QuerySession(const QueryRequest& request, SteadyClock::time_point start)
       : request_(request), next_(start) {
     Opened opened = open_connected(request_.target);
     if (!opened.fd) {
@@ -286,9 +286,9 @@ class QuerySession final : public Session {
   }
 
   bool done() const override { return done_; }
-  Clock::time_point deadline() const override { return next_; }
+  SteadyClock::time_point deadline() const override { return next_; }
 
-  void on_timer(Clock::time_point now) override {
+  void on_timer(SteadyClock::time_point now) override {
     if (sent_) {
       done_ = true;  // timed out
       return;
@@ -307,7 +307,7 @@ class QuerySession final : public Session {
     next_ = now + request_.timeout;
   }
 
-  void on_readable(Clock::time_point) override {
+  void on_readable(SteadyClock::time_point) override {
     Datagram datagram;
     int error = 0;
     for (int budget = 0; budget < 64 && !done_; ++budget) {
@@ -337,7 +337,7 @@ class QuerySession final : public Session {
  private:
   const QueryRequest& request_;
   QueryResult result_;
-  Clock::time_point next_;
+  SteadyClock::time_point next_;
   bool sent_ = false;
   bool done_ = false;
 };
@@ -374,7 +374,7 @@ Result<ProbeBatch> run_probes(const std::vector<ProbeTarget>& targets, const Pro
                 "check the process's limits (ulimit -n)");
   }
 
-  Clock::time_point start = Clock::now();
+  SteadyClock::time_point start = SteadyClock::now();
   std::vector<std::unique_ptr<NtpSession>> probes;
   std::vector<std::unique_ptr<QuerySession>> asks;
   std::vector<Session*> sessions;
@@ -412,8 +412,8 @@ Result<ProbeBatch> run_probes(const std::vector<ProbeTarget>& targets, const Pro
       return fail(ExitCode::interrupted, "interrupted while probing NTP servers", {},
                   "nothing was changed");
     }
-    Clock::time_point now = Clock::now();
-    Clock::time_point next = Clock::time_point::max();
+    SteadyClock::time_point now = SteadyClock::now();
+    SteadyClock::time_point next = SteadyClock::time_point::max();
     bool pending = false;
     for (std::size_t i = 0; i < sessions.size(); ++i) {
       Session* session = sessions[i];
@@ -426,8 +426,8 @@ Result<ProbeBatch> run_probes(const std::vector<ProbeTarget>& targets, const Pro
     }
     if (!pending) break;
     int timeout_ms = -1;
-    if (next != Clock::time_point::max()) {
-      auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - Clock::now()).count();
+    if (next != SteadyClock::time_point::max()) {
+      auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - SteadyClock::now()).count();
       timeout_ms = static_cast<int>(std::clamp<long long>(wait, 0, 60000));
     }
     int n = ::epoll_wait(epoll.get(), events.data(), static_cast<int>(events.size()), timeout_ms);
@@ -435,7 +435,7 @@ Result<ProbeBatch> run_probes(const std::vector<ProbeTarget>& targets, const Pro
       if (errno == EINTR) continue;
       return fail(ExitCode::unavailable, "cannot probe NTP servers", errno_text(errno));
     }
-    now = Clock::now();
+    now = SteadyClock::now();
     for (int e = 0; e < n; ++e) {
       auto i = static_cast<std::size_t>(events[static_cast<std::size_t>(e)].data.u64);
       if (!sessions[i]->done()) sessions[i]->on_readable(now);
@@ -451,15 +451,21 @@ Result<ProbeBatch> run_probes(const std::vector<ProbeTarget>& targets, const Pro
   return batch;
 }
 
-Result<std::vector<ProbeReport>> probe(const std::vector<ProbeTarget>& targets,
-                                       const ProbeOptions& options) {
-  auto batch = run_probes(targets, options);
+Result<ProbeBatch> UdpNtp::exchange(const std::vector<ProbeTarget>& targets,
+                                    const ProbeOptions& options,
+                                    const std::vector<QueryRequest>& queries) {
+  return run_probes(targets, options, queries);
+}
+
+Result<std::vector<ProbeReport>> NtpTransport::probe(const std::vector<ProbeTarget>& targets,
+                                                     const ProbeOptions& options) {
+  auto batch = exchange(targets, options);
   if (!batch) return tl::unexpected(std::move(batch.error()));
   return std::move(batch->probes);
 }
 
-Result<std::vector<QueryResult>> query(const std::vector<QueryRequest>& requests) {
-  auto batch = run_probes({}, {}, requests);
+Result<std::vector<QueryResult>> NtpTransport::query(const std::vector<QueryRequest>& requests) {
+  auto batch = exchange({}, {}, requests);
   if (!batch) return tl::unexpected(std::move(batch.error()));
   return std::move(batch->queries);
 }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pooljoin/http.hpp"
+#include "pooljoin/text.hpp"
 
 namespace pooljoin {
 namespace {
@@ -135,12 +136,6 @@ ScoreDocument parse_document(const json& root) {
   std::stable_sort(document.history.begin(), document.history.end(),
                    [](const ScorePoint& a, const ScorePoint& b) { return a.ts < b.ts; });
   return document;
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  std::size_t n = values.size();
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2.0;
 }
 
 bool is_score_monitor(const PoolMonitor& monitor) {

@@ -199,11 +199,6 @@ Result<ProcessResult> SpawnRunner::run(const Command& command, const RunOptions&
   return result;
 }
 
-Result<ProcessResult> RecordingRunner::run(const Command& command, const RunOptions&) {
-  recorded_.push_back(command);
-  return ProcessResult{};
-}
-
 bool in_path(const std::string& program) {
   if (program.find('/') != std::string::npos) return ::access(program.c_str(), X_OK) == 0;
   const char* path = std::getenv("PATH");

@@ -5,8 +5,10 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "pooljoin/catalogue.hpp"
+#include "pooljoin/text.hpp"
 
 namespace pooljoin {
 namespace {
@@ -39,13 +41,6 @@ int source_rank(const Candidate& c) {
   }
   if (c.zone.size() == 2) return 2;  // a country label
   return c.zone.empty() ? 4 : 3;
-}
-
-double median(std::vector<double> values) {
-  auto mid = values.begin() + static_cast<long>(values.size() / 2);
-  std::nth_element(values.begin(), mid, values.end());
-  if (values.size() % 2) return *mid;
-  return (*mid + *std::max_element(values.begin(), mid)) / 2;
 }
 
 bool same_network(const IpAddress& a, const IpAddress& b) {
@@ -307,6 +302,133 @@ std::vector<SelectedServer> select_upstreams(std::vector<Candidate>& candidates,
     selection.push_back({e.candidate->host, e.address->address});
   }
   return selection;
+}
+
+std::string ResolvePlan::zone_names() const {
+  std::vector<std::string> names;
+  for (const auto& label : candidates.zone_labels)
+    names.push_back(label.empty() ? std::string("pool.ntp.org") : label + ".pool.ntp.org");
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+Result<ResolvePlan> plan_resolve(const SystemFacts& facts, const RootedFs& fs,
+                                 const ResolveRequest& request) {
+  ZoneChoice zone;
+  if (request.country.empty()) {
+    zone = infer_zone(fs);
+  } else if (is_country_code(fs, request.country)) {
+    zone = zone_for_country(request.country);
+  } else {
+    return fail(ExitCode::usage,
+                fmt::format("--country: \"{}\" is not an ISO 3166 country code", request.country),
+                {},
+                "use the two-letter code, e.g. de, us, br (see /usr/share/zoneinfo/iso3166.tab)");
+  }
+  ResolvePlan plan;
+  plan.candidates = plan_candidates(zone, request.hosts, kPoolRounds, request.sources);
+  plan.dns.servers = request.dns_servers;
+  plan.dns.resolv_conf = fs.host("/etc/resolv.conf").string();
+  plan.dns.timeout = request.dns_timeout;
+  plan.policy.count = request.servers;
+  plan.policy.max_stratum = request.max_stratum;
+  plan.policy.have_ipv6 = facts.has_global(IpFamily::v6);
+  plan.policy.have_ipv4 = facts.can_reach_ipv4();
+  plan.policy.measured = request.probe;
+  plan.probe = request.probe;
+  plan.probe_options = request.probe_options;
+  plan.unmeasured_if_silent = request.unmeasured_if_silent;
+  return plan;
+}
+
+Result<ResolveSurvey> survey_resolve(const ResolvePlan& plan, Effects& effects,
+                                     const StepEvents& events) {
+  ResolveSurvey survey;
+  survey.candidates = plan.candidates;
+  survey.wanted = plan.policy.count;
+  events.on_waiting(fmt::format("resolving {} names", plan.candidates.names.size()));
+  auto looked_up = effects.dns.lookup(plan.dns, plan.candidates.names);
+  events.on_waiting("");
+  if (!looked_up) return tl::unexpected(std::move(looked_up.error()));
+  survey.dns_servers = looked_up->servers;
+  survey.dns = apply_answers(survey.candidates, looked_up->answers);
+  const std::string servers = fmt::format("{}", fmt::join(survey.dns_servers, ", "));
+  events.on_note(
+      fmt::format("resolved {} names through {}", plan.candidates.names.size(), servers));
+  if (survey.dns == DnsOutcome::unreachable) {
+    survey.warnings.push_back(fmt::format(
+        "no DNS server answered ({}): using the catalogue's last known addresses", servers));
+  } else if (survey.dns == DnsOutcome::nothing_resolved) {
+    survey.warnings.push_back(
+        fmt::format("DNS ({}) resolved none of the {} names, not even the pool's zones: using the "
+                    "catalogue's last known addresses",
+                    servers, plan.candidates.names.size()));
+  }
+
+  SelectionPolicy policy = plan.policy;
+  policy.measured = plan.probe;
+  if (plan.probe) {
+    std::vector<ProbeTarget> targets;
+    for (const auto& address : addresses_to_probe(survey.candidates.candidates))
+      targets.push_back({address, 123, {}});
+    survey.probed = targets.size();
+    events.on_note(fmt::format("measuring {} addresses over NTP ({} samples, {:g} s apart)",
+                               targets.size(), plan.probe_options.samples,
+                               static_cast<double>(plan.probe_options.interval.count()) / 1000));
+    events.on_waiting(fmt::format("measuring {} addresses", targets.size()));
+    auto reports = effects.ntp.probe(targets, plan.probe_options);
+    events.on_waiting("");
+    if (!reports) return tl::unexpected(std::move(reports.error()));
+    bool any = std::any_of(reports->begin(), reports->end(),
+                           [](const ProbeReport& r) { return r.valid > 0; });
+    if (any || targets.empty()) apply_measurements(survey.candidates.candidates, *reports);
+    if (!any && !targets.empty()) {
+      if (!plan.unmeasured_if_silent) {
+        return fail(
+            ExitCode::unavailable,
+            fmt::format("none of the {} candidate addresses answered over NTP", targets.size()),
+            "is outgoing UDP port 123 blocked?",
+            "open it, or give servers you know with --candidate, or select unmeasured with "
+            "--no-probe");
+      }
+      survey.warnings.push_back(
+          fmt::format("none of the {} candidate addresses answered over NTP (outgoing UDP 123 "
+                      "blocked, or no network): the dry run selects them unmeasured",
+                      targets.size()));
+      policy.measured = false;
+    }
+  }
+  survey.measured = policy.measured;
+  const auto selected = select_upstreams(survey.candidates.candidates, policy);
+  if (std::ssize(selected) >= kMinUpstreams && std::ssize(selected) < policy.count) {
+    survey.warnings.push_back(fmt::format("only {} of the {} servers asked for are usable",
+                                          selected.size(), policy.count));
+  }
+  Selection& selection = survey.selection;
+  selection.created = rfc3339_utc(effects.clock.now());
+  selection.country = survey.candidates.zone.country;
+  const std::string& nearest = survey.candidates.zone_labels.front();
+  selection.zone = nearest.empty() ? "pool.ntp.org" : nearest + ".pool.ntp.org";
+  selection.servers = selected;
+  return survey;
+}
+
+Result<void> ResolveSurvey::usable() const {
+  const auto count = selection.servers.size();
+  if (std::ssize(selection.servers) >= kMinUpstreams) return {};
+  return fail(ExitCode::unavailable,
+              fmt::format("only {} usable upstream server{} found; the pool asks for at least {}",
+                          count, count == 1 ? "" : "s", kMinUpstreams),
+              dns == DnsOutcome::resolved ? "" : "DNS is unreachable",
+              "add servers you trust with --candidate HOST, or try another --country; nothing "
+              "was saved");
+}
+
+Result<ResolveOutcome> apply_resolve(const ResolveSurvey& survey, Effects& effects) {
+  if (auto usable = survey.usable(); !usable) return tl::unexpected(std::move(usable.error()));
+  if (auto saved = save_selection(effects.fs, survey.selection); !saved) {
+    return tl::unexpected(std::move(saved.error()));
+  }
+  return ResolveOutcome{kSelectionPath};
 }
 
 }  // namespace pooljoin

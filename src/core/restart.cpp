@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <thread>
 
 #include <fmt/format.h>
 
+#include "pooljoin/effects.hpp"
 #include "pooljoin/fs.hpp"
 #include "pooljoin/install.hpp"
 #include "pooljoin/interrupt.hpp"
@@ -13,8 +13,6 @@
 
 namespace pooljoin {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // An init script may wait for a slow daemon to stop (ntpsec's: TERM, 30 s, KILL, 5 s).
 constexpr auto kInitCommandTimeout = std::chrono::seconds(120);
@@ -143,17 +141,17 @@ Result<InitCommands> init_commands(InitSystem init, const RootedFs& fs, const st
   return c;
 }
 
-bool starts_with(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
-
-RestartAttempt attempt(const RestartPlan& plan, ProcessRunner& runner, const LoopbackProber& prober,
-                       const std::function<void(const Command&)>& on_command) {
+Result<RestartAttempt> attempt(const RestartPlan& plan, Effects& effects,
+                               const StepEvents& events) {
+  Clock& clock = effects.clock;
   RestartAttempt result;
-  const auto started = Clock::now();
+  const auto started = clock.steady();
+  auto waited = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clock.steady() - started);
+  };
   for (const auto& command : plan.restart) {
-    if (on_command) on_command(command);
-    auto ran = runner.run(command, {kInitCommandTimeout});
+    events.on_command(command);
+    auto ran = effects.runner.run(command, {kInitCommandTimeout});
     if (!ran) {
       result.failure = ran.error().message();
       return result;
@@ -164,24 +162,40 @@ RestartAttempt attempt(const RestartPlan& plan, ProcessRunner& runner, const Loo
       return result;
     }
   }
-  const auto deadline = Clock::now() + plan.answer_timeout;
+  const auto deadline = clock.steady() + plan.answer_timeout;
   std::string last = "no answer";
+  events.on_waiting(
+      fmt::format("waiting for {} to answer on 127.0.0.1", to_string(plan.spec.daemon)));
   for (;;) {
-    throw_if_interrupted("waiting for the daemon to answer");
-    const auto now = Clock::now();
-    if (now >= deadline) break;
-    auto wait = std::min<Clock::duration>(kProbeTimeout, deadline - now);
-    auto answer = prober(std::chrono::duration_cast<std::chrono::milliseconds>(wait));
+    if (interrupted()) {
+      events.on_waiting("");
+      return interruption("the wait for the daemon to answer");
+    }
+    auto left = remaining(clock, deadline);
+    if (left.count() == 0) break;
+    auto answer =
+        query_loopback(effects.ntp, std::min<std::chrono::milliseconds>(kProbeTimeout, left));
     if (answer) {
+      events.on_waiting("");
       result.answer = *answer;
-      result.waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+      result.waited = waited();
       return result;
+    }
+    if (answer.error().code == ExitCode::interrupted) {
+      events.on_waiting("");
+      return tl::unexpected(std::move(answer.error()));
     }
     last = answer.error().why.empty() ? answer.error().what : answer.error().why;
     // A refused query comes back at once: pause before the next one.
-    if (Clock::now() + kProbePause < deadline) std::this_thread::sleep_for(kProbePause);
+    if (remaining(clock, deadline) > kProbePause) {
+      if (auto slept = clock.sleep_for(kProbePause, "the wait for the daemon to answer"); !slept) {
+        events.on_waiting("");
+        return tl::unexpected(std::move(slept.error()));
+      }
+    }
   }
-  result.waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+  events.on_waiting("");
+  result.waited = waited();
   result.failure = fmt::format("{} did not answer on 127.0.0.1:123 within {} s ({})",
                                to_string(plan.spec.daemon), plan.answer_timeout.count(), last);
   return result;
@@ -211,26 +225,14 @@ InitSystem image_init_system(const SystemFacts& facts, const RootedFs& fs) {
 
 Result<RestartPlan> plan_restart(const SystemFacts& facts, const RootedFs& fs,
                                  const RestartRequest& request) {
-  if (facts.distro.family == Family::unknown) {
-    return fail(ExitCode::unsupported, "unsupported distribution",
-                facts.distro.id.empty() ? "no /etc/os-release" : "ID=" + facts.distro.id,
-                "restart the NTP daemon with the system's own tools");
-  }
-  std::optional<Daemon> daemon = request.daemon ? request.daemon : facts.recommended;
-  if (!daemon) {
-    return fail(ExitCode::unsupported, "no NTP daemon known for this distribution");
-  }
-  auto spec = daemon_spec(facts.distro, *daemon);
-  if (!spec) {
-    return fail(ExitCode::unsupported,
-                fmt::format("{} does not package {}", facts.distro.pretty_name, to_string(*daemon)),
-                {}, "choose another --daemon");
-  }
-  const std::string name(to_string(*daemon));
+  auto spec = resolve_daemon_spec(facts, request.daemon,
+                                  "restart the NTP daemon with the system's own tools");
+  if (!spec) return tl::unexpected(std::move(spec.error()));
+  const std::string name(to_string(spec->daemon));
   if (!facts.has_installed(name) && !request.package_pending) {
     return fail(ExitCode::unavailable, fmt::format("{} is not installed", name),
-                fmt::format("no {} program under {}",
-                            *daemon == Daemon::chrony ? "chronyd" : "ntpd", fs.root().string()),
+                fmt::format("no {} program under {}", daemon_program_name(spec->daemon),
+                            fs.root().string()),
                 "run `pooljoin install-ntp` and `pooljoin gen-conf` first");
   }
 
@@ -281,7 +283,7 @@ std::optional<std::string> newest_backup(const RootedFs& fs, const std::string& 
   std::optional<std::pair<std::string, int>> best;
   std::string best_name;
   for (const auto& name : fs.list(path.parent_path().string())) {
-    if (!starts_with(name, prefix) || name.size() < prefix.size() + kStampSize + 4 ||
+    if (!name.starts_with(prefix) || name.size() < prefix.size() + kStampSize + 4 ||
         name.compare(name.size() - 4, 4, ".bak") != 0) {
       continue;
     }
@@ -306,13 +308,13 @@ std::optional<std::string> newest_backup(const RootedFs& fs, const std::string& 
   return (path.parent_path() / best_name).string();
 }
 
-RestartOutcome apply_restart(const RestartPlan& plan, const RootedFs& fs, ProcessRunner& runner,
-                             const LoopbackProber& prober,
-                             const std::function<void(const Command&)>& on_command) {
+Result<RestartOutcome> apply_restart(const RestartPlan& plan, Effects& effects,
+                                     const StepEvents& events) {
+  const RootedFs& fs = effects.fs;
   RestartOutcome outcome;
   auto run_soft = [&](const Command& command) {
-    if (on_command) on_command(command);
-    auto ran = runner.run(command, {kInitCommandTimeout});
+    events.on_command(command);
+    auto ran = effects.runner.run(command, {kInitCommandTimeout});
     if (!ran) {
       outcome.warnings.push_back(ran.error().message());
     } else if (!ran->ok()) {
@@ -327,7 +329,9 @@ RestartOutcome apply_restart(const RestartPlan& plan, const RootedFs& fs, Proces
     run_soft(command);
   if (!plan.live) return outcome;
 
-  outcome.first = attempt(plan, runner, prober, on_command);
+  auto first = attempt(plan, effects, events);
+  if (!first) return tl::unexpected(std::move(first.error()));
+  outcome.first = std::move(*first);
   if (outcome.first.ok()) return outcome;
 
   const std::string& config = plan.spec.config_path;
@@ -336,7 +340,7 @@ RestartOutcome apply_restart(const RestartPlan& plan, const RootedFs& fs, Proces
     outcome.no_rollback_reason = fmt::format("{} cannot be read", config);
     return outcome;
   }
-  if (!starts_with(*content, kGeneratedMarker)) {
+  if (!content->starts_with(kGeneratedMarker)) {
     outcome.no_rollback_reason = fmt::format(
         "{} was not written by `pooljoin gen-conf`, so pooljoin leaves it alone", config);
     return outcome;
@@ -349,7 +353,8 @@ RestartOutcome apply_restart(const RestartPlan& plan, const RootedFs& fs, Proces
   }
   WriteOptions keep;
   keep.backup = false;
-  std::string failed = config + ".pooljoin-failed-" + compact_utc(std::chrono::system_clock::now());
+  keep.now = effects.clock.now();
+  std::string failed = config + ".pooljoin-failed-" + compact_utc(effects.clock.now());
   if (auto saved = fs.write_atomic(failed, *content, keep); !saved) {
     outcome.no_rollback_reason = saved.error().message();
     return outcome;
@@ -360,7 +365,9 @@ RestartOutcome apply_restart(const RestartPlan& plan, const RootedFs& fs, Proces
     return outcome;
   }
   outcome.restored_from = *backup;
-  outcome.after_rollback = attempt(plan, runner, prober, on_command);
+  auto again = attempt(plan, effects, events);
+  if (!again) return tl::unexpected(std::move(again.error()));
+  outcome.after_rollback = std::move(*again);
   return outcome;
 }
 

@@ -36,7 +36,7 @@ std::string selection_to_json(const Selection& selection) {
 Result<Selection> selection_from_json(std::string_view text) {
   auto bad = [](std::string why) {
     return fail(ExitCode::unavailable, fmt::format("cannot use {}", kSelectionPath), std::move(why),
-                "run `pooljoin resolve` again, or give the servers with --server");
+                "run `pooljoin resolve` again, or give the servers with --upstream");
   };
   auto doc = nlohmann::json::parse(text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) return bad("not a JSON object");

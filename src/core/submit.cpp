@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "pooljoin/check.hpp"
+#include "pooljoin/conf_lint.hpp"
 #include "pooljoin/http.hpp"
 #include "pooljoin/pool_api.hpp"
 
@@ -157,10 +159,8 @@ NetSpeedAdvice recommend_net_speed(std::string_view virtualization,
 std::vector<Finding> diagnose_addresses(const PreflightFacts& facts) {
   std::vector<Finding> findings;
   if (facts.addresses.empty()) {
-    bool private_only = std::any_of(facts.excluded.begin(), facts.excluded.end(), [](auto& a) {
-      return a.excluded_because.find("private") != std::string::npos ||
-             a.excluded_because.find("carrier-grade") != std::string::npos;
-    });
+    bool private_only = std::any_of(facts.excluded.begin(), facts.excluded.end(),
+                                    [](const LocalAddress& a) { return a.behind_nat(); });
     findings.push_back(
         {"submit.address.none", Severity::fail,
          private_only ? "no global address on this machine, only private ones (behind NAT?)"
@@ -228,7 +228,7 @@ std::vector<Finding> diagnose_ntp(const PreflightFacts& facts) {
           {"submit.ntp.not-checked", Severity::warn,
            fmt::format("not checked: {} answers NTP with 0 < stratum < {} (the site's condition "
                        "at the moment of adding)",
-                       ip, kMaxSubmitStratum),
+                       ip, kMaxSubmittableStratum + 1),
            fmt::format("query it from another machine, e.g. `ntpdig {}`", ip)});
     } else if (!a.ntp->answered) {
       findings.push_back(
@@ -236,11 +236,11 @@ std::vector<Finding> diagnose_ntp(const PreflightFacts& facts) {
            fmt::format("{} does not answer NTP{}: the site refuses a server that does not", ip,
                        a.ntp->detail.empty() ? "" : " (" + a.ntp->detail + ")"),
            "start the daemon and open UDP 123 to the world; `pooljoin check` shows what is wrong"});
-    } else if (a.ntp->stratum <= 0 || a.ntp->stratum >= kMaxSubmitStratum) {
+    } else if (!submittable_stratum(a.ntp->stratum)) {
       bool unsynchronised = a.ntp->stratum <= 0 || a.ntp->stratum >= 16;
       findings.push_back({"submit.ntp.stratum", Severity::fail,
                           fmt::format("{} answers at stratum {}; the site needs 0 < stratum < {}",
-                                      ip, a.ntp->stratum, kMaxSubmitStratum),
+                                      ip, a.ntp->stratum, kMaxSubmittableStratum + 1),
                           unsynchronised
                               ? "wait until the daemon is synchronised (`pooljoin check --wait 5m`)"
                               : "choose upstream servers of a lower stratum (`pooljoin resolve`)"});
@@ -385,6 +385,130 @@ Result<std::vector<Verification>> verify_ownership(HttpClient& http, const std::
     results.push_back(std::move(v));
   }
   return results;
+}
+
+// --- The step ------------------------------------------------------------------------------------
+
+namespace {
+
+// One address's answer in the terms of the site's rule (0 < stratum < 6).
+NtpAnswer ntp_answer(const AddressCheck& check) {
+  NtpAnswer answer;
+  const ProbeReport& report = check.ntp;
+  // An unsynchronised server answers too (stratum 0 or 16): what the site sees is the stratum.
+  answer.answered = report.reachable();
+  answer.stratum = report.best.stratum;
+  if (report.valid == 0) {
+    answer.detail = report.best.fault == NtpFault::kiss_of_death
+                        ? fmt::format("kiss-o'-death {}", report.best.kiss)
+                        : std::string(describe(report.best.fault));
+  }
+  return answer;
+}
+
+std::optional<HostnameFacts> hostname_facts(const std::string& given, const HostResolver& resolve) {
+  std::optional<std::string> name =
+      given.empty() ? machine_fqdn() : std::optional<std::string>(given);
+  if (!name) return std::nullopt;
+  HostnameFacts facts;
+  facts.name = *name;
+  auto resolved = resolve(*name);
+  if (resolved) {
+    facts.addresses = std::move(*resolved);
+  } else {
+    facts.error = resolved.error().why.empty() ? resolved.error().what : resolved.error().why;
+  }
+  return facts;
+}
+
+}  // namespace
+
+Result<SubmitPlan> plan_submit(const SystemFacts& system, const SubmitRequest& request,
+                               Effects& effects, const StepEvents& events,
+                               const HostResolver& resolve) {
+  SubmitPlan plan;
+  plan.verify_url = request.verify_url;
+  std::vector<IpAddress> addresses = request.addresses;
+  if (addresses.empty()) {
+    for (const auto& a : system.addresses)
+      addresses.push_back(a.address);
+  }
+  PreflightFacts& facts = plan.facts;
+  facts.excluded = system.excluded;
+  facts.verifying = !request.verify_url.empty();
+  events.on_waiting("checking what the pool's site will check");
+  for (const auto& address : addresses) {
+    AddressFacts a;
+    a.address = address;
+    auto score = fetch_server_score(effects.http, request.api_base, address, 1);
+    if (!score) {
+      if (score.error().code == ExitCode::interrupted) {
+        events.on_waiting("");
+        return tl::unexpected(std::move(score.error()));
+      }
+      a.registration = Registration::lookup_failed;
+      a.registration_error = score.error().message();
+    } else {
+      a.registration = score->known ? Registration::registered : Registration::not_registered;
+      if (score->score) a.score = score->score->value;
+    }
+    if (request.only_unregistered && a.registration == Registration::registered) {
+      plan.registered.push_back(address);
+      continue;
+    }
+    plan.addresses.push_back(address);
+    facts.addresses.push_back(std::move(a));
+  }
+  if (plan.nothing_to_submit()) {
+    events.on_waiting("");
+    return plan;
+  }
+
+  // The machine as the monitors (and the site's own test when a server is added) will see it.
+  CheckFacts check;
+  check.daemon = read_local_daemon(system, effects.runner, effects.ntp);
+  check.only_private_addresses = system.only_private_addresses();
+  std::vector<ProbeTarget> targets;
+  for (const auto& address : plan.addresses)
+    targets.push_back({address, 123, {}});
+  CheckOptions options;
+  options.probe = request.probe;
+  auto checked = check_addresses(effects.ntp, targets, options);
+  events.on_waiting("");
+  if (!checked) return tl::unexpected(std::move(checked.error()));
+  check.addresses = std::move(*checked);
+  for (std::size_t i = 0; i < facts.addresses.size(); ++i)
+    facts.addresses[i].ntp = ntp_answer(check.addresses[i]);
+  facts.check = diagnose(check);
+  if (auto daemon = configured_daemon(system)) {
+    if (auto live = lint_live_config(effects.fs, system.distro, *daemon))
+      facts.lint = live->findings;
+  }
+  plan.findings = preflight(facts);
+
+  std::vector<IpAddress> global;
+  for (const auto& a : plan.addresses)
+    if (a.is_global_unicast()) global.push_back(a);
+  plan.instructions =
+      plan_submission(global, hostname_facts(request.hostname, resolve),
+                      recommend_net_speed(system.virtualization, request.bandwidth_mbit));
+  return plan;
+}
+
+bool SubmitOutcome::failed() const {
+  return proving &&
+         (verification.empty() || std::any_of(verification.begin(), verification.end(),
+                                              [](const Verification& v) { return !v.ok; }));
+}
+
+Result<SubmitOutcome> apply_submit(const SubmitPlan& plan, Effects& effects) {
+  SubmitOutcome outcome;
+  outcome.proving = !plan.verify_url.empty();
+  if (!outcome.proving) return outcome;
+  auto verified = verify_ownership(effects.http, plan.verify_url, plan.addresses);
+  if (!verified) return tl::unexpected(std::move(verified.error()));
+  outcome.verification = std::move(*verified);
+  return outcome;
 }
 
 }  // namespace pooljoin

@@ -9,6 +9,7 @@
 
 #include "pooljoin/install.hpp"
 #include "pooljoin/net.hpp"
+#include "pooljoin/text.hpp"
 
 namespace pooljoin {
 namespace {
@@ -26,13 +27,6 @@ constexpr const char* kApacheSiteName = "00-pooljoin-redirect";
 bool is_path_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
          c == '~' || c == '/';
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 bool running(const RootedFs& fs, std::initializer_list<const char*> names) {
@@ -303,11 +297,14 @@ Result<WebRedirectPlan> plan_web_redirect(const SystemFacts& facts, const Rooted
   return plan;
 }
 
-Result<WebRedirectOutcome> apply_web_redirect(
-    const WebRedirectPlan& plan, const RootedFs& fs, ProcessRunner& runner,
-    const std::function<void(const Command&)>& on_command) {
+Result<WebRedirectOutcome> apply_web_redirect(const WebRedirectPlan& plan, Effects& effects,
+                                              const StepEvents& events) {
+  const RootedFs& fs = effects.fs;
+  ProcessRunner& runner = effects.runner;
   WebRedirectOutcome outcome;
-  auto written = fs.write_atomic(plan.path, plan.content);
+  WriteOptions write;
+  write.now = effects.clock.now();
+  auto written = fs.write_atomic(plan.path, plan.content, write);
   if (!written) return tl::unexpected(written.error());
   outcome.written = *written;
   const bool created = written->changed && written->backup.empty();
@@ -316,7 +313,7 @@ Result<WebRedirectOutcome> apply_web_redirect(
   auto undo = [&](std::size_t ran) {
     if (ran > 0) {
       for (const auto& command : plan.undo) {
-        if (on_command) on_command(command);
+        events.on_command(command);
         (void)runner.run(command, {kCheckTimeout});
       }
     }
@@ -330,7 +327,7 @@ Result<WebRedirectOutcome> apply_web_redirect(
 
   for (std::size_t i = 0; i < plan.commands.size(); ++i) {
     const auto& command = plan.commands[i];
-    if (on_command) on_command(command);
+    events.on_command(command);
     auto ran = runner.run(command, {kCheckTimeout});
     if (!ran || !ran->ok()) {
       undo(i);
@@ -341,7 +338,7 @@ Result<WebRedirectOutcome> apply_web_redirect(
     }
   }
   if (plan.check) {
-    if (on_command) on_command(*plan.check);
+    events.on_command(*plan.check);
     auto checked = runner.run(*plan.check, {kCheckTimeout});
     if (!checked || !checked->ok()) {
       undo(plan.commands.size());

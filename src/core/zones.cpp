@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "pooljoin/fs.hpp"
+#include "pooljoin/text.hpp"
 
 namespace pooljoin {
 namespace embedded {
@@ -15,13 +16,6 @@ extern const std::string_view country_continents;
 }
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string upper(std::string_view s) {
   std::string out(s);

@@ -80,7 +80,7 @@ INI
   OUT=$(cat "$TEST_TMP/reports/node-fr.json")
   assert_eq "$(jqr '.steps | length')" 8
   OUT=$(cat "$TEST_TMP/reports/node-bad.json")
-  assert_eq "$(jqr '[.host, .exit_status, .status, .error] | join(" ")')" "node-bad 2 failed --servers: Value 9 not in range 4 to 7"
+  assert_eq "$(jqr '[.host, .exit_status, .status, .error.message, .error.exit_code] | join(" ")')" "node-bad 2 failed --servers: Value 9 not in range 4 to 7 2"
   # --check ran pooljoin as a dry run: the hosts' image is as it was.
   diff -r "$IMAGES/debian-12-ntpsec-openvz" "$TEST_TMP/image" >"$TEST_TMP/diff" ||
     fail "the image changed under --check: $(cat "$TEST_TMP/diff")"

@@ -45,7 +45,7 @@ declare -A BASE_ENV=(
   [check]="$QUICK_PROBE POOLJOIN_SERVER=127.0.0.1:9"
   [check --wait]="$QUICK_PROBE"
   [submit]="$QUICK_PROBE"
-  [gen-conf]="POOLJOIN_SERVER=192.0.2.1,192.0.2.2,192.0.2.3,192.0.2.4"
+  [gen-conf]="POOLJOIN_UPSTREAM=192.0.2.1,192.0.2.2,192.0.2.3,192.0.2.4"
 )
 
 # The options of a subcommand ("global" for pooljoin's own) as "NAME KIND ENV" lines, from its
@@ -221,37 +221,45 @@ table() {
   opt install-ntp --daemon "${DAEMONS[@]}"
   opt install-ntp --lock-timeout ok=0 ok=60 bad=-1 bad=3601 bad=abc bad= bad=1m
 
-  opt resolve --country ok=de ok=GB "${COUNTRIES[@]}"
-  opt resolve --servers ok=4 ok=7 bad=3 bad=8 bad=five bad= bad=-5
-  opt resolve --candidate ok=ntp1.example ok=192.0.2.1 "${HOSTS[@]}"
-  opt resolve --candidates-file ok="$TEST_TMP/names" bad= bad=/nonexistent-pooljoin \
-    bad="$TEST_TMP/dir" bad="$TEST_TMP/bad-names"
-  opt resolve --dns-server ok=127.0.0.1 ok="[::1]:5353" bad= bad=ns.example bad=127.0.0.1:0 \
-    bad=127.0.0.1:99999 bad="[::1" bad="1.2.3.4${NL}x"
-  opt resolve --dns-timeout ok=100 bad=99 bad=30001 bad=abc bad= bad=2s
-  opt resolve --max-stratum ok=1 ok=15 bad=0 bad=16 bad=x bad=
-  flag resolve --no-probe
-  flag resolve --no-pool
-  flag resolve --no-catalogue
+  # resolve's options are join's too: the same declaration, the same checks.
+  for sub in resolve join; do
+    opt "$sub" --country ok=de ok=GB "${COUNTRIES[@]}"
+    opt "$sub" --servers ok=4 ok=7 bad=3 bad=8 bad=five bad= bad=-5
+    opt "$sub" --candidate ok=ntp1.example ok=192.0.2.1 "${HOSTS[@]}"
+    opt "$sub" --candidates-file ok="$TEST_TMP/names" bad= bad=/nonexistent-pooljoin \
+      bad="$TEST_TMP/dir" bad="$TEST_TMP/bad-names"
+    opt "$sub" --dns-server ok=127.0.0.1 ok="[::1]:5353" bad= bad=ns.example bad=127.0.0.1:0 \
+      bad=127.0.0.1:99999 bad="[::1" bad="1.2.3.4${NL}x"
+    opt "$sub" --dns-timeout ok=100 bad=99 bad=30001 bad=abc bad= bad=2s
+    opt "$sub" --max-stratum ok=1 ok=15 bad=0 bad=16 bad=x bad=
+    flag "$sub" --no-probe
+    flag "$sub" --no-pool
+    flag "$sub" --no-catalogue
+  done
 
-  for sub in resolve check submit; do
+  for sub in resolve check submit join; do
     opt "$sub" --samples ok=1 ok=20 bad=0 bad=21 bad=x bad= bad=-1
     opt "$sub" --interval ok=0 ok=100ms ok=2s "${DURATIONS[@]}" bad=61s
     opt "$sub" --timeout ok=100ms ok=3s "${DURATIONS[@]}" bad=0 bad=5ms bad=61s
   done
 
-  opt gen-conf --server ok=192.0.2.1,192.0.2.2,192.0.2.3,192.0.2.4 ok=ntp1.example,ntp2.example,ntp3.example,ntp4.example "${HOSTS[@]}" bad=0.de.pool.ntp.org \
-    bad=127.127.1.0 bad=::1 bad=224.0.1.1
+  for sub in gen-conf join; do
+    opt "$sub" --upstream ok=192.0.2.1,192.0.2.2,192.0.2.3,192.0.2.4 \
+      ok=ntp1.example,ntp2.example,ntp3.example,ntp4.example "${HOSTS[@]}" bad=0.de.pool.ntp.org \
+      bad=127.127.1.0 bad=::1 bad=224.0.1.1
+    flag "$sub" --force
+    flag "$sub" --no-daemon-check
+  done
   opt gen-conf --daemon "${DAEMONS[@]}"
-  flag gen-conf --force
   opt gen-conf --output ok="$TEST_TMP/dir/out.conf" bad= bad=/nonexistent-pooljoin/ntp.conf \
     bad="$TEST_TMP/dir"
   opt gen-conf --lint ok="$TEST_TMP/chrony.conf" bad=/nonexistent-pooljoin bad="$TEST_TMP/dir"
-  flag gen-conf --no-daemon-check
 
   opt restart --daemon "${DAEMONS[@]}"
-  opt restart --init ok=sysvinit bad= bad=upstart bad=SYSTEMD
-  opt restart --timeout ok=5s ok=20 "${DURATIONS[@]}" bad=0 bad=11m
+  for sub in restart join; do
+    opt "$sub" --init ok=sysvinit bad= bad=upstart bad=SYSTEMD
+    opt "$sub" --answer-timeout ok=5s ok=20 "${DURATIONS[@]}" bad=0 bad=11m
+  done
 
   opt check --wait ok=0 ok=1s "${DURATIONS[@]}"
   opt check --server ok=127.0.0.1:9 ok="[::1]:9" "${HOSTS[@]/#bad=host.example:123/bad=host.example:0}" \
@@ -262,31 +270,27 @@ table() {
   opt status address ok=185.255.0.1 bad=not-an-ip bad=185.255.0.1:123 bad="185.255.0.1${NL}x" \
     bad=
 
-  opt submit --hostname ok=ntp1.example bad= bad="bad name" bad=-x bad=bad_name.example \
-    bad="x${NL}y" bad="$(printf 'a%.0s' {1..64}).example"
-  opt submit --bandwidth ok=1 ok=100 bad=0 bad=100001 bad=x bad= bad=1.5
-  flag submit --open
-  opt submit --verify-url ok=https://manage.ntppool.org/verify/abc "${URLS[@]}"
+  for sub in submit join; do
+    opt "$sub" --hostname ok=ntp1.example bad= bad="bad name" bad=-x bad=bad_name.example \
+      bad="x${NL}y" bad="$(printf 'a%.0s' {1..64}).example"
+    opt "$sub" --bandwidth ok=1 ok=100 bad=0 bad=100001 bad=x bad= bad=1.5
+    flag "$sub" --open
+    opt "$sub" --verify-url ok=https://manage.ntppool.org/verify/abc "${URLS[@]}"
+  done
   opt submit address ok=185.255.0.1 bad=not-an-ip bad=185.255.0.1:123 bad=
 
-  opt web-redirect --web-server ok=nginx bad= bad=lighttpd bad=NGINX
-  opt web-redirect --mode ok=rewrite bad= bad=redirect bad=ALIAS
-  opt web-redirect --target ok=https://www.ntppool.org/ "${URLS[@]}" bad='https://x.example/$1' \
-    bad="https://x.example/a;b" bad="https://x.example/{a}"
+  for sub in web-redirect join; do
+    opt "$sub" --web-server ok=nginx bad= bad=lighttpd bad=NGINX
+    opt "$sub" --mode ok=rewrite bad= bad=redirect bad=ALIAS
+    opt "$sub" --target ok=https://www.ntppool.org/ "${URLS[@]}" bad='https://x.example/$1' \
+      bad="https://x.example/a;b" bad="https://x.example/{a}"
+  done
 
   opt join --daemon "${DAEMONS[@]}"
   opt join --lock-timeout ok=0 bad=-1 bad=3601 bad=abc bad=
-  opt join --country ok=de "${COUNTRIES[@]}"
-  opt join --servers ok=4 bad=3 bad=8 bad=five bad=
-  opt join --candidate ok=ntp1.example "${HOSTS[@]}"
-  opt join --dns-server ok=127.0.0.1 bad= bad=ns.example bad=127.0.0.1:0 bad="[::1"
   flag join --refresh
-  flag join --no-daemon-check
   opt join --wait ok=1m "${DURATIONS[@]}"
   flag join --web-redirect
-  opt join --verify-url "${URLS[@]}"
-  opt join --bandwidth ok=100 bad=0 bad=1000001 bad=x bad=
-  opt join --hostname ok=ntp1.example bad="bad name" bad=-x
   opt completion shell ok=bash ok=zsh ok=fish bad=tcsh bad=
 }
 

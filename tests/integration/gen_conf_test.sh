@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 
 source "$(dirname "$0")/conf_lib.sh"
-SERVERS=(--server 192.0.2.1 --server 192.0.2.2 --server 2001:db8::123 --server 198.51.100.7)
+SERVERS=(--upstream 192.0.2.1 --upstream 192.0.2.2 --upstream 2001:db8::123 --upstream 198.51.100.7)
 
 test_every_distribution_renders_its_golden_file() {
   local image daemon golden root
@@ -75,22 +75,22 @@ test_injection_attempts_are_refused_and_nothing_is_written() {
   for bad in $'1.2.3.4\nrestrict default' '1.2.3.4 iburst' '"1.2.3.4"' "'ntp.example.org'" \
     '1.2.3.4;restrict' "$(printf 'a%.0s' {1..64}).example.org" 'ntp.example.org noselect' \
     '127.127.1.0' '0.de.pool.ntp.org' '$(reboot)' ''; do
-    pj 2 --root "$root" gen-conf --no-daemon-check --server 192.0.2.1 --server 192.0.2.2 \
-      --server 192.0.2.3 --server "$bad"
-    assert_contains "$ERR" "--server"
+    pj 2 --root "$root" gen-conf --no-daemon-check --upstream 192.0.2.1 --upstream 192.0.2.2 \
+      --upstream 192.0.2.3 --upstream "$bad"
+    assert_contains "$ERR" "--upstream"
     assert_not_contains "$ERR" $'\nrestrict'
   done
   # From the environment, as cloud-init would give it: the same refusal.
   local rc=0
-  POOLJOIN_SERVER=$'192.0.2.1,192.0.2.2\nrestrict default,192.0.2.3,192.0.2.4' \
+  POOLJOIN_UPSTREAM=$'192.0.2.1,192.0.2.2\nrestrict default,192.0.2.3,192.0.2.4' \
     "$POOLJOIN" --root "$root" gen-conf --no-daemon-check >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
   assert_eq "$rc" "2"
   assert_contains "$(cat "$TEST_TMP/err")" 'is refused (it contains white space or a line break)'
   # Too few or too many, without --force.
-  pj 2 --root "$root" gen-conf --no-daemon-check --server 192.0.2.1 --server 192.0.2.2
+  pj 2 --root "$root" gen-conf --no-daemon-check --upstream 192.0.2.1 --upstream 192.0.2.2
   assert_contains "$ERR" "2 upstream servers (the pool asks for 4 to 7)"
-  pj 2 --root "$root" gen-conf --no-daemon-check "${SERVERS[@]}" --server 192.0.2.5 \
-    --server 192.0.2.6 --server 192.0.2.7 --server 192.0.2.8
+  pj 2 --root "$root" gen-conf --no-daemon-check "${SERVERS[@]}" --upstream 192.0.2.5 \
+    --upstream 192.0.2.6 --upstream 192.0.2.7 --upstream 192.0.2.8
   # A damaged selection is refused too.
   printf '{"version":1,"servers":[{"address":"1.2.3.4\\nrestrict default"}]}' \
     >"$root/var/lib/pooljoin/selection.json"
@@ -170,7 +170,7 @@ test_a_full_filesystem_leaves_the_old_file_intact() {
 }
 
 test_force_accepts_a_count_outside_4_to_7() {
-  local root three=(--server 192.0.2.1 --server 192.0.2.2 --server 2001:db8::3)
+  local root three=(--upstream 192.0.2.1 --upstream 192.0.2.2 --upstream 2001:db8::3)
   root=$(image_with_selection debian-12 force)
   pj 0 --root "$root" gen-conf --force --output - "${three[@]}"
   assert_eq "$(grep ^server "$TEST_TMP/out" | tr '\n' ';')" \
@@ -178,7 +178,7 @@ test_force_accepts_a_count_outside_4_to_7() {
   assert_contains "$ERR" "3 upstream servers, outside the pool's 4 to 7 (--force)"
   # Without --force: a usage error that says which option to give again.
   pj 2 --root "$root" gen-conf --output - "${three[@]}"
-  assert_contains "$ERR" "3 upstream servers (the pool asks for 4 to 7); give --server 4 to 7 times"
+  assert_contains "$ERR" "3 upstream servers (the pool asks for 4 to 7); give --upstream 4 to 7 times"
   assert_eq "$OUT" ""
 }
 
@@ -216,12 +216,12 @@ test_output_writes_elsewhere_without_root() {
   cmp -s "$TEST_TMP/export/chrony.conf" "$GOLDEN/chrony-alpine.conf" || fail "exported file differs"
   # Servers as a comma-separated list, from the environment.
   local rc=0
-  POOLJOIN_SERVER=192.0.2.1,192.0.2.2,2001:db8::3,192.0.2.4 "$POOLJOIN" --root "$root" gen-conf \
+  POOLJOIN_UPSTREAM=192.0.2.1,192.0.2.2,2001:db8::3,192.0.2.4 "$POOLJOIN" --root "$root" gen-conf \
     --output - >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
   assert_eq "$rc" "0"
   assert_eq "$(grep ^server "$TEST_TMP/out" | tr '\n' ';')" \
     "server 192.0.2.1 iburst;server 192.0.2.2 iburst;server 2001:db8::3 iburst;server 192.0.2.4 iburst;"
-  assert_contains "$(cat "$TEST_TMP/out")" "# Upstream servers: given on the command line (--server)."
+  assert_contains "$(cat "$TEST_TMP/out")" "# Upstream servers: given on the command line (--upstream)."
   [ ! -e "$root/etc/chrony/chrony.conf" ] || fail "--output wrote the image's config"
 }
 

@@ -207,7 +207,8 @@ test_ctrl_c_while_measuring_leaves_nothing_half_done() {
   ERR=$(cat "$TEST_TMP/err")
   assert_eq "$rc" "130" "$ERR"
   assert_contains "$ERR" "interrupted during resolve"
-  assert_contains "$ERR" "run \`pooljoin join\` again to resume from resolve"
+  # The hint repeats what the run was told: its image and its candidate.
+  assert_contains "$ERR" "run \`pooljoin --root $root join --candidate 185.255.99.1\` again to resume from resolve"
   local state="$root/var/lib/pooljoin/state.json"
   assert_eq "$(jq -r '.stopped_at, .steps.resolve.status' "$state" | xargs)" "resolve interrupted"
   [ ! -e "$root/var/lib/pooljoin/selection.json" ] || fail "an interrupted resolve saved a selection"
@@ -255,7 +256,7 @@ wizard_rc() {
 }
 
 test_interactive_wizard_asks_only_what_it_needs() {
-  command -v tmux >/dev/null || { echo "SKIP: tmux is not installed"; exit 77; }
+  command -v tmux >/dev/null || skip "tmux is not installed (scripts/setup --test)"
   local root="$TEST_TMP/wizard"
   make_image "$root" Etc/UTC
   wizard "$root" join
@@ -274,7 +275,8 @@ test_interactive_wizard_asks_only_what_it_needs() {
   type_line "n"
   assert_eq "$(wizard_rc)" "2"
   assert_contains "$(screen_text)" "join: stopped at restart"
-  assert_contains "$(screen_text)" "run \`pooljoin join\` again to resume from restart"
+  # The country the operator typed is in the hint, so the resumed run does not ask again.
+  assert_contains "$(screen_text)" "run \`pooljoin --root $root join --country de\` again to resume from restart"
   [ -f "$root/etc/ntpsec/ntp.conf" ] || fail "the config was not written"
   [ ! -e "$root/etc/systemd/system/multi-user.target.wants/ntpsec.service" ] ||
     fail "declined, yet enabled"

@@ -27,8 +27,11 @@ tagged_options() {
     { grep -oE '^ +(-[a-zA-Z], )?--?[a-zA-Z][a-zA-Z-]*' || true; } | tr -d ' ' | tr ',' '\n' | sort -u
 }
 
+# The options of the command's own "Options:" section (a subcommand's help lists the global ones
+# after it, in a section of their own).
 help_options() {
-  "$POOLJOIN" "$@" --help | awk '/^  -/ {print $1}' | tr ',' '\n' | grep -E '^--?[a-zA-Z]' | sort -u
+  "$POOLJOIN" "$@" --help | awk '/^Options:/ {on = 1; next} /^[A-Z]/ {on = 0} on && /^  -/ {print $1}' |
+    tr ',' '\n' | grep -E '^--?[a-zA-Z]' | sort -u
 }
 help_subcommands() {
   "$POOLJOIN" --help | sed -n '/^Subcommands:/,/^$/p' | awk 'NR > 1 && NF {print $1}'

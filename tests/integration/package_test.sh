@@ -39,7 +39,10 @@ restore_packages() {
   [ -z "$added" ] || "${APT[@]}" purge $added >>"$TEST_TMP/purge.log" 2>&1 || true
 }
 
+# Builds the packages once per run (each test runs in a subshell of its own: the files stay).
 build_packages() {
+  DEB="$TEST_TMP/pkg/pooljoin_${VERSION}_$(dpkg --print-architecture).deb"
+  [ -f "$DEB" ] && return 0
   cpack --config "$POOLJOIN_BUILD_DIR/CPackConfig.cmake" -B "$TEST_TMP/pkg" >"$TEST_TMP/cpack.log" 2>&1 ||
     fail "cpack failed: $(tail -20 "$TEST_TMP/cpack.log")"
   DEB="$TEST_TMP/pkg/pooljoin_${VERSION}_$(dpkg --print-architecture).deb"
@@ -102,7 +105,7 @@ test_the_deb_installs_runs_and_purges_cleanly() {
   # POOLJOIN_TEMPLATES replaces the installed templates; a missing directory is named.
   cp -r /usr/share/pooljoin/templates "$TEST_TMP/templates"
   sed -i '1i # from POOLJOIN_TEMPLATES' "$TEST_TMP/templates/ntpsec.conf.mustache"
-  local servers=(--server 192.0.2.1,192.0.2.65,198.51.100.1,203.0.113.1)
+  local servers=(--upstream 192.0.2.1,192.0.2.65,198.51.100.1,203.0.113.1)
   POOLJOIN_TEMPLATES="$TEST_TMP/templates" /usr/bin/pooljoin gen-conf --daemon ntpsec --output - "${servers[@]}" \
     >"$TEST_TMP/out" 2>"$TEST_TMP/err" || fail "gen-conf with POOLJOIN_TEMPLATES failed: $(cat "$TEST_TMP/err")"
   assert_eq "$(head -1 "$TEST_TMP/out")" "# from POOLJOIN_TEMPLATES"
@@ -141,8 +144,8 @@ test_the_deb_installs_runs_and_purges_cleanly() {
 
 test_the_rpm_requires_the_libraries() {
   command -v rpmbuild >/dev/null && command -v rpm >/dev/null ||
-    { echo "SKIP: no rpmbuild, no .rpm" && return 0; }
-  [ -n "${DEB:-}" ] || build_packages
+    skip "no rpmbuild, no .rpm (scripts/setup --test installs rpm)"
+  build_packages
   local rpm_file="$TEST_TMP/pkg/pooljoin-$VERSION-1.$(uname -m).rpm"
   [ -f "$rpm_file" ] || fail "no $rpm_file: $(ls "$TEST_TMP/pkg")"
   echo "package: $(basename "$rpm_file"), $(stat -c %s "$rpm_file") bytes"

@@ -7,11 +7,11 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/conf_lib.sh"
 
-SERVERS=(--server 192.0.2.1 --server 192.0.2.2 --server 198.51.100.3 --server 2001:db8::4)
+SERVERS=(--upstream 192.0.2.1 --upstream 192.0.2.2 --upstream 198.51.100.3 --upstream 2001:db8::4)
 
 test_dry_run_plans_each_init_system() {
   require_root
-  command -v ntpd >/dev/null || { echo "SKIP: ntpsec is not installed"; exit 77; }
+  command -v ntpd >/dev/null || skip "ntpsec is not installed (scripts/setup --test)"
   local real=$POOLJOIN
   POOLJOIN=$(own_pids)
   pj 0 --dry-run restart
@@ -51,7 +51,7 @@ chroot $IMAGES/ubuntu-24.04-chrony-timesyncd systemctl enable chrony"
 # the image's systemctl and update-rc.d through chroot, on the image's /etc.
 test_enable_inside_an_image() {
   require_root
-  command -v ntpd >/dev/null || { echo "SKIP: ntpsec is not installed"; exit 77; }
+  command -v ntpd >/dev/null || skip "ntpsec is not installed (scripts/setup --test)"
   local root="$TEST_TMP/image"
   mkdir -p "$root/usr" "$root/etc/init.d" "$root/dev" "$root/proc"
   cp -a "$IMAGES/debian-12/etc/os-release" "$root/etc/"
@@ -85,7 +85,7 @@ test_enable_inside_an_image() {
 
 test_real_restart_through_the_init_script_then_rollback() {
   require_root
-  [ -x /etc/init.d/ntpsec ] || { echo "SKIP: no /etc/init.d/ntpsec"; exit 77; }
+  [ -x /etc/init.d/ntpsec ] || skip "no /etc/init.d/ntpsec (scripts/setup --test)"
   local ns
   make_netns ns restart
   mkdir -p "$TEST_TMP/etc-upper" "$TEST_TMP/etc-work" "$TEST_TMP/varlib"
@@ -124,7 +124,7 @@ ps -o args= -p "$(cat /run/ntpd.pid)" >"$dir/restart1.ps" 2>&1
 
 # 2. Another gen-conf (its backup is the good config), then a deliberately broken edit: ntpd
 #    starts but ignores every client, this machine included.
-step gen2 gen-conf --server 203.0.113.1 --server 203.0.113.2 --server 203.0.113.3 --server 203.0.113.4
+step gen2 gen-conf --upstream 203.0.113.1 --upstream 203.0.113.2 --upstream 203.0.113.3 --upstream 203.0.113.4
 printf 'disable kernel\nrestrict default ignore\nrestrict -6 default ignore\nrestrict 127.0.0.1 ignore\n' \
   >>/etc/ntpsec/ntp.conf
 cp /etc/ntpsec/ntp.conf "$dir/broken.conf"

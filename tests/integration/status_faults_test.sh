@@ -92,7 +92,7 @@ test_watch_refreshes_until_interrupted() {
   rc=0
   wait "$pid" || rc=$?
   assert_eq "$rc" 130
-  assert_contains "$(cat "$TEST_TMP/err")" "; next in 60 s (Ctrl-C stops)"
+  assert_contains "$(cat "$TEST_TMP/err")" "; next in 1m (Ctrl-C stops)"
   assert_contains "$(cat "$TEST_TMP/out")" "185.255.0.2: score 2.9"
 }
 

@@ -208,7 +208,7 @@ test_bad_arguments_are_usage_errors() {
   pj 2 --api-base "$BASE" status --watch 185.255.0.1
   assert_contains "$ERR" "'185.255.0.1' is not an interval (60, 30s, 5m, 1h); give addresses before --watch"
   pj 2 --api-base "$BASE" status --watch=1 185.255.0.1
-  assert_contains "$ERR" "the interval must be from 5 s to 24 h"
+  assert_contains "$ERR" "the interval must be from 5s to 24h"
   pj 2 --api-base "$BASE" status --limit 0 185.255.0.1
   pj 2 --api-base "$BASE" status --limit 10001 185.255.0.1
 }

@@ -1,5 +1,6 @@
 #include "pooljoin/detect.hpp"
 
+#include "fakes.hpp"
 #include "test_support.hpp"
 #include <catch2/catch.hpp>
 
@@ -12,7 +13,7 @@ using Strings = std::vector<std::string>;
 namespace {
 
 SystemFacts detect_image(const std::string& image) {
-  RecordingRunner runner;  // detect must not run anything on an image
+  test::FakeRunner runner;  // detect must not run anything on an image
   SystemFacts facts = detect(RootedFs(test::fixture_image(image)), runner);
   CHECK(runner.recorded().empty());
   return facts;
@@ -89,7 +90,7 @@ TEST_CASE("detect: package manager, init, virtualisation, daemons of each image"
 
 TEST_CASE("detect: virtualisation from DMI, cpuinfo and container markers", "[detect]") {
   test::TempDir root;
-  RecordingRunner runner;
+  test::FakeRunner runner;
   RootedFs fs(root.path());
   CHECK(detect_virtualization(fs, runner) == "none");
   root.write("sys/class/dmi/id/sys_vendor", "VMware, Inc.\n");
@@ -117,7 +118,7 @@ TEST_CASE("detect: the live machine's addresses are split by usability", "[detec
   for (const auto& a : global)
     CHECK(a.address.is_global_unicast());
   for (const auto& a : excluded)
-    CHECK_FALSE(a.excluded_because.empty());
+    CHECK_FALSE(a.reason().empty());
   // Every machine has a loopback interface, and loopback is never usable.
   bool has_loopback = false;
   for (const auto& a : excluded)
@@ -131,7 +132,7 @@ TEST_CASE("detect: a running daemon that is not installed is not recommended", "
   root.write("usr/sbin/ntpd", "");
   root.write("usr/sbin/ntpleapfetch", "");
   root.write("proc/10/comm", "chronyd\n");  // e.g. run from a scratch directory
-  RecordingRunner runner;
+  test::FakeRunner runner;
   SystemFacts facts = detect(RootedFs(root.path()), runner);
   CHECK(facts.daemons_installed == std::vector<std::string>{"ntpsec"});
   CHECK(facts.daemons_running == std::vector<std::string>{"chrony"});

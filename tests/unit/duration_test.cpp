@@ -29,6 +29,7 @@ TEST_CASE("durations print in the syntax they are read in", "[duration]") {
   CHECK(format_duration(milliseconds(300000)) == "5m");
   CHECK(format_duration(milliseconds(270000)) == "4m30s");
   CHECK(format_duration(milliseconds(5400000)) == "1h30m");
+  CHECK(format_duration(milliseconds(86400000)) == "24h");
   for (int ms : {750, 2000, 2500, 300000, 270000, 5400000})
     CHECK(parse_duration(format_duration(milliseconds(ms))) == milliseconds(ms));
 }

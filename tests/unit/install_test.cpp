@@ -1,5 +1,6 @@
 #include "pooljoin/install.hpp"
 
+#include "fakes.hpp"
 #include "test_support.hpp"
 #include <catch2/catch.hpp>
 
@@ -18,7 +19,7 @@ struct Planned {
 
 Planned plan_for(const std::string& image, std::optional<Daemon> daemon = std::nullopt) {
   RootedFs fs(test::fixture_image(image));
-  RecordingRunner runner;
+  test::FakeRunner runner;
   SystemFacts facts = detect(fs, runner);
   InstallRequest request;
   request.daemon = daemon;
@@ -222,41 +223,88 @@ TEST_CASE("install-ntp: pacman's lock file stops the plan before anything runs",
   root.write("usr/bin/pacman", "");
   root.write("var/lib/pacman/db.lck", "");
   RootedFs fs(root.path());
-  RecordingRunner runner;
+  test::FakeRunner runner;
   auto plan = plan_install(detect(fs, runner), fs, {});
   REQUIRE_FALSE(plan);
   CHECK(plan.error().code == ExitCode::unavailable);
 }
 
-TEST_CASE("apply_install stops at the first failing command and shows its output", "[install]") {
+namespace {
+
+ProcessResult exited(int status, std::string err = {}) {
+  ProcessResult result;
+  result.exit_code = status;
+  result.err = std::move(err);
+  return result;
+}
+
+InstallPlan ntpsec_plan(std::vector<Command> commands) {
   InstallPlan plan;
-  plan.commands = {{{"sh", "-c", "echo first"}},
-                   {{"sh", "-c", "echo 'E: Unable to locate package nope' >&2; exit 100"}},
-                   {{"sh", "-c", "echo never"}}};
-  SpawnRunner runner;
-  std::vector<std::string> started;
-  auto result =
-      apply_install(plan, runner, [&](const Command& c) { started.push_back(c.argv[2]); });
+  plan.spec = {Daemon::ntpsec, "ntpsec", "/etc/ntpsec/ntp.conf", "ntpsec", "", ""};
+  plan.commands = std::move(commands);
+  return plan;
+}
+
+}  // namespace
+
+TEST_CASE("apply_install stops at the first failing command and shows its output", "[install]") {
+  test::TempDir root;
+  test::FakeEffects fx(root.path());
+  fx.runner.answer = [](const Command& c) {
+    return c.argv[1] == "second" ? exited(100, "E: Unable to locate package nope\n") : exited(0);
+  };
+  InstallPlan plan = ntpsec_plan({{{"step", "first"}}, {{"step", "second"}}, {{"step", "never"}}});
+  std::vector<std::string> told;
+  StepEvents events;
+  events.command = [&](const Command& c) { told.push_back(c.argv[1]); };
+  auto result = apply_install(plan, fx.effects(), events);
   REQUIRE_FALSE(result);
-  CHECK(started.size() == 2);
+  CHECK(told == std::vector<std::string>{"first", "second"});
+  CHECK(fx.runner.recorded().size() == 2);
   CHECK(result.error().code == ExitCode::unavailable);
   CHECK(result.error().why == "exit status 100");
   CHECK(result.error().details == "E: Unable to locate package nope");
 }
 
 TEST_CASE("apply_install retries while the package manager is locked, then gives up", "[install]") {
-  InstallPlan plan;
-  plan.lock_timeout_seconds = 3;
-  plan.commands = {
-      {{"sh", "-c", "echo 'E: Could not get lock /var/lib/apt/lists/lock' >&2; exit 100"}}};
-  SpawnRunner runner;
-  int attempts = 0;
-  auto start = std::chrono::steady_clock::now();
-  auto result = apply_install(plan, runner, [&](const Command&) { ++attempts; });
-  auto elapsed = std::chrono::steady_clock::now() - start;
+  test::TempDir root;
+  test::FakeEffects fx(root.path());
+  fx.runner.answer = [](const Command&) {
+    return exited(100, "E: Could not get lock /var/lib/apt/lists/lock\n");
+  };
+  InstallPlan plan = ntpsec_plan({{{"apt-get", "update"}}});
+  plan.lock_timeout = std::chrono::seconds(7);
+  int told = 0;
+  StepEvents events;
+  events.command = [&](const Command&) { ++told; };
+  auto result = apply_install(plan, fx.effects(), events);
   REQUIRE_FALSE(result);
-  CHECK(attempts == 1);  // told once; retried silently
+  CHECK(told == 1);  // told once; retried silently
   CHECK(result.error().what == "the package manager is locked by another process");
-  CHECK(elapsed >= std::chrono::seconds(2));
-  CHECK(elapsed < std::chrono::seconds(5));
+  // Tried at 0, 2, 4 and 6 s: one more wait would end past the 7 s.
+  CHECK(fx.runner.recorded().size() == 4);
+  CHECK(fx.clock.slept == std::chrono::seconds(6));
+}
+
+TEST_CASE("apply_install: once the lock is free the install goes on, and the program must be there",
+          "[install]") {
+  test::TempDir root;
+  test::FakeEffects fx(root.path());
+  int tries = 0;
+  fx.runner.answer = [&](const Command&) {
+    return ++tries == 1 ? exited(100, "E: Could not get lock /var/lib/dpkg/lock-frontend\n")
+                        : exited(0);
+  };
+  InstallPlan plan = ntpsec_plan({{{"apt-get", "install", "-y", "ntpsec"}}});
+  auto missing = apply_install(plan, fx.effects());
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().what == "ntpsec was not installed");
+  CHECK(fx.clock.slept == std::chrono::seconds(2));
+  // The package manager really installed it this time.
+  root.write("usr/sbin/ntpd", "");
+  root.write("usr/sbin/ntpkeygen", "");
+  tries = 0;
+  auto installed = apply_install(plan, fx.effects());
+  REQUIRE(installed);
+  CHECK(installed->installed == std::vector<std::string>{"ntpsec"});
 }

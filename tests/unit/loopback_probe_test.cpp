@@ -19,8 +19,9 @@ std::uint16_t port_of(const std::string& endpoint) {
 }  // namespace
 
 TEST_CASE("loopback probe: an unsynchronised daemon still answers", "[responder]") {
+  UdpNtp ntp;
   test::Responder responder({"127.0.0.1:0,leap=3,stratum=16"});
-  auto answer = query_loopback(2000ms, port_of(responder.endpoints().at(0)));
+  auto answer = query_loopback(ntp, 2000ms, port_of(responder.endpoints().at(0)));
   REQUIRE(answer);
   CHECK(answer->leap == 3);
   CHECK_FALSE(answer->synchronised());
@@ -28,13 +29,14 @@ TEST_CASE("loopback probe: an unsynchronised daemon still answers", "[responder]
 }
 
 TEST_CASE("loopback probe: synchronised, and silence", "[responder]") {
+  UdpNtp ntp;
   test::Responder responder({"127.0.0.1:0,stratum=3", "127.0.0.1:0,silent"});
-  auto answer = query_loopback(2000ms, port_of(responder.endpoints().at(0)));
+  auto answer = query_loopback(ntp, 2000ms, port_of(responder.endpoints().at(0)));
   REQUIRE(answer);
   CHECK(answer->stratum == 3);
   CHECK(answer->describe() == "stratum 3, synchronised");
   auto start = std::chrono::steady_clock::now();
-  auto none = query_loopback(300ms, port_of(responder.endpoints().at(1)));
+  auto none = query_loopback(ntp, 300ms, port_of(responder.endpoints().at(1)));
   REQUIRE_FALSE(none);
   CHECK(none.error().code == ExitCode::unavailable);
   CHECK(none.error().what ==

@@ -113,9 +113,10 @@ TEST_CASE("upstream count: 4 to 7, distinct, unless forced", "[ntp-config]") {
   auto refused = check_upstream_count(three, false);
   REQUIRE_FALSE(refused);
   CHECK(refused.error().code == ExitCode::usage);
-  CHECK(refused.error().message() ==
-        "3 upstream servers (the pool asks for 4 to 7); give --server 4 to 7 times (or --force to "
-        "write it anyway)");
+  CHECK(
+      refused.error().message() ==
+      "3 upstream servers (the pool asks for 4 to 7); give --upstream 4 to 7 times (or --force to "
+      "write it anyway)");
   CHECK(check_upstream_count(three, true));
   auto eight = kServers;
   for (int i = 0; i < 3; ++i)
@@ -174,7 +175,8 @@ TEST_CASE("a saved selection's addresses pass the same rules as --server", "[ntp
     CHECK(servers.error().code == ExitCode::unavailable);
     CHECK(servers.error().what == "cannot use /var/lib/pooljoin/selection.json");
     CHECK(servers.error().why == why);
-    CHECK(servers.error().fix == "run `pooljoin resolve` again, or give the servers with --server");
+    CHECK(servers.error().fix ==
+          "run `pooljoin resolve` again, or give the servers with --upstream");
   }
 }
 

@@ -35,7 +35,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 TEST_CASE("a +300 ms server is measured within 2 ms, over IPv4 and IPv6", "[responder]") {
   test::Responder responder({"127.0.0.1:0,offset=0.3", "[::1]:0,offset=0.3", "127.0.0.1:0"});
-  auto reports = probe(responder.targets(), quick());
+  auto reports = UdpNtp{}.probe(responder.targets(), quick());
   REQUIRE(reports);
   REQUIRE(reports->size() == 3);
   for (std::size_t i = 0; i < 2; ++i) {
@@ -84,7 +84,7 @@ TEST_CASE("every fault the responder can play is classified", "[responder]") {
     specs.push_back(row.spec);
   test::Responder responder(specs);
   auto start = std::chrono::steady_clock::now();
-  auto reports = probe(responder.targets(), quick());
+  auto reports = UdpNtp{}.probe(responder.targets(), quick());
   double took = seconds_since(start);
   REQUIRE(reports);
   for (std::size_t i = 0; i < std::size(rows); ++i) {
@@ -105,7 +105,7 @@ TEST_CASE("every fault the responder can play is classified", "[responder]") {
 TEST_CASE("delay, jitter, lost replies and late replies", "[responder]") {
   test::Responder responder({"127.0.0.1:0,delay=60", "127.0.0.1:0,offset-step=0.01",
                              "127.0.0.1:0,drop=1", "127.0.0.1:0,delay=500"});
-  auto reports = probe(responder.targets(), quick());
+  auto reports = UdpNtp{}.probe(responder.targets(), quick());
   REQUIRE(reports);
   const auto& delayed = (*reports)[0];
   CHECK(delayed.best.delay_s == Approx(0.060).margin(0.005));
@@ -140,7 +140,7 @@ TEST_CASE("the best sample is the lowest-delay one, not the smallest offset", "[
   // Delays 120, 70, 20 ms while the offset grows 0, 50, 100 ms: the last sample has the lowest
   // delay and the largest offset; the first has the smallest offset and the highest delay.
   test::Responder responder({"127.0.0.1:0,delay=120,delay-step=-50,offset-step=0.05"});
-  auto reports = probe(responder.targets(), quick());
+  auto reports = UdpNtp{}.probe(responder.targets(), quick());
   REQUIRE(reports);
   const auto& r = reports->front();
   REQUIRE(r.valid == 3);
@@ -158,7 +158,7 @@ TEST_CASE("each query carries an unpredictable transmit timestamp", "[responder]
   auto log = (dir.path() / "requests.log").string();
   test::Responder responder({"127.0.0.1:0"}, log);
   auto now_ntp_seconds = static_cast<std::int64_t>(std::time(nullptr)) + 2208988800LL;
-  auto reports = probe(responder.targets(), quick());
+  auto reports = UdpNtp{}.probe(responder.targets(), quick());
   REQUIRE(reports);
   REQUIRE(reports->front().valid == 3);
   std::vector<std::uint64_t> sent;
@@ -196,7 +196,7 @@ TEST_CASE("a closed port is refused at once", "[responder]") {
     port = responder.target(0).port;
   }
   auto start = std::chrono::steady_clock::now();
-  auto reports = probe({{*IpAddress::parse("127.0.0.1"), port, ""}}, quick(1));
+  auto reports = UdpNtp{}.probe({{*IpAddress::parse("127.0.0.1"), port, ""}}, quick(1));
   REQUIRE(reports);
   CHECK(reports->front().fault() == NtpFault::refused);
   CHECK_FALSE(reports->front().reachable());
@@ -210,10 +210,10 @@ TEST_CASE("100 servers cost about the wall time of one", "[responder]") {
   ProbeOptions options = quick();
   options.interval = 200ms;
   auto start = std::chrono::steady_clock::now();
-  auto one = probe({targets.front()}, options);
+  auto one = UdpNtp{}.probe({targets.front()}, options);
   double t1 = seconds_since(start);
   start = std::chrono::steady_clock::now();
-  auto all = probe(targets, options);
+  auto all = UdpNtp{}.probe(targets, options);
   double t100 = seconds_since(start);
   REQUIRE(one);
   REQUIRE(all);
@@ -229,19 +229,20 @@ TEST_CASE("100 servers cost about the wall time of one", "[responder]") {
 
 TEST_CASE("queries collect fragmented mode 6 answers and ntpd state is read from them",
           "[responder]") {
+  UdpNtp udp;
   test::Responder responder({"127.0.0.1:0,mode6,stratum=3,leap=0,offset=0.0015", "127.0.0.1:0"});
   DaemonQueryOptions options;
   options.address = responder.target(0).address;
   options.port = responder.target(0).port;
   options.timeout = 500ms;
-  auto state = read_ntpd_state(options);
+  auto state = read_ntpd_state(udp, options);
   REQUIRE(state);
   CHECK(state->stratum == 3);
   CHECK(state->leap == Leap::none);
   CHECK(state->offset_ms == Approx(1.5));
   CHECK(state->refid == "192.0.2.1");
   options.port = responder.target(1).port;  // answers NTP, not mode 6
-  auto silent = read_ntpd_state(options);
+  auto silent = read_ntpd_state(udp, options);
   REQUIRE_FALSE(silent);
   CHECK(silent.error().code == ExitCode::unavailable);
   CHECK(silent.error().message().find("no answer to a mode 6 query") != std::string::npos);

@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include "fakes.hpp"
 #include "test_support.hpp"
 #include <catch2/catch.hpp>
 
@@ -27,7 +28,7 @@ RestartRequest request_of(std::optional<Daemon> daemon, std::optional<InitSystem
 
 Result<RestartPlan> plan_for(const test::TempDir& root, RestartRequest request = {}) {
   RootedFs fs(root.path());
-  RecordingRunner runner;
+  test::FakeRunner runner;
   return plan_restart(detect(fs, runner), fs, request);
 }
 
@@ -43,24 +44,6 @@ std::vector<Argv> lines(const RestartPlan& plan, const test::TempDir& root) {
   return out;
 }
 
-// Runs nothing; answers each command with the exit status `status_of` gives it.
-class ScriptedRunner final : public ProcessRunner {
- public:
-  explicit ScriptedRunner(std::function<int(const Command&)> status_of = {})
-      : status_of_(std::move(status_of)) {}
-  Result<ProcessResult> run(const Command& command, const RunOptions&) override {
-    ran.push_back(command);
-    ProcessResult result;
-    result.exit_code = status_of_ ? status_of_(command) : 0;
-    if (result.exit_code != 0) result.err = "Job for ntpsec.service failed.\n";
-    return result;
-  }
-  std::vector<Command> ran;
-
- private:
-  std::function<int(const Command&)> status_of_;
-};
-
 RestartPlan live_plan() {
   RestartPlan plan;
   plan.spec = {
@@ -74,11 +57,41 @@ RestartPlan live_plan() {
   return plan;
 }
 
-// A daemon that answers only while the config under `root` is `good`.
-LoopbackProber answers_when(const RootedFs& fs, std::string good) {
-  return [&fs, good](std::chrono::milliseconds) -> Result<LoopbackAnswer> {
-    if (fs.read("/etc/ntpsec/ntp.conf") == good) return LoopbackAnswer{3, 0, "INIT", {}};
-    return fail(ExitCode::unavailable, "no NTP answer from 127.0.0.1:123", "Connection refused");
+// A daemon on loopback that answers (unsynchronised) only while the config under the fakes'
+// root is `good`, and whose port is closed otherwise; each silent query costs nothing but the
+// clock's pause between tries.
+void answers_when(test::FakeEffects& fx, std::string good) {
+  fx.ntp.answer = [&fx, good](const std::vector<ProbeTarget>& targets, const ProbeOptions&,
+                              const std::vector<QueryRequest>&) -> Result<ProbeBatch> {
+    ProbeBatch batch;
+    for (const auto& target : targets) {
+      ProbeReport report;
+      report.target = target;
+      NtpSample sample;
+      if (fx.fs().read("/etc/ntpsec/ntp.conf") == good) {
+        sample.fault = NtpFault::unsynchronized;
+        sample.leap = Leap::unsynchronized;
+        sample.stratum = 0;
+        sample.refid = "INIT";
+      } else {
+        sample.fault = NtpFault::refused;
+        fx.clock.advance(std::chrono::milliseconds(1));
+      }
+      report.samples = {sample};
+      report.best = sample;
+      batch.probes.push_back(report);
+    }
+    return batch;
+  };
+}
+
+// Runs nothing; answers each command with the exit status `status_of` gives it.
+void script(test::FakeEffects& fx, std::function<int(const Command&)> status_of) {
+  fx.runner.answer = [status_of](const Command& command) {
+    ProcessResult result;
+    result.exit_code = status_of(command);
+    if (result.exit_code != 0) result.err = "Job for ntpsec.service failed.\n";
+    return result;
   };
 }
 
@@ -88,7 +101,7 @@ TEST_CASE("restart in an image: enable at boot, disable the others, start nothin
           "[restart][fixtures]") {
   SECTION("systemd: chrony stays, timesyncd goes") {
     RootedFs fs(test::fixture_image("ubuntu-24.04-chrony-timesyncd"));
-    RecordingRunner runner;
+    test::FakeRunner runner;
     auto plan = plan_restart(detect(fs, runner), fs, {});
     REQUIRE(plan);
     CHECK_FALSE(plan->live);
@@ -201,7 +214,7 @@ TEST_CASE("restart refuses what it cannot do, with the exit code", "[restart]") 
   CHECK(plan.error().what == "no init script /etc/init.d/ntpsec");
 
   RootedFs unknown(test::fixture_image("unknown-distro"));
-  RecordingRunner runner;
+  test::FakeRunner runner;
   auto refused = plan_restart(detect(unknown, runner), unknown, {});
   REQUIRE_FALSE(refused);
   CHECK(refused.error().code == ExitCode::unsupported);
@@ -239,17 +252,20 @@ TEST_CASE("the newest backup, by the time and number in its name", "[restart]") 
 TEST_CASE("apply_restart: the daemon answers, nothing else happens", "[restart]") {
   const std::string good = std::string(kGeneratedMarker) + " ...\nserver 192.0.2.1 iburst\n";
   auto root = image({"/etc/ntpsec/ntp.conf=" + good});
-  RootedFs fs(root->path());
-  ScriptedRunner runner;
+  test::FakeEffects fx(root->path());
+  answers_when(fx, good);
   std::vector<std::string> told;
-  auto outcome = apply_restart(live_plan(), fs, runner, answers_when(fs, good),
-                               [&](const Command& c) { told.push_back(display(c)); });
-  CHECK(outcome.ok());
-  REQUIRE(outcome.first.answer);
-  CHECK(outcome.first.answer->describe() == "unsynchronised (stratum 0, refid INIT)");
+  StepEvents events;
+  events.command = [&](const Command& c) { told.push_back(display(c)); };
+  auto outcome = apply_restart(live_plan(), fx.effects(), events);
+  REQUIRE(outcome);
+  CHECK(outcome->ok());
+  REQUIRE(outcome->first.answer);
+  CHECK(outcome->first.answer->describe() == "unsynchronised (stratum 0, refid INIT)");
   CHECK(told == std::vector<std::string>{"service chrony stop", "update-rc.d ntpsec enable",
                                          "service ntpsec restart"});
-  CHECK_FALSE(outcome.after_rollback);
+  CHECK_FALSE(outcome->after_rollback);
+  CHECK(fx.ntp.exchanges == 1);
 }
 
 TEST_CASE("apply_restart: no answer brings the previous config back", "[restart]") {
@@ -259,48 +275,57 @@ TEST_CASE("apply_restart: no answer brings the previous config back", "[restart]
   auto root = image({"/etc/ntpsec/ntp.conf=" + broken,
                      "/etc/ntpsec/ntp.conf.pooljoin-20261126T022640Z.bak=" + good,
                      "/etc/ntpsec/ntp.conf.pooljoin-20251126T022640Z.bak=much older"});
-  RootedFs fs(root->path());
-  ScriptedRunner runner;
-  auto outcome = apply_restart(live_plan(), fs, runner, answers_when(fs, good));
-  CHECK_FALSE(outcome.ok());
-  CHECK(outcome.first.failure ==
-        "ntpsec did not answer on 127.0.0.1:123 within 1 s (Connection refused)");
-  CHECK(outcome.restored_from == "/etc/ntpsec/ntp.conf.pooljoin-20261126T022640Z.bak");
+  test::FakeEffects fx(root->path());
+  answers_when(fx, good);
+  const RootedFs& fs = fx.fs();
+  auto outcome = apply_restart(live_plan(), fx.effects());
+  REQUIRE(outcome);
+  CHECK_FALSE(outcome->ok());
+  CHECK(outcome->first.failure ==
+        "ntpsec did not answer on 127.0.0.1:123 within 1 s (port unreachable (nothing listens, or "
+        "a firewall rejects))");
+  // The second it was given passed on the clock: a query, a 250 ms pause, and again.
+  CHECK(outcome->first.waited >= std::chrono::seconds(1));
+  CHECK(fx.clock.slept >= std::chrono::milliseconds(750));
+  CHECK(outcome->restored_from == "/etc/ntpsec/ntp.conf.pooljoin-20261126T022640Z.bak");
   CHECK(test::read_text(root->path() / "etc/ntpsec/ntp.conf") == good);
-  REQUIRE(outcome.failed_config.rfind("/etc/ntpsec/ntp.conf.pooljoin-failed-", 0) == 0);
-  CHECK(test::read_text(fs.host(outcome.failed_config)) == broken);
-  REQUIRE(outcome.after_rollback);
-  CHECK(outcome.after_rollback->ok());
+  CHECK(outcome->failed_config == "/etc/ntpsec/ntp.conf.pooljoin-failed-20261126T032244Z");
+  CHECK(test::read_text(fs.host(outcome->failed_config)) == broken);
+  REQUIRE(outcome->after_rollback);
+  CHECK(outcome->after_rollback->ok());
   // The daemon was restarted twice: on the new config, then on the restored one.
-  CHECK(std::count(runner.ran.begin(), runner.ran.end(),
-                   Command{{"service", "ntpsec", "restart"}}) == 2);
+  const auto& ran = fx.runner.recorded();
+  CHECK(std::count(ran.begin(), ran.end(), Command{{"service", "ntpsec", "restart"}}) == 2);
 }
 
 TEST_CASE("apply_restart: a failing restart command, and no rollback without a backup",
           "[restart]") {
   const std::string mine = std::string(kGeneratedMarker) + "\n";
   auto root = image({"/etc/ntpsec/ntp.conf=" + mine});
-  RootedFs fs(root->path());
-  ScriptedRunner runner([](const Command& c) { return c.argv[1] == "ntpsec" ? 1 : 0; });
+  test::FakeEffects fx(root->path());
+  answers_when(fx, "never");
+  script(fx, [](const Command& c) { return c.argv[1] == "ntpsec" ? 1 : 0; });
   auto plan = live_plan();
-  auto outcome = apply_restart(plan, fs, runner, answers_when(fs, "never"));
-  CHECK(outcome.first.failure ==
+  auto outcome = apply_restart(plan, fx.effects());
+  REQUIRE(outcome);
+  CHECK(outcome->first.failure ==
         "`service ntpsec restart` failed (exit status 1): Job for ntpsec.service failed.");
-  CHECK_FALSE(outcome.after_rollback);
-  CHECK(outcome.no_rollback_reason ==
+  CHECK_FALSE(outcome->after_rollback);
+  CHECK(outcome->no_rollback_reason ==
         "there is no backup of an earlier config beside /etc/ntpsec/ntp.conf");
   // Enabling failed too: a warning, not the end.
-  REQUIRE(outcome.warnings.size() == 1);
-  CHECK_THAT(outcome.warnings[0], Catch::StartsWith("`update-rc.d ntpsec enable` failed"));
+  REQUIRE(outcome->warnings.size() == 1);
+  CHECK_THAT(outcome->warnings[0], Catch::StartsWith("`update-rc.d ntpsec enable` failed"));
 
   // A config pooljoin did not write is never replaced by one of its backups.
   auto theirs = image({"/etc/ntpsec/ntp.conf=# hand-written\n",
                        "/etc/ntpsec/ntp.conf.pooljoin-20261126T022640Z.bak=old"});
-  RootedFs their_fs(theirs->path());
-  ScriptedRunner ok_runner;
-  outcome = apply_restart(plan, their_fs, ok_runner, answers_when(their_fs, "never"));
-  CHECK_FALSE(outcome.after_rollback);
-  CHECK(outcome.no_rollback_reason ==
+  test::FakeEffects their(theirs->path());
+  answers_when(their, "never");
+  outcome = apply_restart(plan, their.effects());
+  REQUIRE(outcome);
+  CHECK_FALSE(outcome->after_rollback);
+  CHECK(outcome->no_rollback_reason ==
         "/etc/ntpsec/ntp.conf was not written by `pooljoin gen-conf`, so pooljoin leaves it alone");
   CHECK(test::read_text(theirs->path() / "etc/ntpsec/ntp.conf") == "# hand-written\n");
 }

@@ -164,7 +164,7 @@ TEST_CASE("pre-flight: the stratum rule at its edges", "[submit][preflight]") {
     auto findings = diagnose_ntp(facts);
     REQUIRE(findings.size() == 1);
     INFO("stratum " << stratum);
-    CHECK((findings[0].severity == Severity::ok) == (stratum > 0 && stratum < kMaxSubmitStratum));
+    CHECK((findings[0].severity == Severity::ok) == (stratum >= 1 && stratum <= 5));
   }
 }
 
@@ -194,7 +194,7 @@ TEST_CASE("pre-flight: what was not collected is reported as not checked", "[sub
 
 TEST_CASE("pre-flight: no address, and lint warnings", "[submit][preflight]") {
   PreflightFacts facts;
-  facts.excluded.push_back({ip("10.0.0.5"), "eth0", "private (RFC 1918)"});
+  facts.excluded.push_back({ip("10.0.0.5"), "eth0", Exclusion::not_global});
   facts.lint = std::vector<Finding>{{"lint.x", Severity::warn, "odd line", ""}};
   auto findings = preflight(facts);
   CHECK(ids(findings) == std::vector<std::string>{"fail submit.address.none", "warn submit.lint",

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "fakes.hpp"
 #include "test_support.hpp"
 #include <catch2/catch.hpp>
 
@@ -16,7 +17,7 @@ namespace {
 
 Result<WebRedirectPlan> plan_for(const test::TempDir& root, WebRedirectRequest request = {}) {
   RootedFs fs(root.path());
-  RecordingRunner runner;
+  test::FakeRunner runner;
   request.generated_at = "2026-11-26T02:26:40Z";
   return plan_web_redirect(detect(fs, runner), fs, *templates_dir(), request);
 }
@@ -44,24 +45,28 @@ void check_golden(const std::string& name, const std::string& text) {
 const std::string kDebian = "/etc/os-release=ID=debian\nVERSION_ID=12\n";
 
 // A scripted runner: `failing` (a program name) exits 1 with a message; the rest succeed.
-class ScriptedRunner final : public ProcessRunner {
- public:
-  explicit ScriptedRunner(std::string failing = {}) : failing_(std::move(failing)) {}
-  Result<ProcessResult> run(const Command& command, const RunOptions&) override {
-    ran.push_back(display(command));
+// Fakes whose runner fails the command that contains `failing` as nginx -t would.
+std::unique_ptr<test::FakeEffects> effects_failing(const std::filesystem::path& root,
+                                                   std::string failing = {}) {
+  auto fx = std::make_unique<test::FakeEffects>(root);
+  fx->runner.answer = [failing](const Command& command) {
     ProcessResult result;
-    if (!failing_.empty() && display(command).find(failing_) != std::string::npos) {
+    if (!failing.empty() && display(command).find(failing) != std::string::npos) {
       result.exit_code = 1;
       result.err =
           "nginx: [emerg] unknown directive \"bogus\"\nnginx: configuration file test failed\n";
     }
     return result;
-  }
-  std::vector<std::string> ran;
+  };
+  return fx;
+}
 
- private:
-  std::string failing_;
-};
+std::vector<std::string> ran(const test::FakeEffects& fx) {
+  std::vector<std::string> lines;
+  for (const auto& command : fx.runner.recorded())
+    lines.push_back(display(command));
+  return lines;
+}
 
 }  // namespace
 
@@ -264,7 +269,6 @@ TEST_CASE("web-redirect: where each distribution keeps sites, and how it enables
 TEST_CASE("web-redirect: a failed check takes everything back", "[web-redirect]") {
   auto root =
       image({kDebian, "/usr/sbin/nginx", "/etc/nginx/sites-available/pooljoin-redirect=old\n"});
-  RootedFs fs(root->path());
   WebRedirectPlan plan;
   plan.server = WebServer::nginx;
   plan.path = "/etc/nginx/sites-available/pooljoin-redirect";
@@ -273,25 +277,25 @@ TEST_CASE("web-redirect: a failed check takes everything back", "[web-redirect]"
   plan.undo = {{{"ln", "-s", "x", "default"}}, {{"rm", "b"}}};
   plan.check = Command{{"nginx", "-t"}};
 
-  ScriptedRunner failing("nginx -t");
-  auto outcome = apply_web_redirect(plan, fs, failing);
+  auto failing = effects_failing(root->path(), "nginx -t");
+  auto outcome = apply_web_redirect(plan, failing->effects());
   REQUIRE_FALSE(outcome);
   CHECK(outcome.error().code == ExitCode::check_failed);
   CHECK(outcome.error().what == "nginx rejects the configuration with the redirect");
   CHECK_THAT(outcome.error().details, Catch::Contains("unknown directive"));
-  CHECK(failing.ran ==
+  CHECK(ran(*failing) ==
         std::vector<std::string>{"ln -s a b", "rm default", "nginx -t", "ln -s x default", "rm b"});
   // The previous file is back.
   CHECK(test::read_text(root->path() / "etc/nginx/sites-available/pooljoin-redirect") == "old\n");
 
   // A new file is removed again.
   plan.path = "/etc/nginx/conf.d/pooljoin-redirect.conf";
-  ScriptedRunner failing_again("nginx -t");
-  CHECK_FALSE(apply_web_redirect(plan, fs, failing_again));
+  auto failing_again = effects_failing(root->path(), "nginx -t");
+  CHECK_FALSE(apply_web_redirect(plan, failing_again->effects()));
   CHECK_FALSE(std::filesystem::exists(root->path() / "etc/nginx/conf.d/pooljoin-redirect.conf"));
 
-  ScriptedRunner fine;
-  auto done = apply_web_redirect(plan, fs, fine);
+  auto fine = effects_failing(root->path());
+  auto done = apply_web_redirect(plan, fine->effects());
   REQUIRE(done);
   CHECK(done->written.changed);
   CHECK(test::read_text(root->path() / "etc/nginx/conf.d/pooljoin-redirect.conf") == "new\n");

@@ -1,0 +1,147 @@
+#include "pooljoin/gen_conf.hpp"
+
+#include <fmt/format.h>
+
+#include "pooljoin/conf_lint.hpp"
+#include "pooljoin/resources.hpp"
+#include "pooljoin/text_diff.hpp"
+
+namespace pooljoin {
+namespace {
+
+constexpr const char* kManualConfig =
+    "write the config by hand; `pooljoin gen-conf --lint FILE` checks it";
+
+// The filesystem the target lives in: the system under --root, or the caller's own.
+const RootedFs& target_fs(ConfigTarget target, const RootedFs& system, const RootedFs& host) {
+  return target == ConfigTarget::daemon_config ? system : host;
+}
+
+}  // namespace
+
+Result<GenConfPlan> plan_gen_conf(const SystemFacts& facts, const RootedFs& fs,
+                                  const GenConfRequest& request) {
+  auto spec = resolve_daemon_spec(facts, request.daemon, kManualConfig);
+  if (!spec) return tl::unexpected(std::move(spec.error()));
+
+  ConfigRequest config;
+  config.spec = *spec;
+  if (!request.upstreams.empty()) {
+    config.servers = request.upstreams;
+    config.origin = "given on the command line (--upstream)";
+  } else if (request.selection) {
+    auto servers = upstreams_from(*request.selection);
+    if (!servers) return tl::unexpected(std::move(servers.error()));
+    config.servers = std::move(*servers);
+    config.origin = selection_origin(*request.selection) +
+                    (request.selection_saved ? "" : " (not saved: a dry run)");
+  } else {
+    auto saved = load_selection(fs);
+    if (!saved) return tl::unexpected(std::move(saved.error()));
+    if (*saved) {
+      auto servers = upstreams_from(**saved);
+      if (!servers) return tl::unexpected(std::move(servers.error()));
+      config.servers = std::move(*servers);
+      config.origin = selection_origin(**saved);
+    }
+  }
+  if (auto counted = check_upstream_count(config.servers, request.force); !counted) {
+    return tl::unexpected(std::move(counted.error()));
+  }
+
+  GenConfPlan plan;
+  plan.spec = *spec;
+  plan.upstreams = config.servers;
+  plan.origin = config.origin;
+  plan.generated_at = request.generated_at;
+  plan.target = request.target;
+  const auto count = std::ssize(config.servers);
+  if (count < kMinUpstreams || count > kMaxUpstreams) {
+    plan.warnings.push_back(
+        fmt::format("{} upstream servers, outside the pool's {} to {} (--force)", count,
+                    kMinUpstreams, kMaxUpstreams));
+  }
+  const std::string leap = leap_data_path(*spec);
+  config.leapfile = !leap.empty() && fs.exists(leap);
+  if (!leap.empty() && !config.leapfile) {
+    plan.notes.push_back(
+        fmt::format("{} does not exist under {}: no leap-second line", leap, fs.root().string()));
+  }
+  config.generated_at = request.generated_at;
+  auto templates = templates_dir();
+  if (!templates) return tl::unexpected(std::move(templates.error()));
+  auto text = render_config(*templates, config);
+  if (!text) return tl::unexpected(std::move(text.error()));
+  plan.text = std::move(*text);
+
+  // What pooljoin renders must pass its own lint; only --force may render a count outside 4..7.
+  for (const auto& f : lint_config(plan.text, spec->daemon)) {
+    if (f.finding.severity == Severity::ok) continue;
+    if (f.finding.id == "lint.upstream-count" && request.force) continue;
+    return fail(ExitCode::internal, "the rendered config breaks a pool rule", f.finding.message,
+                "please report this");
+  }
+
+  const RootedFs host("/");
+  switch (request.target) {
+    case ConfigTarget::daemon_config:
+      plan.path = spec->config_path;
+      plan.shown = fs.host(plan.path).string();
+      break;
+    case ConfigTarget::file:
+      plan.path = plan.shown = request.output;
+      break;
+    case ConfigTarget::standard_output:
+      plan.path = plan.shown = "-";
+      return plan;
+  }
+  plan.current = target_fs(plan.target, fs, host).read(plan.path);
+  // The same config but for the time in its header: the file stays as it is.
+  if (plan.current && same_apart_from_generation_time(*plan.current, plan.text)) {
+    plan.text = *plan.current;
+  }
+  if (plan.current) {
+    plan.diff = unified_diff(*plan.current, plan.text, plan.shown, plan.shown + " (new)");
+  }
+  return plan;
+}
+
+Result<GenConfOutcome> apply_gen_conf(const GenConfPlan& plan, Effects& effects, bool daemon_check,
+                                      const StepEvents& events) {
+  GenConfOutcome outcome;
+  if (plan.target == ConfigTarget::standard_output) return outcome;
+  const RootedFs host("/");
+  const RootedFs& fs = target_fs(plan.target, effects.fs, host);
+  WriteOptions write;
+  write.now = effects.clock.now();
+  if (plan.target == ConfigTarget::daemon_config && daemon_check) {
+    const Daemon daemon = plan.spec.daemon;
+    auto program = daemon_program(effects.fs, daemon);
+    if (!program) {
+      return fail(
+          ExitCode::unavailable,
+          fmt::format("{} is not installed, so it cannot check the new config", to_string(daemon)),
+          fmt::format("no {} program under {}", daemon_program_name(daemon),
+                      effects.fs.root().string()),
+          "run `pooljoin install-ntp` first, or add --no-daemon-check to write a file "
+          "checked by pooljoin's own rules only");
+    }
+    write.verify = [&effects, &events, &outcome, daemon,
+                    program = *program](const std::string& candidate) -> Result<void> {
+      events.on_detail(fmt::format("checking {} with {}", candidate, program));
+      events.on_waiting(fmt::format("{} checks the new config", program));
+      auto verdict = check_with_daemon(effects.fs, effects.runner, daemon, program, candidate);
+      events.on_waiting("");
+      if (!verdict) return tl::unexpected(std::move(verdict.error()));
+      outcome.daemon_check = std::move(*verdict);
+      return {};
+    };
+  }
+  auto written = fs.write_atomic(plan.path, plan.text, write);
+  if (!written) return tl::unexpected(std::move(written.error()));
+  outcome.changed = written->changed;
+  outcome.backup = written->backup;
+  return outcome;
+}
+
+}  // namespace pooljoin

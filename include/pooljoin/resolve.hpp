@@ -170,4 +170,9 @@ struct ResolveOutcome {
 // Saves the survey's selection for gen-conf (after usable()).
 Result<ResolveOutcome> apply_resolve(const ResolveSurvey& survey, Effects& effects);
 
+// Whether a saved selection still answers what is asked, so that it is kept rather than measured
+// again: the country asked (when one is), at least kMinUpstreams servers, and the number asked
+// (when one is).
+bool selection_fits(const Selection& saved, std::string_view country, std::optional<int> count);
+
 }  // namespace pooljoin

@@ -61,6 +61,9 @@ Result<WebRedirectPlan> plan_web_redirect(const SystemFacts& facts, const Rooted
                                           const std::filesystem::path& templates_dir,
                                           const WebRedirectRequest& request);
 
+// Whether nginx or Apache is installed under the root.
+bool web_server_installed(const RootedFs& fs);
+
 struct WebRedirectOutcome {
   WriteOutcome written;
   std::string checked;  // the check's words ("syntax is ok"); empty when there was no check

@@ -91,8 +91,8 @@ std::string summary(const SystemFacts& facts) {
     addresses.push_back(a.address.to_string());
   std::string where =
       facts.distro.pretty_name.empty() ? "an unknown system" : facts.distro.pretty_name;
-  return fmt::format("{}, {}, daemons {}; global addresses: {}", where, to_string(facts.init),
-                     joined(facts.daemons_installed), joined(addresses));
+  return fmt::format("{}, {}, daemons installed: {}; addresses to submit: {}", where,
+                     to_string(facts.init), joined(facts.daemons_installed), joined(addresses));
 }
 
 void show_facts(const Context& ctx, const SystemFacts& facts) {

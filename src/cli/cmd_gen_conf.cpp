@@ -143,6 +143,15 @@ void note_current(const GenConfPlan& plan, const Context& ctx) {
   }
 }
 
+GenConfOutcome apply_shown(Context& ctx, const GenConfPlan& plan, bool daemon_check) {
+  if (plan.target == ConfigTarget::daemon_config && !daemon_check) {
+    ctx.console.warn(
+        fmt::format("not checked by {} (--no-daemon-check)", to_string(plan.spec.daemon)));
+  }
+  ConsoleEvents events(ctx.console);
+  return value_or_throw(apply_gen_conf(plan, ctx.effects, daemon_check, events.events()));
+}
+
 int run_gen_conf(Context& ctx, const GenConfCommand& command) {
   if (command.lint && command.lint->count() > 0) return run_lint(ctx, command);
   GenConfRequest request;
@@ -184,15 +193,7 @@ int run_gen_conf(Context& ctx, const GenConfCommand& command) {
     return to_int(ExitCode::ok);
   }
 
-  const bool daemon_check =
-      plan.target == ConfigTarget::daemon_config && !command.step.no_daemon_check;
-  if (plan.target == ConfigTarget::daemon_config && !daemon_check) {
-    ctx.console.warn(
-        fmt::format("not checked by {} (--no-daemon-check)", to_string(plan.spec.daemon)));
-  }
-  ConsoleEvents events(ctx.console);
-  const GenConfOutcome outcome =
-      value_or_throw(apply_gen_conf(plan, ctx.effects, daemon_check, events.events()));
+  const GenConfOutcome outcome = apply_shown(ctx, plan, !command.step.no_daemon_check);
   if (ctx.console.json()) {
     add_outcome(doc, outcome, ctx);
     ctx.console.emit_json(doc);

@@ -19,6 +19,17 @@ nlohmann::json to_json(const InstallPlan& plan) {
           {"notes", plan.notes}};
 }
 
+bool confirm_replacement(const Context& ctx, const InstallPlan& plan, const SystemFacts& facts) {
+  if (plan.removes.empty()) return true;
+  const std::string removed = fmt::format("{}", fmt::join(plan.removes, ", "));
+  ctx.console.warn(fmt::format("installing {} makes {} remove {}, which is installed",
+                               plan.spec.package, facts.package_manager, removed));
+  return ctx.options.dry_run ||
+         ctx.prompter.confirm(
+             fmt::format("Replace {} with {}?", removed, to_string(plan.spec.daemon)), false,
+             "re-run with --yes to accept the replacement, or choose it with --daemon");
+}
+
 int run_install_ntp(Context& ctx, const InstallOptions& options) {
   require_root(ctx, "install-ntp");
   const SystemFacts facts = detect(ctx.fs, ctx.effects.runner);
@@ -34,16 +45,8 @@ int run_install_ntp(Context& ctx, const InstallOptions& options) {
                                   plan.spec.package));
     return to_int(ExitCode::ok);
   }
-  if (!plan.removes.empty()) {
-    const std::string removed = fmt::format("{}", fmt::join(plan.removes, ", "));
-    ctx.console.warn(fmt::format("installing {} makes {} remove {}, which is installed",
-                                 plan.spec.package, facts.package_manager, removed));
-    if (!ctx.options.dry_run &&
-        !ctx.prompter.confirm(
-            fmt::format("Replace {} with {}?", removed, daemon), false,
-            "re-run with --yes to accept the replacement, or choose it with --daemon")) {
-      throw Fatal(ExitCode::usage, "installation declined", {}, "nothing was changed");
-    }
+  if (!confirm_replacement(ctx, plan, facts)) {
+    throw Fatal(ExitCode::usage, "installation declined", {}, "nothing was changed");
   }
 
   if (ctx.options.dry_run) {

@@ -107,6 +107,22 @@ std::string render(const RestartPlan& plan, const RestartOutcome& outcome, const
   return report;
 }
 
+RestartOutcome apply_shown(Context& ctx, const RestartPlan& plan) {
+  const RestartOutcome outcome = [&] {
+    ConsoleEvents events(ctx.console);
+    return value_or_throw(apply_restart(plan, ctx.effects, events.events()));
+  }();
+  for (const auto& warning : outcome.warnings)
+    ctx.console.warn(warning);
+  if (!plan.live && !outcome.warnings.empty()) {
+    // In an image, enabling is the whole step.
+    throw Fatal(ExitCode::unavailable,
+                fmt::format("cannot enable {} in {}", plan.spec.service, ctx.fs.root().string()),
+                outcome.warnings.front(), "enable it from inside the image");
+  }
+  return outcome;
+}
+
 int run_restart(Context& ctx, const RestartOptions& options) {
   require_root(ctx, "restart");
   const SystemFacts facts = detect(ctx.fs, ctx.effects.runner);
@@ -122,18 +138,7 @@ int run_restart(Context& ctx, const RestartOptions& options) {
     return to_int(ExitCode::ok);
   }
 
-  const RestartOutcome outcome = [&] {
-    ConsoleEvents events(ctx.console);
-    return value_or_throw(apply_restart(plan, ctx.effects, events.events()));
-  }();
-  for (const auto& warning : outcome.warnings)
-    ctx.console.warn(warning);
-  if (!plan.live && !outcome.warnings.empty()) {
-    // In an image, enabling is the whole step.
-    throw Fatal(ExitCode::unavailable,
-                fmt::format("cannot enable {} in {}", plan.spec.service, ctx.fs.root().string()),
-                outcome.warnings.front(), "enable it from inside the image");
-  }
+  const RestartOutcome outcome = apply_shown(ctx, plan);
   if (ctx.console.json()) {
     auto doc = to_json(plan);
     add_outcome(doc, plan, outcome);

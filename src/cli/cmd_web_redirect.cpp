@@ -71,6 +71,11 @@ void note_plan(const WebRedirectPlan& plan, const Context& ctx) {
   print_notes(ctx.console, plan.notes);
 }
 
+WebRedirectOutcome apply_shown(Context& ctx, const WebRedirectPlan& plan) {
+  ConsoleEvents events(ctx.console);
+  return value_or_throw(apply_web_redirect(plan, ctx.effects, events.events()));
+}
+
 namespace {
 
 int run_web_redirect(Context& ctx, const WebRedirectOptions& options) {
@@ -103,9 +108,7 @@ int run_web_redirect(Context& ctx, const WebRedirectOptions& options) {
                   "nothing was changed; disable it yourself or keep it");
     }
   }
-  ConsoleEvents events(ctx.console);
-  const WebRedirectOutcome outcome =
-      value_or_throw(apply_web_redirect(plan, ctx.effects, events.events()));
+  const WebRedirectOutcome outcome = apply_shown(ctx, plan);
   if (ctx.console.json()) {
     auto doc = to_json(plan, ctx);
     add_outcome(doc, outcome, ctx);

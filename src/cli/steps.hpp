@@ -112,6 +112,8 @@ std::string summary(const SystemFacts& facts);
 void show_facts(const Context& ctx, const SystemFacts& facts);
 
 nlohmann::json to_json(const InstallPlan& plan);
+// Installing the daemon would remove another one: warns, and asks (default no). True to go on.
+bool confirm_replacement(const Context& ctx, const InstallPlan& plan, const SystemFacts& facts);
 
 nlohmann::json to_json(const ResolveSurvey& survey);
 std::string render(const ResolveSurvey& survey, const Console& console);
@@ -122,12 +124,17 @@ std::string render_plan(const GenConfPlan& plan, const Context& ctx);  // the co
 std::string render(const GenConfPlan& plan, const GenConfOutcome& outcome, const Context& ctx);
 // "X does not exist yet" / "X is already this file", on stderr.
 void note_current(const GenConfPlan& plan, const Context& ctx);
+// apply_gen_conf with the console's events (and a warning when the daemon does not check it).
+GenConfOutcome apply_shown(Context& ctx, const GenConfPlan& plan, bool daemon_check);
 
 nlohmann::json to_json(const RestartPlan& plan);
 void add_outcome(nlohmann::json& doc, const RestartPlan& plan, const RestartOutcome& outcome);
 std::string render_plan(const RestartPlan& plan, const Context& ctx);
 // The notes of the plan and what it does to the other time services, on stderr.
 void note_conflicting(const RestartPlan& plan, const Context& ctx);
+// apply_restart with the console's events; its warnings shown. In an image, where enabling is
+// the whole step, a failure to enable is Fatal(unavailable).
+RestartOutcome apply_shown(Context& ctx, const RestartPlan& plan);
 // What happened: the daemon's answer, or the failure and the rollback.
 std::string render(const RestartPlan& plan, const RestartOutcome& outcome, const Context& ctx);
 
@@ -144,6 +151,7 @@ void add_outcome(nlohmann::json& doc, const WebRedirectOutcome& outcome, const C
 std::string render_plan(const WebRedirectPlan& plan, const Context& ctx);
 WebRedirectRequest web_redirect_request(const Context& ctx, const WebRedirectOptions& options);
 void note_plan(const WebRedirectPlan& plan, const Context& ctx);
+WebRedirectOutcome apply_shown(Context& ctx, const WebRedirectPlan& plan);
 std::string render(const WebRedirectPlan& plan, const WebRedirectOutcome& outcome,
                    const Context& ctx);
 

@@ -431,4 +431,10 @@ Result<ResolveOutcome> apply_resolve(const ResolveSurvey& survey, Effects& effec
   return ResolveOutcome{kSelectionPath};
 }
 
+bool selection_fits(const Selection& saved, std::string_view country, std::optional<int> count) {
+  const auto servers = std::ssize(saved.servers);
+  return (country.empty() || saved.country == lower(country)) && servers >= kMinUpstreams &&
+         (!count || servers == *count);
+}
+
 }  // namespace pooljoin

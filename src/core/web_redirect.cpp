@@ -297,6 +297,10 @@ Result<WebRedirectPlan> plan_web_redirect(const SystemFacts& facts, const Rooted
   return plan;
 }
 
+bool web_server_installed(const RootedFs& fs) {
+  return has_program(fs, "nginx") || has_program(fs, "apache2") || has_program(fs, "httpd");
+}
+
 Result<WebRedirectOutcome> apply_web_redirect(const WebRedirectPlan& plan, Effects& effects,
                                               const StepEvents& events) {
   const RootedFs& fs = effects.fs;

@@ -1,7 +1,9 @@
 #include "pooljoin/fs.hpp"
 
 #include <chrono>
+#include <csignal>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -117,21 +119,24 @@ TEST_CASE("writing the same content changes nothing and makes no backup", "[fs]"
 }
 
 TEST_CASE("a failed write leaves the old file intact and no temporary file", "[fs]") {
-  if (::geteuid() == 0) {
-    // Root ignores directory permissions; the read-only case is covered by the integration
-    // tests (a full filesystem), which run as root.
-    SUCCEED("skipped as root");
-    return;
-  }
   test::TempDir root;
   RootedFs rooted(root.path());
   auto path = root.write("etc/ntp.conf", "old\n");
-  fs::permissions(root.path() / "etc", fs::perms::owner_read | fs::perms::owner_exec);
-  auto outcome = rooted.write_atomic("/etc/ntp.conf", "new\n");
-  fs::permissions(root.path() / "etc", fs::perms::owner_all);
+  const std::string longer(64, 'x');
+  // A file size limit holds for root too (directory permissions do not): writing more than
+  // 16 bytes fails with EFBIG, as a full disk fails with ENOSPC.
+  rlimit saved{};
+  ::getrlimit(RLIMIT_FSIZE, &saved);
+  auto* old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = saved;
+  small.rlim_cur = 16;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  auto outcome = rooted.write_atomic("/etc/ntp.conf", longer);
+  ::setrlimit(RLIMIT_FSIZE, &saved);
+  ::signal(SIGXFSZ, old_handler);
   REQUIRE_FALSE(outcome);
   CHECK(outcome.error().code == ExitCode::cant_write);
-  CHECK(outcome.error().message().find("cannot write /etc/ntp.conf (Permission denied)") == 0);
+  CHECK(outcome.error().message().find("cannot write /etc/ntp.conf (File too large)") == 0);
   CHECK(test::read_text(path) == "old\n");
   CHECK(entries(root.path() / "etc") == std::vector<std::string>{"ntp.conf"});
 }

@@ -115,10 +115,7 @@ void serve_zone(test::FakeEffects& fx) {
 }  // namespace
 
 TEST_CASE("join gathers the facts once and hands each step's outcome to the next", "[join]") {
-  if (::geteuid() != 0) {
-    WARN("join changes an image and needs root: not run");  // CI runs the suite as root
-    return;
-  }
+  POOLJOIN_NEEDS_ROOT("join changes an image");
   auto root = debian_image();
   test::FakeEffects fx(root->path());
   serve_zone(fx);
@@ -161,10 +158,7 @@ TEST_CASE("join gathers the facts once and hands each step's outcome to the next
 }
 
 TEST_CASE("join --servers 7 after a saved selection of 5 selects again", "[join]") {
-  if (::geteuid() != 0) {
-    WARN("join changes an image and needs root: not run");
-    return;
-  }
+  POOLJOIN_NEEDS_ROOT("join changes an image");
   auto root = debian_image();
   root->write("usr/sbin/ntpd", "");
   root->write("usr/sbin/ntpkeygen", "");
@@ -200,10 +194,7 @@ TEST_CASE("join --servers 7 after a saved selection of 5 selects again", "[join]
 }
 
 TEST_CASE("join: a failed step keeps its result and the document says where it stopped", "[join]") {
-  if (::geteuid() != 0) {
-    WARN("join changes an image and needs root: not run");
-    return;
-  }
+  POOLJOIN_NEEDS_ROOT("join changes an image");
   auto root = debian_image();
   root->write("usr/sbin/ntpd", "");
   root->write("usr/sbin/ntpkeygen", "");

@@ -1,6 +1,7 @@
 // Helpers shared by the unit tests: a temporary directory per test, and fixture paths.
 #pragma once
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include <stdlib.h>
+#include <unistd.h>
 
 namespace pooljoin::test {
 
@@ -56,6 +58,19 @@ inline std::unique_ptr<TempDir> image(std::initializer_list<std::string> files) 
   }
   return dir;
 }
+
+// Whether a test that needs root (to run a real daemon, to change an image's files as join does)
+// can run: as root, yes. Otherwise it cannot, and says so: with CI=true (where the suite runs as
+// root) that is a failure, elsewhere a warning.
+#define POOLJOIN_NEEDS_ROOT(why)                                              \
+  do {                                                                        \
+    if (::geteuid() != 0) {                                                   \
+      const char* ci = std::getenv("CI");                                     \
+      if (ci && std::string(ci) == "true") FAIL("not root in CI: " << (why)); \
+      WARN("not run (needs root): " << (why));                                \
+      return;                                                                 \
+    }                                                                         \
+  } while (false)
 
 inline std::filesystem::path fixture_image(const std::string& name) {
   return std::filesystem::path(POOLJOIN_FIXTURES) / "images" / name;

@@ -18,8 +18,9 @@
 namespace pooljoin {
 
 struct WriteOptions {
-  mode_t mode_if_new = 0644;  // a replaced file keeps its own mode and owner
-  bool backup = true;         // keep the replaced file as "<path>.pooljoin-<UTC time>.bak"
+  mode_t mode_if_new = 0644;   // a replaced file keeps its own mode and owner
+  std::optional<mode_t> mode;  // this mode, new or replaced (a hook script that must run)
+  bool backup = true;          // keep the replaced file as "<path>.pooljoin-<UTC time>.bak"
   bool create_parents = true;
   std::chrono::system_clock::time_point now = std::chrono::system_clock::now();  // backup name
   // Called with the system path of the complete, fsynced temporary file before it replaces the

@@ -205,7 +205,9 @@ Result<WriteOutcome> RootedFs::write_atomic(std::string_view system_path, std::s
     return write_error(system_path, err);
   };
 
-  mode_t mode = had_file ? (old.st_mode & 07777) : options.mode_if_new;
+  mode_t mode = options.mode ? *options.mode
+                : had_file   ? (old.st_mode & 07777)
+                             : options.mode_if_new;
   if (!write_all(fd.get(), content)) return abandon(errno);
   if (::fchmod(fd.get(), mode) != 0) return abandon(errno);
   if (had_file && ::geteuid() == 0 && ::fchown(fd.get(), old.st_uid, old.st_gid) != 0) {

@@ -9,11 +9,12 @@ _pooljoin_options() {
     resolve) echo "-h --help --country --servers --candidate --candidates-file --dns-server --dns-timeout --max-stratum --no-probe --no-pool --no-catalogue --samples --interval --timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     gen-conf) echo "-h --help --upstream --force --no-daemon-check --daemon --output --lint --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     restart) echo "-h --help --daemon --init --answer-timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
+    firewall) echo "-h --help --notrack --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     check) echo "-h --help --wait --server --samples --interval --timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     status) echo "-h --help --watch --limit --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     submit) echo "-h --help --samples --interval --timeout --hostname --bandwidth --open --verify-url --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     web-redirect) echo "-h --help --web-server --mode --target --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
-    join) echo "-h --help --daemon --lock-timeout --country --servers --candidate --candidates-file --dns-server --dns-timeout --max-stratum --no-probe --no-pool --no-catalogue --samples --interval --timeout --refresh --upstream --force --no-daemon-check --init --answer-timeout --wait --web-redirect --web-server --mode --target --hostname --bandwidth --open --verify-url --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
+    join) echo "-h --help --daemon --lock-timeout --country --servers --candidate --candidates-file --dns-server --dns-timeout --max-stratum --no-probe --no-pool --no-catalogue --samples --interval --timeout --refresh --upstream --force --no-daemon-check --init --answer-timeout --notrack --wait --web-redirect --web-server --mode --target --hostname --bandwidth --open --verify-url --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     completion) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     *) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
   esac
@@ -163,7 +164,7 @@ _pooljoin() {
   if [[ $cur == -* ]]; then
     mapfile -t COMPREPLY < <(compgen -W "$(_pooljoin_options "$sub")" -- "$cur")
   elif [[ -z $sub ]]; then
-    mapfile -t COMPREPLY < <(compgen -W "detect install-ntp resolve gen-conf restart check status submit web-redirect join completion" -- "$cur")
+    mapfile -t COMPREPLY < <(compgen -W "detect install-ntp resolve gen-conf restart firewall check status submit web-redirect join completion" -- "$cur")
   else
     _pooljoin_offer "$(_pooljoin_operand "$sub")" "$cur"
   fi

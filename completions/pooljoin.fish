@@ -63,6 +63,7 @@ complete -c pooljoin -n '__pooljoin_needs_subcommand' -a install-ntp -d 'Install
 complete -c pooljoin -n '__pooljoin_needs_subcommand' -a resolve -d 'Pick nearby upstream servers and resolve their A/AAAA records'
 complete -c pooljoin -n '__pooljoin_needs_subcommand' -a gen-conf -d 'Render ntpd.conf (or chrony.conf) the way the pool asks'
 complete -c pooljoin -n '__pooljoin_needs_subcommand' -a restart -d 'Restart the NTP daemon through the init system in use'
+complete -c pooljoin -n '__pooljoin_needs_subcommand' -a firewall -d 'Let UDP 123 in through the host firewall in force, persistently'
 complete -c pooljoin -n '__pooljoin_needs_subcommand' -a check -d 'Probe UDP 123 and the daemon\'s sync state as the pool\'s monitors will'
 complete -c pooljoin -n '__pooljoin_needs_subcommand' -a status -d 'Show the pool\'s score of this server'
 complete -c pooljoin -n '__pooljoin_needs_subcommand' -a submit -d 'Pre-flight checks and what to enter on the pool\'s site'
@@ -102,6 +103,9 @@ complete -c pooljoin -n '__pooljoin_using gen-conf --lint' -F
 complete -c pooljoin -n '__pooljoin_using restart' -l daemon -x -a 'auto ntpsec ntp chrony' -d 'Which daemon: auto (the detected one), ntpsec, ntp or chrony'
 complete -c pooljoin -n '__pooljoin_using restart' -l init -x -a 'auto systemd sysvinit openrc runit' -d 'The init system: auto (detected), systemd, sysvinit, openrc or runit'
 complete -c pooljoin -n '__pooljoin_using restart' -l answer-timeout -x -d 'How long the restarted daemon has to answer on 127.0.0.1:123 (1s to 10m)'
+
+# firewall
+complete -c pooljoin -n '__pooljoin_using firewall' -l notrack -d 'Also exempt UDP 123 from connection tracking (a busy pool server fills the conntrack table)'
 
 # check
 complete -c pooljoin -n '__pooljoin_using check' -l wait -x -d 'First wait up to DURATION (e.g. 5m) for the daemon to synchronise'
@@ -150,6 +154,7 @@ complete -c pooljoin -n '__pooljoin_using join' -l force -d 'Accept fewer than 4
 complete -c pooljoin -n '__pooljoin_using join' -l no-daemon-check -d 'Write the config without having the daemon check it first'
 complete -c pooljoin -n '__pooljoin_using join' -l init -x -a 'auto systemd sysvinit openrc runit' -d 'The init system: auto (detected), systemd, sysvinit, openrc or runit'
 complete -c pooljoin -n '__pooljoin_using join' -l answer-timeout -x -d 'How long the restarted daemon has to answer on 127.0.0.1:123 (1s to 10m)'
+complete -c pooljoin -n '__pooljoin_using join' -l notrack -d 'Also exempt UDP 123 from connection tracking (a busy pool server fills the conntrack table)'
 complete -c pooljoin -n '__pooljoin_using join' -l wait -x -d 'First wait up to DURATION (e.g. 5m) for the daemon to synchronise'
 complete -c pooljoin -n '__pooljoin_using join' -l web-redirect -d 'Also redirect HTTP on this server to the pool\'s site'
 complete -c pooljoin -n '__pooljoin_using join' -l web-server -x -a 'auto nginx apache' -d 'Which web server: auto (the one installed), nginx or apache'

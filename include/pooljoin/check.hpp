@@ -14,6 +14,7 @@
 #include "pooljoin/detect.hpp"
 #include "pooljoin/effects.hpp"
 #include "pooljoin/finding.hpp"
+#include "pooljoin/firewall.hpp"
 #include "pooljoin/ntp_probe.hpp"
 #include "pooljoin/pool_rules.hpp"
 #include "pooljoin/pool_score.hpp"
@@ -66,6 +67,9 @@ struct CheckFacts {
   std::optional<LiveConfigLint> lint;
   // How long the check waited for the daemon to synchronise; nullopt when it did not wait.
   std::optional<std::chrono::milliseconds> waited;
+  // This machine's host firewall, judged for UDP 123 from outside; nullopt for --server.
+  std::optional<FirewallVerdict> firewall;
+  std::string firewall_fix;  // what opens it ("pooljoin firewall", or the front-end's command)
 };
 
 struct CheckOptions {
@@ -86,7 +90,8 @@ Result<std::vector<AddressCheck>> check_addresses(NtpTransport& ntp,
 // ExitCode::usage for a malformed value, ExitCode::unavailable when a name does not resolve.
 Result<std::vector<ProbeTarget>> server_targets(const std::vector<std::string>& servers);
 
-// Every diagnoser over the facts, in order: daemon, addresses, exposure.
+// Every diagnoser over the facts, in order: daemon, addresses, host firewall, exposure, and what
+// a check from this machine cannot see.
 std::vector<Finding> diagnose(const CheckFacts& facts);
 
 // What `check` reports: diagnose(facts), then the findings of the config's lint.

@@ -96,6 +96,7 @@ using PreflightDiagnoser = std::vector<Finding> (*)(const PreflightFacts&);
 std::vector<Finding> diagnose_addresses(const PreflightFacts& facts);     // global unicast
 std::vector<Finding> diagnose_registration(const PreflightFacts& facts);  // not yet registered
 std::vector<Finding> diagnose_ntp(const PreflightFacts& facts);           // 0 < stratum < 6
+std::vector<Finding> diagnose_outside(const PreflightFacts& facts);       // reachable from outside
 std::vector<Finding> diagnose_lint(const PreflightFacts& facts);          // gen-conf --lint
 std::vector<Finding> diagnose_check(const PreflightFacts& facts);         // check
 

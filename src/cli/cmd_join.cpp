@@ -25,6 +25,7 @@ struct JoinOptions {
   bool refresh = false;
   GenConfOptions gen_conf;
   RestartOptions restart;
+  FirewallOptions firewall;
   CheckWaitOptions check{std::chrono::minutes(5)};
   bool web_redirect = false;
   WebRedirectOptions redirect;
@@ -44,6 +45,7 @@ class Join {
   StepOutcome resolve();
   StepOutcome gen_conf();
   StepOutcome restart();
+  StepOutcome firewall();
   StepOutcome check();
   StepOutcome web_redirect();
   StepOutcome submit();
@@ -207,6 +209,44 @@ StepOutcome Join::restart() {
           doc};
 }
 
+StepOutcome Join::firewall() {
+  const FirewallFacts facts = gather_firewall(facts_, ctx_.effects);
+  const FirewallPlan plan = plan_firewall(facts, ctx_.fs, {o_.firewall.notrack});
+  nlohmann::json doc = to_json(plan);
+  add_outcome(doc, facts, nullptr);
+  run_.keep(doc);
+  if (!ctx_.console.quiet()) run_.show(render_verdict(plan.before, ctx_.console));
+  print_notes(ctx_.console, plan.notes);
+  if (plan.nothing_to_do()) {
+    return {"unchanged",
+            plan.before.in_force.empty() && facts.live
+                ? "no host firewall in force; " + describe_reach(plan.before)
+                : describe_reach(plan.before),
+            doc};
+  }
+  if (o_.firewall.notrack) resume_with("--notrack");
+  if (dry_) {
+    run_.show(render_plan(plan, ctx_));
+    return {"planned", "would open UDP 123 (" + describe_reach(plan.before) + " now)", doc};
+  }
+  run_.confirm(plan.live ? "Open UDP 123 in the host firewall?"
+                         : fmt::format("Open UDP 123 in the firewall configured in {}?",
+                                       ctx_.fs.root().string()),
+               render_plan(plan, ctx_));
+  const FirewallOutcome outcome = apply_shown(ctx_, plan, facts_);
+  add_outcome(doc, facts, &outcome);
+  run_.keep(doc);
+  for (const Judgement* j : {&outcome.after.ipv4, &outcome.after.ipv6}) {
+    if (j->reach == Reach::closed) {
+      throw Stop{to_int(ExitCode::check_failed), "UDP 123 is still closed: " + j->describe()};
+    }
+  }
+  return {"done",
+          plan.live ? "UDP 123 let in: " + describe_reach(outcome.after)
+                    : "UDP 123 let in by the image's firewall configuration, from its next boot",
+          doc};
+}
+
 StepOutcome Join::check() {
   const std::string wait = format_duration(*o_.check.wait);
   if (dry_) {
@@ -311,6 +351,7 @@ int Join::run() {
     run_.step("resolve", [&] { return resolve(); });
     run_.step("gen-conf", [&] { return gen_conf(); });
     run_.step("restart", [&] { return restart(); });
+    run_.step("firewall", [&] { return firewall(); });
     run_.step("check", [&] { return check(); });
     run_.step("web-redirect", [&] { return web_redirect(); });
     run_.step("submit", [&] { return submit(); });
@@ -339,6 +380,7 @@ Action add_join(CLI::App& sub) {
                "Choose the upstream servers again even when a selection is saved");
   add_gen_conf_options(sub, o.gen_conf);
   add_restart_options(sub, o.restart);
+  add_firewall_options(sub, o.firewall);
   add_check_options(sub, o.check);
   sub.add_flag("--web-redirect", o.web_redirect,
                "Also redirect HTTP on this server to the pool's site");

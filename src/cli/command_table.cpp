@@ -13,6 +13,7 @@ const std::vector<CommandSpec>& command_table() {
       {"resolve", "Pick nearby upstream servers and resolve their A/AAAA records", add_resolve},
       {"gen-conf", "Render ntpd.conf (or chrony.conf) the way the pool asks", add_gen_conf},
       {"restart", "Restart the NTP daemon through the init system in use", add_restart},
+      {"firewall", "Let UDP 123 in through the host firewall in force, persistently", add_firewall},
       {"check", "Probe UDP 123 and the daemon's sync state as the pool's monitors will", add_check},
       {"status", "Show the pool's score of this server", add_status},
       {"submit", "Pre-flight checks and what to enter on the pool's site", add_submit},

@@ -19,6 +19,7 @@ struct CommandSpec {
 Action add_check(CLI::App& sub);
 Action add_completion(CLI::App& sub);
 Action add_detect(CLI::App& sub);
+Action add_firewall(CLI::App& sub);
 Action add_install_ntp(CLI::App& sub);
 Action add_join(CLI::App& sub);
 Action add_resolve(CLI::App& sub);

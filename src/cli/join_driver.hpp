@@ -34,7 +34,7 @@ struct Stop {
 
 class JoinDriver {
  public:
-  static constexpr int kSteps = 8;
+  static constexpr int kSteps = 9;
 
   explicit JoinDriver(Context& ctx);
 

@@ -16,6 +16,7 @@
 #include "pooljoin/check.hpp"
 #include "pooljoin/daemons.hpp"
 #include "pooljoin/detect.hpp"
+#include "pooljoin/firewall.hpp"
 #include "pooljoin/gen_conf.hpp"
 #include "pooljoin/install.hpp"
 #include "pooljoin/resolve.hpp"
@@ -75,6 +76,11 @@ struct RestartOptions {
 };
 void add_restart_options(CLI::App& app, RestartOptions& options);  // --init --answer-timeout
 RestartRequest restart_request(const RestartOptions& options);
+
+struct FirewallOptions {
+  bool notrack = false;
+};
+void add_firewall_options(CLI::App& app, FirewallOptions& options);  // --notrack
 
 struct CheckWaitOptions {
   std::optional<std::chrono::milliseconds> wait;
@@ -137,6 +143,16 @@ void note_conflicting(const RestartPlan& plan, const Context& ctx);
 RestartOutcome apply_shown(Context& ctx, const RestartPlan& plan);
 // What happened: the daemon's answer, or the failure and the rollback.
 std::string render(const RestartPlan& plan, const RestartOutcome& outcome, const Context& ctx);
+
+nlohmann::json to_json(const FirewallPlan& plan);
+// open_after (null without an outcome) and the conntrack table's count and maximum.
+void add_outcome(nlohmann::json& doc, const FirewallFacts& facts, const FirewallOutcome* outcome);
+// The front-ends in force and each address's judgement.
+std::string render_verdict(const FirewallVerdict& verdict, const Console& console);
+std::string render_plan(const FirewallPlan& plan, const Context& ctx);
+// "IPv4 open, IPv6 closed"
+std::string describe_reach(const FirewallVerdict& verdict);
+FirewallOutcome apply_shown(Context& ctx, const FirewallPlan& plan, const SystemFacts& system);
 
 nlohmann::json to_json(const CheckFacts& facts, const std::vector<Finding>& findings);
 std::string render(const CheckFacts& facts, const std::vector<Finding>& findings,

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "pooljoin/ntp_control.hpp"
 #include "pooljoin/process.hpp"
@@ -50,13 +51,14 @@ std::string restrict_fix(const CheckFacts& facts) {
          "nopeer noquery` (no `ignore` or `noserve` on them)";
 }
 
-std::string port_fix(const AddressCheck& address) {
-  const char* family = address.ntp.target.address.is_v4() ? "iptables" : "ip6tables";
+std::string port_fix(const CheckFacts& facts, const AddressCheck& address) {
+  const std::string open = facts.firewall && !facts.firewall_fix.empty()
+                               ? fmt::format("`{}`", facts.firewall_fix)
+                               : std::string("`pooljoin firewall`");
   return fmt::format(
-      "let UDP port {} in for this address (e.g. `{} -I INPUT -p udp --dport {} -j ACCEPT`, and "
-      "the same in any cloud firewall) and check that the daemon listens on it (`ss -ulpn 'sport "
-      "= :{}'`)",
-      address.ntp.target.port, family, address.ntp.target.port, address.ntp.target.port);
+      "let UDP port {} in ({} opens the host firewall; a cloud firewall is opened in the "
+      "provider's console) and check that the daemon listens on it (`ss -ulpn 'sport = :{}'`)",
+      address.ntp.target.port, open, address.ntp.target.port);
 }
 
 void diagnose_daemon(const CheckFacts& facts, std::vector<Finding>& out) {
@@ -121,12 +123,12 @@ void diagnose_reply(const CheckFacts& facts, const AddressCheck& a, std::vector<
       out.push_back({"address.no-reply", Severity::fail,
                      fmt::format("{}: no reply on UDP {} ({} queries, none answered)", where,
                                  r.target.port, sent),
-                     port_fix(a)});
+                     port_fix(facts, a)});
       return;
     case NtpFault::refused:
       out.push_back({"address.refused", Severity::fail,
                      fmt::format("{}: UDP {} is closed (port unreachable)", where, r.target.port),
-                     port_fix(a)});
+                     port_fix(facts, a)});
       return;
     case NtpFault::network_error:
       out.push_back({"address.network-error", Severity::fail,
@@ -228,6 +230,55 @@ void diagnose_addresses(const CheckFacts& facts, std::vector<Finding>& out) {
   }
   for (const auto& address : facts.addresses)
     diagnose_reply(facts, address, out);
+}
+
+void diagnose_firewall(const CheckFacts& facts, std::vector<Finding>& out) {
+  if (!facts.firewall) return;
+  for (const auto& a : facts.firewall->addresses) {
+    const std::string where = a.address.address.to_string();
+    const Judgement& j = a.judgement;
+    switch (j.reach) {
+      case Reach::open:
+        out.push_back({"firewall.open", Severity::ok,
+                       fmt::format("{}: the host firewall lets UDP 123 in from outside (judged "
+                                   "from its rules)",
+                                   where)});
+        break;
+      case Reach::closed:
+        out.push_back(
+            {"firewall.closed", Severity::fail,
+             fmt::format("{}: the host firewall drops UDP 123 from outside: {} (the probe above "
+                         "went over loopback, which it lets through)",
+                         where, j.describe()),
+             fmt::format("open it: `{}`",
+                         facts.firewall_fix.empty() ? "pooljoin firewall" : facts.firewall_fix)});
+        break;
+      case Reach::unknown:
+        out.push_back({"firewall.unknown", Severity::warn,
+                       fmt::format("{}: not judged whether the host firewall lets UDP 123 in: {}{}",
+                                   where, j.deciding ? j.describe() + ": " : std::string(), j.why),
+                       "`pooljoin firewall` shows the rules it read; check from outside too"});
+        break;
+      case Reach::no_address:
+        break;
+    }
+  }
+}
+
+// What a check from this machine cannot see, said, never passed.
+void diagnose_outside(const CheckFacts& facts, std::vector<Finding>& out) {
+  if (!facts.local || facts.addresses.empty()) return;
+  std::vector<std::string> addresses;
+  for (const auto& a : facts.addresses)
+    addresses.push_back(a.ntp.target.address.to_string());
+  out.push_back(
+      {"reach.outside", Severity::warn,
+       fmt::format("not checked: whether the internet reaches {} on UDP 123. These probes went "
+                   "over loopback (this machine to itself): they show the daemon's answer, not "
+                   "what a cloud firewall, a security group or the path does to the monitors' "
+                   "queries",
+                   fmt::join(addresses, ", ")),
+       "from another machine: `pooljoin check --server ADDRESS` (or `ntpdig ADDRESS`)"});
 }
 
 void diagnose_exposure(const CheckFacts& facts, std::vector<Finding>& out) {
@@ -412,8 +463,8 @@ Result<std::vector<AddressCheck>> check_addresses(NtpTransport& ntp,
 
 std::vector<Finding> diagnose(const CheckFacts& facts) {
   using Diagnoser = void (*)(const CheckFacts&, std::vector<Finding>&);
-  static constexpr Diagnoser kDiagnosers[] = {diagnose_daemon, diagnose_addresses,
-                                              diagnose_exposure};
+  static constexpr Diagnoser kDiagnosers[] = {
+      diagnose_daemon, diagnose_addresses, diagnose_firewall, diagnose_exposure, diagnose_outside};
   std::vector<Finding> findings;
   for (Diagnoser diagnoser : kDiagnosers)
     diagnoser(facts, findings);
@@ -486,6 +537,10 @@ Result<CheckFacts> gather_check(const SystemFacts& system, const CheckRequest& r
     if (auto configured = configured_daemon(system)) {
       facts.lint = lint_live_config(effects.fs, system.distro, *configured);
     }
+    const FirewallFacts firewall = gather_firewall(system, effects);
+    const FirewallPlan opening = plan_firewall(firewall, effects.fs, {});
+    facts.firewall = opening.before;
+    facts.firewall_fix = opening.fix();
   }
   if (!targets.empty()) {
     events.step.on_waiting(fmt::format("probing {} address{} as the pool's monitors do",

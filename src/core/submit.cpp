@@ -262,9 +262,30 @@ std::vector<Finding> diagnose_check(const PreflightFacts& facts) {
                    "pooljoin check");
 }
 
+std::vector<Finding> diagnose_outside(const PreflightFacts& facts) {
+  std::vector<Finding> findings;
+  for (const auto& a : facts.addresses) {
+    const std::string ip = a.address.to_string();
+    if (a.registration == Registration::registered && a.score) {
+      findings.push_back(
+          {"submit.outside.scored", Severity::ok,
+           fmt::format("{}: the pool's monitors reach it already (score {:.1f})", ip, *a.score)});
+      continue;
+    }
+    findings.push_back(
+        {"submit.outside.not-checked", Severity::warn,
+         fmt::format("not checked: that {} is reachable from outside on UDP 123 (a cloud "
+                     "firewall, a security group or the path can block what this machine lets in)",
+                     ip),
+         fmt::format("from another machine: `pooljoin check --server {}`", ip)});
+  }
+  return findings;
+}
+
 std::vector<Finding> preflight(const PreflightFacts& facts) {
   constexpr PreflightDiagnoser kDiagnosers[] = {diagnose_addresses, diagnose_registration,
-                                                diagnose_ntp, diagnose_lint, diagnose_check};
+                                                diagnose_ntp,       diagnose_outside,
+                                                diagnose_lint,      diagnose_check};
   std::vector<Finding> findings;
   for (auto diagnose : kDiagnosers) {
     auto more = diagnose(facts);
@@ -479,7 +500,13 @@ Result<SubmitPlan> plan_submit(const SystemFacts& system, const SubmitRequest& r
   check.addresses = std::move(*checked);
   for (std::size_t i = 0; i < facts.addresses.size(); ++i)
     facts.addresses[i].ntp = ntp_answer(check.addresses[i]);
+  const FirewallFacts firewall = gather_firewall(system, effects);
+  const FirewallPlan opening = plan_firewall(firewall, effects.fs, {});
+  check.firewall = opening.before;
+  check.firewall_fix = opening.fix();
   facts.check = diagnose(check);
+  // Reachability from outside has a rule of its own here, which the pool's score can settle.
+  std::erase_if(*facts.check, [](const Finding& f) { return f.id == "reach.outside"; });
   if (auto daemon = configured_daemon(system)) {
     if (auto live = lint_live_config(effects.fs, system.distro, *daemon))
       facts.lint = live->findings;

@@ -62,7 +62,7 @@ INI
   assert_contains "$OUT" "node-de                    : ok=4    changed=1    unreachable=0    failed=0"
   assert_contains "$OUT" "node-fr                    : ok=4    changed=1    unreachable=0    failed=0"
   assert_contains "$OUT" "node-bad                   : ok=4    changed=1    unreachable=0    failed=1"
-  assert_contains "$OUT" '"msg": "node-de: ok, exit status 0: detect done, install-ntp unchanged, resolve planned, gen-conf planned, restart planned, check planned, web-redirect skipped, submit planned"'
+  assert_contains "$OUT" '"msg": "node-de: ok, exit status 0: detect done, install-ntp unchanged, resolve planned, gen-conf planned, restart planned, firewall unchanged, check planned, web-redirect skipped, submit planned"'
   assert_contains "$OUT" '"msg": "node-bad: failed, exit status 2: --servers: Value 9 not in range 4 to 7"'
   assert_contains "$OUT" 'fatal: [node-bad]: FAILED! => {"changed": false, "msg": "pooljoin join exited 2: --servers: Value 9 not in range 4 to 7"}'
 
@@ -78,7 +78,7 @@ INI
     assert_eq "$(jqr '.steps[] | select(.step == "gen-conf") | .result.config_path')" /etc/ntpsec/ntp.conf
   done
   OUT=$(cat "$TEST_TMP/reports/node-fr.json")
-  assert_eq "$(jqr '.steps | length')" 8
+  assert_eq "$(jqr '.steps | length')" 9
   OUT=$(cat "$TEST_TMP/reports/node-bad.json")
   assert_eq "$(jqr '[.host, .exit_status, .status, .error.message, .error.exit_code] | join(" ")')" "node-bad 2 failed --servers: Value 9 not in range 4 to 7 2"
   # --check ran pooljoin as a dry run: the hosts' image is as it was.

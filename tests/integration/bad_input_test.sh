@@ -30,6 +30,7 @@ declare -A BASE=(
   [resolve]="--dry-run --root $IMAGE resolve"
   [gen-conf]="--dry-run --root $IMAGE gen-conf"
   [restart]="--dry-run --root $IMAGE_INIT restart"
+  [firewall]="--dry-run --root $IMAGE firewall"
   [check]="check"
   [status]="--api-base $SITE status 185.255.0.1"
   # --wait waits for this machine's daemon: it cannot be combined with --server.
@@ -260,6 +261,9 @@ table() {
     opt "$sub" --init ok=sysvinit bad= bad=upstart bad=SYSTEMD
     opt "$sub" --answer-timeout ok=5s ok=20 "${DURATIONS[@]}" bad=0 bad=11m
   done
+
+  flag firewall --notrack
+  flag join --notrack
 
   opt check --wait ok=0 ok=1s "${DURATIONS[@]}"
   opt check --server ok=127.0.0.1:9 ok="[::1]:9" "${HOSTS[@]/#bad=host.example:123/bad=host.example:0}" \

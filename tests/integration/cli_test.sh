@@ -6,7 +6,7 @@ test_version_and_help() {
   pj 0 --version
   assert_eq "$OUT" "pooljoin $(cat "$POOLJOIN_FIXTURES/../../VERSION")"
   pj 0 --help
-  for sub in detect install-ntp resolve gen-conf restart check status submit web-redirect join; do
+  for sub in detect install-ntp resolve gen-conf restart firewall check status submit web-redirect join; do
     assert_contains "$OUT" "  $sub "
   done
   assert_contains "$OUT" "77 needs root"
@@ -125,7 +125,7 @@ test_parse_errors_carry_the_prefix_and_name_the_option() {
 
 test_a_subcommand_help_lists_the_global_options() {
   local sub
-  for sub in detect install-ntp resolve gen-conf restart check status submit web-redirect join; do
+  for sub in detect install-ntp resolve gen-conf restart firewall check status submit web-redirect join; do
     pj 0 "$sub" --help
     assert_contains "$OUT" "Global options (before or after the subcommand):"
     assert_contains "$OUT" "  --dry-run"
@@ -143,7 +143,7 @@ test_every_option_of_a_step_join_runs_is_an_option_of_join() {
   }
   local join sub option missing=()
   join=$(options_of join)
-  for sub in install-ntp resolve gen-conf restart check web-redirect submit; do
+  for sub in install-ntp resolve gen-conf restart firewall check web-redirect submit; do
     for option in $(options_of "$sub"); do
       case "$sub $option" in "gen-conf --output" | "gen-conf --lint" | "check --server") continue ;; esac
       grep -qxF -- "$option" <<<"$join" || missing+=("$sub $option")

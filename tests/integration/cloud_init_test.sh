@@ -63,7 +63,7 @@ for entry in yaml.safe_load(open(sys.argv[1]))["runcmd"]: print(json.dumps(entry
   assert_eq "$rc" 0 "pooljoin --dry-run ${words[*]:1}"
   assert_eq "$(jqr '.dry_run')" true
   assert_eq "$(jqr '.status')" ok
-  assert_eq "$(jqr '[.steps[].step] | join(" ")')" "detect install-ntp resolve gen-conf restart check web-redirect submit"
+  assert_eq "$(jqr '[.steps[].step] | join(" ")')" "detect install-ntp resolve gen-conf restart firewall check web-redirect submit"
   assert_contains "$(jqr '.steps[] | select(.step == "resolve") | .summary')" "de.pool.ntp.org"
   assert_contains "$(cat "$TEST_TMP/err")" "using the catalogue's last known addresses"
 }

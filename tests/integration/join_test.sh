@@ -81,7 +81,7 @@ test_unattended_run_joins_the_image_and_a_second_run_changes_nothing() {
   local t0=$SECONDS
   pji "$root" 0 --yes --json join
   assert_eq "$(jqr .status)" "ok"
-  assert_eq "$(statuses)" "detect=done install-ntp=unchanged resolve=done gen-conf=done restart=done check=skipped web-redirect=skipped submit=skipped"
+  assert_eq "$(statuses)" "detect=done install-ntp=unchanged resolve=done gen-conf=done restart=done firewall=unchanged check=skipped web-redirect=skipped submit=skipped"
   # The country came from the image's time zone; the servers are the zone's, measured.
   assert_contains "$ERR" "time zone Europe/Berlin (from /etc/timezone) is in DE"
   local conf="$root/etc/ntpsec/ntp.conf"
@@ -109,7 +109,7 @@ test_unattended_run_joins_the_image_and_a_second_run_changes_nothing() {
   before=$(snapshot "$root")
   t0=$SECONDS
   pji "$root" 0 --yes --json join
-  assert_eq "$(statuses)" "detect=done install-ntp=unchanged resolve=unchanged gen-conf=unchanged restart=unchanged check=skipped web-redirect=skipped submit=skipped"
+  assert_eq "$(statuses)" "detect=done install-ntp=unchanged resolve=unchanged gen-conf=unchanged restart=unchanged firewall=unchanged check=skipped web-redirect=skipped submit=skipped"
   assert_eq "$(snapshot "$root")" "$before" "the second run changed the image"
   [ $((SECONDS - t0)) -le 10 ] || fail "the second run took $((SECONDS - t0)) s: it measured again"
   # -q: the result only.
@@ -183,7 +183,7 @@ test_dry_run_shows_the_whole_plan_offline_and_changes_nothing() {
   ip netns exec "$offline" "$POOLJOIN" --dry-run --json --root "$root" join --country de \
     >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || fail "the JSON dry run failed"
   OUT=$(cat "$TEST_TMP/out")
-  assert_eq "$(statuses)" "detect=done install-ntp=planned resolve=planned gen-conf=planned restart=planned check=planned web-redirect=skipped submit=planned"
+  assert_eq "$(statuses)" "detect=done install-ntp=planned resolve=planned gen-conf=planned restart=planned firewall=unchanged check=planned web-redirect=skipped submit=planned"
   assert_eq "$(jqr '.steps[] | select(.step == "gen-conf") | .result.config_path')" "/etc/ntpsec/ntp.conf"
   assert_contains "$(jqr '.steps[] | select(.step == "gen-conf") | .result.content')" "server 192.53.103.108 iburst"
   assert_eq "$(cd "$root" && find . -printf '%p %s %T@\n' | sort)" "$before" "a dry run changed the image"

@@ -83,20 +83,27 @@ test_preflight_fails_on_a_registered_address() {
   assert_eq "$(jq -c '.findings | map("\(.severity) \(.id)")' <<<"$OUT")" "$(jq -n -c '[
     "ok submit.address.global", "ok submit.address.global", "ok submit.address.global",
     "fail submit.registered", "ok submit.not-registered", "ok submit.not-registered",
-    "ok submit.ntp.ok", "ok submit.ntp.ok", "ok submit.ntp.ok", "ok submit.lint", "ok submit.check"]')"
+    "ok submit.ntp.ok", "ok submit.ntp.ok", "ok submit.ntp.ok",
+    "ok submit.outside.scored", "warn submit.outside.not-checked", "warn submit.outside.not-checked",
+    "ok submit.lint", "ok submit.check"]')"
   assert_eq "$(jqr '.findings[3].message')" \
     "185.255.0.10 is already in the pool, score 19.6: the site refuses an address twice"
   pjn 1 submit --hostname ntp-all.example.test
   assert_contains "$OUT" "FAIL  185.255.0.10 is already in the pool, score 19.6"
-  assert_not_contains "$OUT" "WARN"
-  assert_contains "$OUT" "10 passed, 0 not checked or warned, 1 failed"
+  # Reachable from outside: settled by the pool's score for the address it knows, not checked for
+  # the others.
+  assert_contains "$OUT" "WARN  not checked: that 185.255.0.11 is reachable from outside on UDP 123"
+  assert_contains "$OUT" "11 passed, 2 not checked or warned, 1 failed"
   assert_contains "$OUT" "On the pool's site (once the failures above are fixed):"
 }
 
 test_preflight_passes_for_addresses_the_pool_does_not_know() {
   # The real ntpsec serves them at stratum 4 on the pool's recommended config: all passes.
   pjn 0 --json submit --hostname ntp-v4.example.test 185.255.0.11 2a0a:e5c0::10
-  assert_eq "$(jqr .status)" "ok"
+  # All passes but what the machine cannot see: reachability from outside.
+  assert_eq "$(jqr .status)" "warn"
+  assert_eq "$(jqr '[.findings[] | select(.severity == "warn") | .id] | join(" ")')" \
+    "submit.outside.not-checked submit.outside.not-checked"
   assert_eq "$(jqr '[.findings[] | select(.id == "submit.ntp.ok") | .message] | join("; ")')" \
     "185.255.0.11 answers NTP at stratum 4; 2a0a:e5c0::10 answers NTP at stratum 4"
   assert_eq "$(jqr '[.findings[] | select(.severity == "fail")] | length')" 0
@@ -124,7 +131,7 @@ test_preflight_fails_on_an_unsynchronised_server() {
   # The two failures, and the registration rule really checked (the site answered 404): passed.
   assert_eq "$(jq -c '.findings | map("\(.severity) \(.id)")' <<<"$OUT")" "$(jq -n -c '[
     "ok submit.address.global", "ok submit.not-registered", "fail submit.ntp.stratum",
-    "ok submit.lint", "fail submit.check"]')"
+    "warn submit.outside.not-checked", "ok submit.lint", "fail submit.check"]')"
   assert_eq "$(jqr '.findings[] | select(.id == "submit.not-registered") | .message')" \
     "185.255.0.14 is not in the pool yet"
   assert_contains "$(jqr '.findings[] | select(.id == "submit.ntp.stratum") | .message')" "185.255.0.14 answers at stratum 0"

@@ -78,7 +78,7 @@ test_join_dry_run_is_valgrind_clean() {
   vg 0 --dry-run --root "$IMAGE" join --country de --dns-server 127.0.0.1 --refresh
   # Every step ran: resolve measured the zone servers and chose from them.
   assert_contains "$ERR" "measuring 9 addresses over NTP (3 samples, 2 s apart)"
-  assert_contains "$ERR" "[8/8] submit"
+  assert_contains "$ERR" "[9/9] submit"
   assert_contains "$ERR" "join --dry-run: the plan (nothing was changed)"
   assert_contains "$ERR" "resolve       planned    5 servers near de.pool.ntp.org"
   assert_contains "$ERR" "gen-conf      planned    would write /etc/ntpsec/ntp.conf"

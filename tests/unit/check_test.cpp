@@ -59,14 +59,28 @@ std::optional<Finding> find(const std::vector<Finding>& findings, std::string_vi
 
 }  // namespace
 
-TEST_CASE("a healthy server has only ok findings", "[check]") {
+TEST_CASE("a healthy server has only ok findings, and what it cannot see is said", "[check]") {
   CheckFacts facts;
   facts.daemon = synced_ntpsec();
   facts.addresses.push_back(address("193.0.0.1", good()));
   facts.addresses.back().mode6 = Exposure{};
   facts.addresses.back().monlist = Exposure{};
   auto findings = diagnose(facts);
-  CHECK(worst(findings) == Severity::ok);
+  // Its own probes went over loopback: reachability from outside is a warning, never a pass.
+  CHECK(worst(findings) == Severity::warn);
+  int warnings = 0;
+  for (const auto& f : findings)
+    warnings += f.severity == Severity::warn;
+  CHECK(warnings == 1);
+  REQUIRE(find(findings, "reach.outside"));
+  CHECK(find(findings, "reach.outside")->severity == Severity::warn);
+  CHECK_THAT(find(findings, "reach.outside")->message, Catch::Contains("went over loopback"));
+  CHECK(find(findings, "reach.outside")->fix ==
+        "from another machine: `pooljoin check --server ADDRESS` (or `ntpdig ADDRESS`)");
+  // Checking another server from here is the check from outside.
+  facts.local = false;
+  CHECK_FALSE(find(diagnose(facts), "reach.outside"));
+  facts.local = true;
   REQUIRE(find(findings, "daemon.synchronized"));
   REQUIRE(find(findings, "address.ok"));
   CHECK(find(findings, "address.ok")->message.find("handed out after 14 checks") !=
@@ -208,4 +222,43 @@ TEST_CASE("server values become targets and bad ones are usage errors", "[check]
   REQUIRE_FALSE(bad_value);
   CHECK(bad_value.error().code == ExitCode::usage);
   CHECK(bad_value.error().message().find("--server") != std::string::npos);
+}
+
+TEST_CASE("the host firewall's judgement is a finding of its own, with the front-end's fix",
+          "[check][firewall]") {
+  CheckFacts facts;
+  facts.daemon = synced_ntpsec();
+  facts.addresses.push_back(address("193.0.0.1", good()));
+  FirewallVerdict verdict;
+  Judgement closed;
+  closed.reach = Reach::closed;
+  closed.deciding = RuleRef{FirewallTool::firewalld, "inet firewalld", "filter_IN_public",
+                            "filter_INPUT", "reject with icmpx admin-prohibited"};
+  verdict.addresses.push_back({LocalAddress{*IpAddress::parse("193.0.0.1"), "eth0"}, closed});
+  facts.firewall = verdict;
+  facts.firewall_fix = "firewall-cmd --zone=public --add-service=ntp";
+  auto findings = diagnose(facts);
+  auto f = find(findings, "firewall.closed");
+  REQUIRE(f);
+  CHECK(f->severity == Severity::fail);
+  CHECK(f->message ==
+        "193.0.0.1: the host firewall drops UDP 123 from outside: table inet firewalld, chain "
+        "filter_IN_public: reject with icmpx admin-prohibited (the probe above went over loopback, "
+        "which it lets through)");
+  CHECK(f->fix == "open it: `firewall-cmd --zone=public --add-service=ntp`");
+  // Never a raw iptables line in the advice for a closed port.
+  auto silent = address("193.0.0.1", good());
+  silent.ntp.best.fault = NtpFault::no_reply;
+  facts.addresses = {silent};
+  auto no_reply = find(diagnose(facts), "address.no-reply");
+  REQUIRE(no_reply);
+  CHECK_THAT(no_reply->fix, Catch::Contains("`firewall-cmd --zone=public --add-service=ntp`"));
+  CHECK_THAT(no_reply->fix, !Catch::Contains("iptables"));
+  // Unknown is a warning naming what could not be judged.
+  verdict.addresses.front().judgement = Judgement{Reach::unknown, {}, "a mark"};
+  facts.firewall = verdict;
+  auto unknown = find(diagnose(facts), "firewall.unknown");
+  REQUIRE(unknown);
+  CHECK(unknown->severity == Severity::warn);
+  CHECK_THAT(unknown->message, Catch::EndsWith("a mark"));
 }

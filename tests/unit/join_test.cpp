@@ -133,7 +133,8 @@ TEST_CASE("join gathers the facts once and hands each step's outcome to the next
   INFO(run.err);
   REQUIRE(run.code == 0);
   CHECK(statuses(run.document) ==
-        "detect=done install-ntp=done resolve=done gen-conf=done restart=done check=skipped "
+        "detect=done install-ntp=done resolve=done gen-conf=done restart=done firewall=unchanged "
+        "check=skipped "
         "web-redirect=skipped submit=skipped");
   // The install's outcome (ntpsec there now) reached restart, which enabled it.
   std::vector<std::string> ran;

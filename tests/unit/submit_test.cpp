@@ -131,6 +131,9 @@ TEST_CASE("pre-flight: the site's rules as findings", "[submit][preflight]") {
                                      "ok submit.ntp.ok",
                                      "fail submit.ntp.stratum",
                                      "fail submit.ntp.no-answer",
+                                     "warn submit.outside.not-checked",
+                                     "warn submit.outside.not-checked",
+                                     "ok submit.outside.scored",
                                      "ok submit.lint",
                                      "fail submit.check",
                                  });
@@ -142,18 +145,24 @@ TEST_CASE("pre-flight: the site's rules as findings", "[submit][preflight]") {
   CHECK(findings[7].message == "10.1.2.3 answers at stratum 16; the site needs 0 < stratum < 6");
   CHECK(findings[8].message ==
         "2a0a:e5c0::10 does not answer NTP (timed out): the site refuses a server that does not");
-  CHECK(findings[10].message == "`pooljoin check` reports 1 failure, first: not synced");
+  // Reachable from outside: never passed by this machine's own look, only by the pool's score.
+  CHECK(findings[9].message ==
+        "not checked: that 185.255.0.10 is reachable from outside on UDP 123 (a cloud firewall, a "
+        "security group or the path can block what this machine lets in)");
+  CHECK(findings[9].fix == "from another machine: `pooljoin check --server 185.255.0.10`");
+  CHECK(findings[11].message == "2a0a:e5c0::10: the pool's monitors reach it already (score 19.6)");
+  CHECK(findings[13].message == "`pooljoin check` reports 1 failure, first: not synced");
 
   // A live config that breaks the site's rules fails the pre-flight; the first failure is
   // named, not the warning before it.
   facts.lint = std::vector<Finding>{{"lint.x", Severity::warn, "odd line", ""},
                                     {"lint.restrict", Severity::fail, "no restrict default", ""}};
   findings = preflight(facts);
-  REQUIRE(findings.size() == 11);
-  CHECK(ids({findings[9]}) == std::vector<std::string>{"fail submit.lint"});
-  CHECK(findings[9].message ==
+  REQUIRE(findings.size() == 14);
+  CHECK(ids({findings[12]}) == std::vector<std::string>{"fail submit.lint"});
+  CHECK(findings[12].message ==
         "`pooljoin gen-conf --lint` reports 1 failure, first: no restrict default");
-  CHECK(findings[9].fix == "run `pooljoin gen-conf --lint` and fix what it reports");
+  CHECK(findings[12].fix == "run `pooljoin gen-conf --lint` and fix what it reports");
 }
 
 TEST_CASE("pre-flight: the stratum rule at its edges", "[submit][preflight]") {
@@ -181,6 +190,8 @@ TEST_CASE("pre-flight: what was not collected is reported as not checked", "[sub
                              "warn submit.registration.not-checked",
                              "warn submit.ntp.not-checked",
                              "warn submit.ntp.not-checked",
+                             "warn submit.outside.not-checked",
+                             "warn submit.outside.not-checked",
                              "warn submit.lint.not-checked",
                              "warn submit.check.not-checked",
                          });

@@ -95,11 +95,10 @@ enum class NtpFault {
   network_error,   // the request could not be sent (no route, no address of that family)
   truncated,       // shorter than a 48-byte header
   bad_timestamps,  // transmit timestamp 0, or receive later than transmit
-  wrong_version,   // version 0 or above 4
   wrong_mode,      // not a server (mode 4) reply
   wrong_origin,    // does not echo our transmit timestamp: spoofed or stale
   bad_stratum,     // stratum 17..255
-  unsynchronized,  // leap 3 or stratum 16 (or an INIT kiss)
+  unsynchronized,  // stratum 16, or stratum 0 with INIT or no kiss code
   kiss_of_death,   // stratum 0 with a kiss code (RATE, DENY, RSTR, ...)
 };
 // "none", "no-reply", "refused", ... (stable: used in JSON and by scripts).
@@ -132,9 +131,16 @@ struct NtpSample {
   bool replied() const;
 };
 
+// The pool monitor ends its check at a reply of stratum 0 or 16, or above this: that reply
+// decides the check, however good the earlier ones were.
+inline constexpr std::uint8_t kMonitorMaxStratum = 10;
+bool ends_monitor_check(const NtpSample& sample);
+
 // Judges one datagram that arrived at local time `t4` for a request whose transmit field was
-// `cookie` and which left at local time `t1`. The checks are the pool monitor's: length, origin,
-// version, mode, timestamps, kiss-o'-death, stratum, leap.
+// `cookie` and which left at local time `t1`. The checks are the pool monitor's, in its order:
+// length, mode, transmit 0, origin, receive after transmit (each an invalid reply); then
+// kiss-o'-death and stratum. Neither version nor leap makes a reply invalid (the monitor checks
+// neither): a leap 3 reply of stratum 1..15 is valid, its leap recorded.
 NtpSample evaluate_reply(std::span<const std::uint8_t> datagram, NtpTimestamp cookie,
                          NtpTimestamp t1, NtpTimestamp t4);
 

@@ -35,16 +35,21 @@ struct ProbeOptions {
 
 struct ProbeReport {
   ProbeTarget target;
-  std::vector<NtpSample> samples;  // in the order sent
-  // The valid sample with the lowest delay; when none is valid, the sample with the most
-  // telling fault (a kiss-o'-death beats a timeout).
+  // In the order sent: one per query (fewer than asked when a reply ended the check).
+  std::vector<NtpSample> samples;
+  // What decides the check, as the pool's monitor decides it: a reply of stratum 0, 16 or above
+  // 10 ends the check and decides it; else the valid sample with the lowest delay; when none is
+  // valid (the monitor: no response), the sample with the most telling fault.
   NtpSample best;
+  int decided_by = -1;  // index of `best` in samples; -1 when nothing was sent
   // RMS of the valid samples' offsets from the best one's, over (valid - 1) (ntpd's peer
   // jitter); 0 with fewer than 2 valid samples.
   double jitter_s = 0;
   int valid = 0;            // valid samples
-  int ignored_replies = 0;  // datagrams that did not echo a cookie of ours (spoofed, garbage)
-  int late_replies = 0;     // replies to an earlier sample of ours that came after its timeout
+  int ignored_replies = 0;  // datagrams that came between queries, not replies to one of ours
+  // Replies to a query of ours that came after its sample ended (its timeout, or another
+  // datagram that came first and decided it).
+  int late_replies = 0;
 
   NtpFault fault() const { return best.fault; }
   // Some reply came back (valid or not).

@@ -88,6 +88,11 @@ nlohmann::json to_json(const CheckFacts& facts, const std::vector<Finding>& find
         {"delay_ms", optional_number(valid, best.delay_s * 1000)},
         {"jitter_ms", optional_number(valid, a.ntp.jitter_s * 1000)},
         {"kod", best.kiss.empty() ? nlohmann::json() : nlohmann::json(best.kiss)},
+        {"queries", a.ntp.samples.size()},
+        {"decided_by",
+         a.ntp.decided_by < 0 ? nlohmann::json() : nlohmann::json(a.ntp.decided_by + 1)},
+        {"score_step", round_to(a.step.step, 0.001)},
+        {"score_reason", a.step.reason},
         {"predicted_score", round_to(a.predicted, 0.01)},
         {"submittable", a.submittable},
     });
@@ -132,8 +137,8 @@ std::string render(const CheckFacts& facts, const std::vector<Finding>& findings
   std::string out;
   if (facts.daemon) out += fmt::format("daemon  {}\n\n", describe(*facts.daemon));
   if (!facts.addresses.empty()) {
-    Table table({"address", "reply", "stratum", "offset", "delay", "jitter", "leap", "refid",
-                 "score", "submit"});
+    Table table({"address", "reply", "queries", "stratum", "offset", "delay", "jitter", "leap",
+                 "refid", "score", "submit"});
     for (const auto& a : facts.addresses) {
       const NtpSample& best = a.ntp.best;
       bool valid = best.valid();
@@ -141,7 +146,11 @@ std::string render(const CheckFacts& facts, const std::vector<Finding>& findings
                     best.fault != NtpFault::wrong_origin;
       std::string label =
           a.ntp.target.port == 123 ? a.ntp.target.address.to_string() : a.ntp.target.endpoint();
-      table.add({label, reply_text(a.ntp, console), header ? std::to_string(best.stratum) : "-",
+      // How many queries the check sent, and which one's reply decided it ("3 (#2)").
+      std::string queries = std::to_string(a.ntp.samples.size());
+      if (a.ntp.decided_by >= 0) queries += fmt::format(" (#{})", a.ntp.decided_by + 1);
+      table.add({label, reply_text(a.ntp, console), queries,
+                 header ? std::to_string(best.stratum) : "-",
                  valid ? fmt::format("{:+.3f} ms", best.offset_s * 1000) : "-",
                  valid ? fmt::format("{:.3f} ms", best.delay_s * 1000) : "-",
                  valid ? fmt::format("{:.3f} ms", a.ntp.jitter_s * 1000) : "-",

@@ -116,6 +116,15 @@ void diagnose_reply(const CheckFacts& facts, const AddressCheck& a, std::vector<
   const std::string where = where_of(r.target);
   const NtpSample& best = r.best;
   const int sent = static_cast<int>(r.samples.size());
+  // A reply that ended the check after earlier ones (a kiss, stratum 0 or 16, above 10): the
+  // monitor stops there too, and that reply decides however good the others were.
+  const std::string ended =
+      r.decided_by > 0 && r.decided_by + 1 == sent && ends_monitor_check(best)
+          ? fmt::format(
+                " (the reply to query {} of the check: it ends the check and decides it, "
+                "as it does the monitors')",
+                sent)
+          : "";
   switch (r.fault()) {
     case NtpFault::none:
       break;
@@ -140,8 +149,8 @@ void diagnose_reply(const CheckFacts& facts, const AddressCheck& a, std::vector<
         out.push_back(
             {"address.kod-rate", Severity::fail,
              fmt::format("{}: answers with kiss-o'-death RATE: the monitors' 3 queries 2 s apart "
-                         "are rate-limited (score step -3.5 per check)",
-                         where),
+                         "are rate-limited (score step -3.5 per check){}",
+                         where, ended),
              is_chrony(facts)
                  ? "relax chrony's `ratelimit` (its defaults, interval 3 burst 8, are fine)"
                  : "keep ntpd's rate limits at their defaults: remove `discard` lines that raise "
@@ -149,36 +158,54 @@ void diagnose_reply(const CheckFacts& facts, const AddressCheck& a, std::vector<
       } else if (best.kiss == "DENY" || best.kiss == "RSTR") {
         out.push_back({"address.kod-deny", Severity::fail,
                        fmt::format("{}: answers with kiss-o'-death {} ({}): the monitors score "
-                                   "-10 per check and the server is dropped",
-                                   where, best.kiss, describe_kiss(best.kiss)),
+                                   "-10 per check and the server is dropped{}",
+                                   where, best.kiss, describe_kiss(best.kiss), ended),
                        restrict_fix(facts)});
       } else {
         auto meaning = describe_kiss(best.kiss);
         out.push_back({"address.kod", Severity::fail,
-                       fmt::format("{}: answers with kiss-o'-death {}{}", where,
-                                   best.kiss.empty() ? "(no code)" : best.kiss,
-                                   meaning.empty() ? "" : fmt::format(" ({})", meaning)),
+                       fmt::format("{}: answers with kiss-o'-death {}{} (score step -4 per "
+                                   "check){}",
+                                   where, best.kiss.empty() ? "(no code)" : best.kiss,
+                                   meaning.empty() ? "" : fmt::format(" ({})", meaning), ended),
                        "check the daemon's log"});
       }
       return;
     case NtpFault::unsynchronized:
       out.push_back({"address.unsynchronized", Severity::fail,
                      fmt::format("{}: answers but says it is not synchronised (leap {}, stratum "
-                                 "{}{})",
+                                 "{}{}): score step -4 per check{}",
                                  where, static_cast<int>(best.leap), best.stratum,
-                                 best.kiss.empty() ? "" : ", kiss " + best.kiss),
+                                 best.kiss.empty() ? "" : ", kiss " + best.kiss, ended),
                      "wait until the daemon is synchronised (`pooljoin check --wait 5m`)"});
       return;
     default:
       out.push_back({"address.bad-reply", Severity::fail,
-                     fmt::format("{}: {}{}", where, describe(r.fault()),
+                     fmt::format("{}: {}{}: the monitors count an invalid reply as no response "
+                                 "(score step -5 per check)",
+                                 where, describe(r.fault()),
                                  best.detail.empty() ? "" : " (" + best.detail + ")"),
                      "something between this machine and the daemon rewrites NTP (a NAT or "
                      "firewall helper), or another program answers on the port"});
       return;
   }
 
-  if (!submittable_stratum(best.stratum)) {
+  if (best.leap == Leap::unsynchronized) {
+    out.push_back({"address.leap", Severity::warn,
+                   fmt::format("{}: answers stratum {} with leap indicator 3 (not synchronised): "
+                               "the monitors score it by its offset alone, but ntpd and chrony "
+                               "clients will not use it",
+                               where, best.stratum),
+                   "wait until the daemon is synchronised (`pooljoin check --wait 5m`)"});
+  }
+  if (ends_monitor_check(best)) {
+    out.push_back({"address.stratum", Severity::fail,
+                   fmt::format("{}: stratum {}: the monitors stop their check at such a reply and "
+                               "score -4 per check{}",
+                               where, best.stratum, ended),
+                   "synchronise from upstream servers of stratum 4 or lower (pooljoin resolve "
+                   "picks them)"});
+  } else if (!submittable_stratum(best.stratum)) {
     out.push_back({"address.stratum", Severity::fail,
                    fmt::format("{}: stratum {}: the pool accepts only servers of stratum 1 to {}",
                                where, best.stratum, kMaxSubmittableStratum),

@@ -37,10 +37,10 @@ void put64(std::uint8_t* out, std::uint64_t value) {
 
 // The order of NtpFault from least to most telling.
 constexpr NtpFault kFaultRank[] = {
-    NtpFault::none,          NtpFault::no_reply,       NtpFault::network_error,
-    NtpFault::refused,       NtpFault::truncated,      NtpFault::bad_timestamps,
-    NtpFault::wrong_version, NtpFault::wrong_mode,     NtpFault::wrong_origin,
-    NtpFault::bad_stratum,   NtpFault::unsynchronized, NtpFault::kiss_of_death,
+    NtpFault::none,           NtpFault::no_reply,      NtpFault::network_error,
+    NtpFault::refused,        NtpFault::truncated,     NtpFault::bad_timestamps,
+    NtpFault::wrong_mode,     NtpFault::wrong_origin,  NtpFault::bad_stratum,
+    NtpFault::unsynchronized, NtpFault::kiss_of_death,
 };
 
 std::size_t rank(NtpFault fault) {
@@ -180,8 +180,6 @@ std::string_view to_string(NtpFault fault) {
       return "truncated";
     case NtpFault::bad_timestamps:
       return "bad-timestamps";
-    case NtpFault::wrong_version:
-      return "wrong-version";
     case NtpFault::wrong_mode:
       return "wrong-mode";
     case NtpFault::wrong_origin:
@@ -210,8 +208,6 @@ std::string_view describe(NtpFault fault) {
       return "reply shorter than an NTP header";
     case NtpFault::bad_timestamps:
       return "reply with impossible timestamps";
-    case NtpFault::wrong_version:
-      return "reply with an unknown NTP version";
     case NtpFault::wrong_mode:
       return "reply that is not a server (mode 4) reply";
     case NtpFault::wrong_origin:
@@ -281,32 +277,34 @@ NtpSample evaluate_reply(std::span<const std::uint8_t> datagram, NtpTimestamp co
   sample.root_dispersion_s = short_to_seconds(h.root_dispersion);
   sample.refid = reference_id_text(h.stratum, h.reference_id);
 
-  // The origin first: a reply that does not echo our cookie says nothing about the server.
+  // The pool monitor's order (beevik/ntp): mode, transmit 0, origin, receive after transmit
+  // (unsigned); each an invalid reply, which the monitor counts as no response. Neither the
+  // version nor the leap indicator is checked.
+  if (h.mode != NtpMode::server) {
+    sample.fault = NtpFault::wrong_mode;
+    sample.detail = fmt::format("mode {}", static_cast<unsigned>(h.mode));
+    return sample;
+  }
+  if (h.transmit == 0) {
+    sample.fault = NtpFault::bad_timestamps;
+    sample.detail = "transmit timestamp 0";
+    return sample;
+  }
   if (h.origin != cookie) {
     sample.fault = NtpFault::wrong_origin;
     return sample;
   }
-  if (h.version < 1 || h.version > kNtpVersion) {
-    sample.fault = NtpFault::wrong_version;
-    return sample;
-  }
-  if (h.mode != NtpMode::server) {
-    sample.fault = NtpFault::wrong_mode;
-    sample.detail = fmt::format("mode {}", static_cast<unsigned>(h.mode));
+  if (h.receive > h.transmit) {
+    sample.fault = NtpFault::bad_timestamps;
+    sample.detail = "receive later than transmit";
     return sample;
   }
   if (h.stratum == 0) {
     // Kiss-o'-death: the timestamps are meaningless; the code is what counts. ntpsec answers
     // INIT (with leap 3) until it first synchronises: that is an unsynchronised server.
     sample.kiss = sample.refid;
-    sample.fault = sample.kiss == "INIT" || (sample.kiss.empty() && h.leap == Leap::unsynchronized)
-                       ? NtpFault::unsynchronized
-                       : NtpFault::kiss_of_death;
-    return sample;
-  }
-  if (h.transmit == 0 || ntp_difference(h.transmit, h.receive) < 0) {
-    sample.fault = NtpFault::bad_timestamps;
-    sample.detail = h.transmit == 0 ? "transmit timestamp 0" : "receive later than transmit";
+    sample.fault = sample.kiss == "INIT" || sample.kiss.empty() ? NtpFault::unsynchronized
+                                                                : NtpFault::kiss_of_death;
     return sample;
   }
   auto measured = offset_and_delay(t1, h.receive, h.transmit, t4);
@@ -314,12 +312,25 @@ NtpSample evaluate_reply(std::span<const std::uint8_t> datagram, NtpTimestamp co
   sample.delay_s = measured.delay_s;
   if (h.stratum > kStratumUnsynchronized) {
     sample.fault = NtpFault::bad_stratum;
-  } else if (h.leap == Leap::unsynchronized || h.stratum == kStratumUnsynchronized) {
+  } else if (h.stratum == kStratumUnsynchronized) {
     sample.fault = NtpFault::unsynchronized;
   } else {
-    sample.fault = NtpFault::none;
+    sample.fault = NtpFault::none;  // leap 3 too: the monitor scores it by its offset
   }
   return sample;
+}
+
+bool ends_monitor_check(const NtpSample& sample) {
+  switch (sample.fault) {
+    case NtpFault::kiss_of_death:
+    case NtpFault::unsynchronized:
+    case NtpFault::bad_stratum:
+      return true;
+    case NtpFault::none:
+      return sample.stratum > kMonitorMaxStratum;
+    default:
+      return false;
+  }
 }
 
 }  // namespace pooljoin

@@ -138,8 +138,7 @@ class NtpSession final : public Session {
   void on_timer(SteadyClock::time_point now) override {
     if (state_ == State::waiting) {
       NtpSample timed_out;
-      timed_out.fault = pending_;
-      timed_out.detail = pending_detail_;
+      timed_out.fault = NtpFault::no_reply;
       finish_sample(std::move(timed_out), now);
     } else if (state_ == State::idle) {
       send(now);
@@ -186,8 +185,6 @@ class NtpSession final : public Session {
       return;
     }
     state_ = State::waiting;
-    pending_ = NtpFault::no_reply;
-    pending_detail_.clear();
     next_ = now + options_.timeout;
   }
 
@@ -197,18 +194,11 @@ class NtpSession final : public Session {
       return;
     }
     NtpSample sample = evaluate_reply(datagram.bytes, cookie_, t1_, datagram.arrival);
-    if (sample.fault == NtpFault::wrong_origin || sample.fault == NtpFault::truncated) {
-      // Not provably the server's answer to this request: keep waiting for one that is, and
-      // report this only if none comes.
-      if (sample.fault == NtpFault::wrong_origin && is_earlier_cookie(datagram)) {
-        ++report_.late_replies;
-        return;
-      }
-      ++report_.ignored_replies;
-      if (worse(sample.fault, pending_)) {
-        pending_ = sample.fault;
-        pending_detail_ = sample.detail;
-      }
+    // A reply to an earlier query of ours, come after its timeout: the monitor asks each query
+    // from a socket of its own and would never read it. Anything else that comes first decides
+    // the sample, as the first datagram does for the monitor (a spoofed or stale one: invalid).
+    if (sample.fault == NtpFault::wrong_origin && is_earlier_cookie(datagram)) {
+      ++report_.late_replies;
       return;
     }
     finish_sample(std::move(sample), now);
@@ -229,8 +219,9 @@ class NtpSession final : public Session {
   void finish_sample(NtpSample sample, SteadyClock::time_point now) {
     if (cookie_ != 0) sent_.push_back(cookie_);
     cookie_ = 0;
+    bool last = ends_monitor_check(sample);
     report_.samples.push_back(std::move(sample));
-    if (static_cast<int>(report_.samples.size()) >= options_.samples) {
+    if (last || static_cast<int>(report_.samples.size()) >= options_.samples) {
       state_ = State::done;
       next_ = SteadyClock::time_point::max();
       return;
@@ -239,6 +230,8 @@ class NtpSession final : public Session {
     next_ = now + options_.interval;
   }
 
+  // The monitor's choice: a reply that ended the check decides it; else the valid sample with
+  // the lowest round trip; else (every query failed: no response) the most telling fault.
   void summarise() {
     const NtpSample* best = nullptr;
     for (const auto& sample : report_.samples) {
@@ -252,13 +245,18 @@ class NtpSession final : public Session {
         if (sample.valid()) sum += std::pow(sample.offset_s - best->offset_s, 2);
       }
       if (report_.valid > 1) report_.jitter_s = std::sqrt(sum / (report_.valid - 1));
+    }
+    if (!report_.samples.empty() && ends_monitor_check(report_.samples.back())) {
+      best = &report_.samples.back();
+    } else if (!best) {
+      for (const auto& sample : report_.samples) {
+        if (!best || worse(sample.fault, best->fault)) best = &sample;
+      }
+    }
+    if (best) {
       report_.best = *best;
-      return;
+      report_.decided_by = static_cast<int>(best - report_.samples.data());
     }
-    for (const auto& sample : report_.samples) {
-      if (!best || worse(sample.fault, best->fault)) best = &sample;
-    }
-    if (best) report_.best = *best;
   }
 
   ProbeOptions options_;
@@ -268,8 +266,6 @@ class NtpSession final : public Session {
   NtpTimestamp cookie_ = 0;  // the transmit timestamp of the sample in flight
   NtpTimestamp t1_ = 0;      // when it left, local clock
   std::vector<NtpTimestamp> sent_;
-  NtpFault pending_ = NtpFault::no_reply;
-  std::string pending_detail_;
 };
 
 class QuerySession final : public Session {

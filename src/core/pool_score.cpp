@@ -9,17 +9,15 @@ namespace pooljoin {
 namespace {
 
 // The monitor's bands (ntppool/monitor scorer, facts section 2), in the order it tests them.
-constexpr double kStepNoResponse = -5;        // no reply at all: the heaviest routine penalty
+constexpr double kStepNoResponse = -5;        // no reply, or an invalid one: the heaviest routine
 constexpr double kStepRate = -3.5;            // KoD RATE: the server throttles the monitor
 constexpr double kStepDenied = -10;           // KoD DENY/RSTR: unload the server swiftly...
 constexpr double kCapDenied = -50;            // ...and keep it far from serving
-constexpr double kStepStratumZero = -2;       // stratum 0 without a kiss code
-constexpr double kCapStratumZero = 5;         // never served while this lasts
-constexpr double kStepOtherError = -4;        // unsynchronised, bad stratum, malformed reply
+constexpr double kStepBadStratum = -4;        // stratum 0/16 without RATE/DENY/RSTR, above 10
 constexpr double kOffsetWayOff = 3.0;         // s: a clock this wrong misleads clients...
 constexpr double kStepWayOff = -4;            //
 constexpr double kCapWayOff = -20;            // ...so it is kept out for a long time
-constexpr int kStratumTooHigh = 8;            // stratum >= 8: too far from a reference clock
+constexpr int kStratumTooHigh = 8;            // stratum 8..10: too far from a reference clock
 constexpr double kStepStratumTooHigh = -4;    //
 constexpr double kOffsetFarOff = 0.75;        // s: beyond this a fixed penalty
 constexpr double kStepFarOff = -2;            //
@@ -42,18 +40,33 @@ ScoreStep score_step(const NtpSample& best) {
     case NtpFault::refused:
     case NtpFault::network_error:
       return {kStepNoResponse, std::nullopt, "no response"};
+    case NtpFault::truncated:
+    case NtpFault::bad_timestamps:
+    case NtpFault::wrong_mode:
+    case NtpFault::wrong_origin:
+      return {kStepNoResponse, std::nullopt,
+              fmt::format("an invalid reply ({}), counted as no response", describe(best.fault))};
     case NtpFault::kiss_of_death:
       if (best.kiss == "RATE") return {kStepRate, std::nullopt, "kiss-o'-death RATE"};
       if (best.kiss == "DENY" || best.kiss == "RSTR")
         return {kStepDenied, kCapDenied, fmt::format("kiss-o'-death {}", best.kiss)};
-      if (best.kiss.empty()) return {kStepStratumZero, kCapStratumZero, "stratum 0"};
-      return {kStepOtherError, std::nullopt, fmt::format("kiss-o'-death {}", best.kiss)};
-    default:
-      return {kStepOtherError, std::nullopt, std::string(describe(best.fault))};
+      return {kStepBadStratum, std::nullopt, fmt::format("stratum 0, kiss code {}", best.kiss)};
+    case NtpFault::unsynchronized:
+      return {
+          kStepBadStratum, std::nullopt,
+          best.stratum == 0
+              ? fmt::format("stratum 0{}", best.kiss.empty() ? std::string(" without a kiss code")
+                                                             : ", kiss code " + best.kiss)
+              : "stratum 16 (unsynchronised)"};
+    case NtpFault::bad_stratum:
+      return {kStepBadStratum, std::nullopt, fmt::format("stratum {}", best.stratum)};
   }
+  // A valid reply; the monitor's bands in its order.
+  if (best.stratum > kMonitorMaxStratum)
+    return {kStepBadStratum, std::nullopt, fmt::format("stratum {} (above 10)", best.stratum)};
   double offset = std::abs(best.offset_s);
   if (offset > kOffsetWayOff) return {kStepWayOff, kCapWayOff, "offset above 3 s"};
-  if (best.stratum >= kStratumTooHigh) return {kStepStratumTooHigh, std::nullopt, "stratum >= 8"};
+  if (best.stratum >= kStratumTooHigh) return {kStepStratumTooHigh, std::nullopt, "stratum 8-10"};
   if (offset > kOffsetFarOff) return {kStepFarOff, std::nullopt, "offset above 750 ms"};
   if (offset > kOffsetMarginal)
     return {kMarginalSlope * offset + kMarginalIntercept, std::nullopt, "offset 100-750 ms"};

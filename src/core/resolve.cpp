@@ -190,7 +190,11 @@ void apply_measurements(std::vector<Candidate>& candidates,
       auto it = by_address.find(a.address);
       if (it == by_address.end()) continue;
       const ProbeReport& report = *it->second;
-      if (report.valid > 0) {
+      if (report.best.valid() && report.best.leap == Leap::unsynchronized) {
+        if (a.error.empty()) a.error = "says it is not synchronised (leap 3)";
+        continue;
+      }
+      if (report.best.valid()) {
         const NtpSample& best = report.best;
         a.measurement = Measurement{best.delay_s * 1000, best.offset_s * 1000,
                                     report.jitter_s * 1000, best.stratum};

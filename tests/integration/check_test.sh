@@ -48,14 +48,19 @@ test_each_fault_is_classified_as_a_finding() {
   # One finding id per address, in the order given.
   local ids
   ids=$(jq -r '[.findings[] | select(.id | startswith("address.")) | .id] | join(" ")' <<<"$OUT")
-  assert_eq "$ids" "address.kod-rate address.kod-deny address.kod-deny address.bad-reply address.bad-reply address.bad-reply address.no-reply address.unsynchronized address.stratum address.ok address.score"
+  # Leap 3 at stratum 2: the monitor checks no leap and scores it by its offset; a warning.
+  assert_eq "$ids" "address.kod-rate address.kod-deny address.kod-deny address.bad-reply address.bad-reply address.bad-reply address.no-reply address.leap address.ok address.stratum address.ok address.score"
   assert_eq "$(jqr '[.addresses[].kod] | map(. // "-") | join(" ")')" "RATE DENY RSTR - - - - - - -"
   assert_eq "$(jqr '[.addresses[].reachable] | map(tostring) | join(" ")')" \
     "true true true true true true false true true true"
   assert_eq "$(jqr '[.addresses[].predicted_score] | map(tostring) | join(" ")')" \
-    "-70 -200 -200 -80 -80 -80 -100 -80 20 16.67"
+    "-70 -200 -200 -100 -100 -100 -100 20 20 16.67"
+  # The site's add-time check does not look at the leap either.
   assert_eq "$(jqr '[.addresses[].submittable] | map(tostring) | join(" ")')" \
-    "false false false false false false false false false true"
+    "false false false false false false false true false true"
+  # A kiss ends the check at its reply; the others send all three.
+  assert_eq "$(jqr '[.addresses[].queries] | map(tostring) | join(" ")')" "1 1 1 3 3 3 3 3 3 3"
+  assert_eq "$(jqr '[.addresses[0:3][].decided_by] | map(tostring) | join(" ")')" "1 1 1"
   local message
   message=$(jqr '.findings[] | select(.id == "address.bad-reply") | .message' | head -1)
   assert_contains "$message" "does not echo our transmit timestamp"
@@ -63,6 +68,48 @@ test_each_fault_is_classified_as_a_finding() {
   assert_eq "$message" "warn"
   assert_eq "$(jqr '.findings[] | select(.id == "address.stratum") | .message')" \
     "${eps[8]}: stratum 7: the pool accepts only servers of stratum 1 to 5"
+}
+
+# The pool monitor's rules (ntppool/monitor with beevik/ntp), each against a responder that
+# scripts its answers query by query: the step, the score it converges to, the queries sent (as
+# the responder counted them) and which one decided.
+test_the_monitors_rules_decide_the_predicted_score() {
+  local eps rows=(
+    # spec                                    step  converged queries decided
+    "127.0.0.1:0,script=-;kod=RATE"           -3.5  -70       2       2  # good once, then RATE
+    "127.0.0.1:0,script=-;-;stratum=16"       -4    -80       3       3  # unsynchronised at last
+    "127.0.0.1:0,script=-;stratum=12"         -4    -80       2       2  # above 10 ends the check
+    "127.0.0.1:0,script=stratum=0+refid="     -4    -80       1       1  # stratum 0, no kiss code
+    "127.0.0.1:0,stale-first"                 -5    -100      3       1  # first datagram decides
+    "127.0.0.1:0,kod=RATE,transmit0"          -5    -100      3       1  # a kiss with transmit 0
+    "127.0.0.1:0,rec-after-xmt"               -5    -100      3       1  # receive after transmit
+    "127.0.0.1:0,script=transmit0;-"          1     20        3       -  # invalid, then good
+    "127.0.0.1:0,leap=3"                      1     20        3       -  # leap is not checked
+    "127.0.0.1:0,offset=5,stratum=9"          -4    -80       3       -  # offset > 3 s, capped
+  )
+  local specs=() i
+  for ((i = 0; i < ${#rows[@]}; i += 5)); do specs+=("${rows[i]}"); done
+  RESPONDER_LOG="$TEST_TMP/queries" start_responder eps "${specs[@]}"
+  servers_args "${eps[@]}"
+  pj 1 --json check "${SERVER_ARGS[@]}" "${QUICK[@]}"
+  local n
+  for ((n = 0; n < ${#specs[@]}; n++)); do
+    local spec=${rows[n * 5]} step=${rows[n * 5 + 1]} converged=${rows[n * 5 + 2]}
+    local queries=${rows[n * 5 + 3]} decided=${rows[n * 5 + 4]}
+    local a=".addresses[$n]"
+    assert_eq "$(jqr "$a.score_step")" "$step" "$spec: step"
+    assert_eq "$(jqr "$a.predicted_score")" "$converged" "$spec: converged score"
+    assert_eq "$(jqr "$a.queries")" "$queries" "$spec: queries sent"
+    assert_eq "$(grep -c "^${eps[n]} mode=3 " "$TEST_TMP/queries")" "$queries" "$spec: queries received"
+    [ "$decided" = - ] || assert_eq "$(jqr "$a.decided_by")" "$decided" "$spec: deciding query"
+  done
+  # The cap of a clock beyond 3 s, which stratum 9 does not take away (stratum 11 would).
+  assert_eq "$(jqr '.addresses[9].score_reason')" "offset above 3 s"
+  assert_contains "$(jqr '.findings[] | select(.id == "address.kod-rate") | .message')" \
+    "the reply to query 2 of the check: it ends the check and decides it"
+  assert_contains "$(jqr '.findings[] | select(.id == "address.leap") | .message')" \
+    "${eps[8]}: answers stratum 2 with leap indicator 3"
+  assert_eq "$(jqr '.findings[] | select(.id == "address.leap") | .severity')" warn
 }
 
 test_each_fault_says_what_the_server_did_and_exits_1() {
@@ -103,7 +150,7 @@ test_json_has_exactly_the_documented_keys() {
   pj 0 --json check --server "${eps[0]}" "${QUICK[@]}"
   assert_eq "$(jqr '[keys[]] | join(",")')" "addresses,daemon,findings,status"
   assert_eq "$(jqr '.addresses[0] | [keys[]] | join(",")')" \
-    "address,delay_ms,family,jitter_ms,kod,leap,offset_ms,predicted_score,reachable,refid,stratum,submittable"
+    "address,decided_by,delay_ms,family,jitter_ms,kod,leap,offset_ms,predicted_score,queries,reachable,refid,score_reason,score_step,stratum,submittable"
   assert_eq "$(jqr '.findings[0] | [keys[]] | join(",")')" "fix,id,message,severity"
   assert_eq "$(jqr .status)" ok
   assert_eq "$(jqr '.addresses[0].predicted_score')" 20
@@ -116,7 +163,7 @@ test_human_output_is_a_table_and_findings() {
   pj 1 check "${SERVER_ARGS[@]}" "${QUICK[@]}"
   local header
   header=$(head -1 <<<"$OUT")
-  assert_eq "$(tr -s ' ' <<<"$header")" "address reply stratum offset delay jitter leap refid score submit"
+  assert_eq "$(tr -s ' ' <<<"$header")" "address reply queries stratum offset delay jitter leap refid score submit"
   assert_contains "$OUT" "${eps[1]}  no-reply"
   assert_contains "$OUT" "FAIL  ${eps[1]}: no reply on UDP"
   assert_contains "$OUT" "check: 1 failed, 0 warnings"

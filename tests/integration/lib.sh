@@ -129,6 +129,8 @@ start_responder() {
   : "${NTP_RESPONDER:?NTP_RESPONDER must name the test responder}"
   local args=() spec
   for spec in "$@"; do args+=(--serve "$spec"); done
+  # RESPONDER_LOG=FILE: the responder logs each request it receives there.
+  [ -z "${RESPONDER_LOG:-}" ] || args+=(--log "$RESPONDER_LOG")
   local ready
   ready=$(mktemp "$TEST_TMP/responder.XXXXXX")
   "${prefix[@]}" "$NTP_RESPONDER" "${args[@]}" >"$ready" 2>"$ready.err" &

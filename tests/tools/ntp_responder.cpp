@@ -1,5 +1,7 @@
-// A test NTP server that answers as told: a given offset, stratum, leap, refid, kiss code, or a
-// fault (wrong origin, wrong mode, truncated, oversized, extra delay, silence); also mode 6
+// A test NTP server that answers as told: a given offset, stratum, leap, refid, kiss code (in
+// ntpd's layout), or a fault (wrong origin, wrong mode, truncated, oversized, transmit 0, receive
+// after transmit, a stale datagram first, extra delay, silence), each query its own way with
+// script=; also mode 6
 // READVAR and mode 7 monlist answers. Serves many addresses from one thread. Deliberately
 // independent of pooljoin's own NTP code, so that a bug there cannot cancel out here.
 //
@@ -62,6 +64,13 @@ struct Server {
   std::string kod;
   bool wrong_origin = false, wrong_mode = false, truncated = false, oversized = false;
   bool silent = false, mode6 = false, monlist = false;
+  bool transmit_zero = false;           // transmit timestamp 0
+  bool receive_after_transmit = false;  // receive timestamp later than transmit
+  bool stale_first = false;             // a datagram with a wrong origin first, then the reply
+  // script=A;B;C: the Nth NTP query is answered with the options of the Nth entry ("+" between
+  // options, "-" for none) on top of the others; the last entry goes on repeating.
+  std::vector<std::string> script;
+  long ntp_queries = 0;
   int delay_ms = 0;
   int delay_step_ms = 0;  // added to delay_ms after each NTP request
   int drop = 0;           // ignore this many NTP requests first
@@ -76,6 +85,7 @@ struct Pending {
   std::vector<std::uint8_t> request;
   timespec received{};  // kernel receive time
   int delay_ms = 0;     // this request's simulated path delay
+  Server look;          // the server's options for this query (its script entry applied)
 };
 
 timespec now() {
@@ -151,17 +161,78 @@ double to_real(const std::string& text, const std::string& what) {
   return value;
 }
 
-Server parse_spec(const std::string& spec) {
-  Server server;
-  server.spec = spec;
+std::vector<std::string> split(const std::string& text, char separator) {
   std::vector<std::string> parts;
   std::size_t start = 0;
   while (true) {
-    auto comma = spec.find(',', start);
-    parts.push_back(spec.substr(start, comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
+    auto at = text.find(separator, start);
+    parts.push_back(text.substr(start, at - start));
+    if (at == std::string::npos) break;
+    start = at + 1;
   }
+  return parts;
+}
+
+void apply_option(Server& server, const std::string& key, const std::string& value,
+                  const std::string& spec) {
+  if (key == "offset")
+    server.offset = to_real(value, key);
+  else if (key == "offset-step")
+    server.offset_step = to_real(value, key);
+  else if (key == "stratum")
+    server.stratum = to_number(value, key);
+  else if (key == "leap")
+    server.leap = to_number(value, key);
+  else if (key == "poll")
+    server.poll = to_number(value, key);
+  else if (key == "precision")
+    server.precision = to_number(value, key);
+  else if (key == "version")
+    server.version = to_number(value, key);
+  else if (key == "root-delay")
+    server.root_delay = to_real(value, key);
+  else if (key == "root-disp")
+    server.root_dispersion = to_real(value, key);
+  else if (key == "refid")
+    server.refid = value;
+  else if (key == "kod")
+    server.kod = value;
+  else if (key == "delay")
+    server.delay_ms = to_number(value, key);
+  else if (key == "delay-step")
+    server.delay_step_ms = to_number(value, key);
+  else if (key == "drop")
+    server.drop = to_number(value, key);
+  else if (key == "wrong-origin")
+    server.wrong_origin = true;
+  else if (key == "wrong-mode")
+    server.wrong_mode = true;
+  else if (key == "truncated")
+    server.truncated = true;
+  else if (key == "oversized")
+    server.oversized = true;
+  else if (key == "silent")
+    server.silent = true;
+  else if (key == "mode6")
+    server.mode6 = true;
+  else if (key == "monlist")
+    server.monlist = true;
+  else if (key == "transmit0")
+    server.transmit_zero = true;
+  else if (key == "rec-after-xmt")
+    server.receive_after_transmit = true;
+  else if (key == "stale-first")
+    server.stale_first = true;
+  else if (key == "script")
+    server.script = split(value, ';');
+  else
+    die("unknown option " + key + " in " + spec);
+}
+
+Server parse_spec(const std::string& spec) {
+  Server server;
+  server.spec = spec;
+  std::vector<std::string> parts = split(spec, ',');
   const std::string& endpoint = parts[0];
   std::string host, port;
   if (!endpoint.empty() && endpoint[0] == '[') {
@@ -193,52 +264,8 @@ Server parse_spec(const std::string& spec) {
   for (std::size_t i = 1; i < parts.size(); ++i) {
     const std::string& option = parts[i];
     auto eq = option.find('=');
-    std::string key = option.substr(0, eq);
-    std::string value = eq == std::string::npos ? "" : option.substr(eq + 1);
-    if (key == "offset")
-      server.offset = to_real(value, key);
-    else if (key == "offset-step")
-      server.offset_step = to_real(value, key);
-    else if (key == "stratum")
-      server.stratum = to_number(value, key);
-    else if (key == "leap")
-      server.leap = to_number(value, key);
-    else if (key == "poll")
-      server.poll = to_number(value, key);
-    else if (key == "precision")
-      server.precision = to_number(value, key);
-    else if (key == "version")
-      server.version = to_number(value, key);
-    else if (key == "root-delay")
-      server.root_delay = to_real(value, key);
-    else if (key == "root-disp")
-      server.root_dispersion = to_real(value, key);
-    else if (key == "refid")
-      server.refid = value;
-    else if (key == "kod")
-      server.kod = value;
-    else if (key == "delay")
-      server.delay_ms = to_number(value, key);
-    else if (key == "delay-step")
-      server.delay_step_ms = to_number(value, key);
-    else if (key == "drop")
-      server.drop = to_number(value, key);
-    else if (key == "wrong-origin")
-      server.wrong_origin = true;
-    else if (key == "wrong-mode")
-      server.wrong_mode = true;
-    else if (key == "truncated")
-      server.truncated = true;
-    else if (key == "oversized")
-      server.oversized = true;
-    else if (key == "silent")
-      server.silent = true;
-    else if (key == "mode6")
-      server.mode6 = true;
-    else if (key == "monlist")
-      server.monlist = true;
-    else
-      die("unknown option " + key + " in " + spec);
+    apply_option(server, option.substr(0, eq), eq == std::string::npos ? "" : option.substr(eq + 1),
+                 spec);
   }
   return server;
 }
@@ -325,40 +352,71 @@ void send_to(const Server& server, const Pending& p, const std::uint8_t* data, s
   sendto(server.fd, data, size, 0, reinterpret_cast<const sockaddr*>(&p.peer), p.peer_length);
 }
 
+// The options for the Nth NTP query: the server's own, with its script's entry on top.
+Server look_for(const Server& server, long query) {
+  Server look = server;
+  if (server.script.empty()) return look;
+  std::size_t entry = std::min(static_cast<std::size_t>(query), server.script.size() - 1);
+  const std::string& options = server.script[entry];
+  if (options == "-" || options.empty()) return look;
+  for (const auto& option : split(options, '+')) {
+    auto eq = option.find('=');
+    apply_option(look, option.substr(0, eq), eq == std::string::npos ? "" : option.substr(eq + 1),
+                 server.spec);
+  }
+  return look;
+}
+
 void answer_ntp(Server& server, const Pending& p) {
+  const Server& look = p.look;
   const auto& q = p.request;
   std::uint8_t out[48 + 1000] = {};
   int request_version = (q[0] >> 3) & 7;
-  int version = server.version ? server.version : request_version;
-  int mode = server.wrong_mode ? 3 : 4;
-  bool kiss = !server.kod.empty();
-  out[0] = static_cast<std::uint8_t>((server.leap & 3) << 6 | (version & 7) << 3 | mode);
-  out[1] = static_cast<std::uint8_t>(kiss ? 0 : server.stratum);
-  out[2] = static_cast<std::uint8_t>(server.poll);
-  out[3] = static_cast<std::uint8_t>(server.precision);
-  put32(out + 4, short_format(server.root_delay));
-  put32(out + 8, short_format(server.root_dispersion));
-  put32(out + 12, refid_bits(kiss ? server.kod : server.refid));
-  std::uint64_t origin = 0;
+  int version = look.version ? look.version : request_version;
+  int mode = look.wrong_mode ? 3 : 4;
+  bool kiss = !look.kod.empty();
+  std::uint64_t client_transmit = 0;
   for (int i = 0; i < 8; ++i)
-    origin = origin << 8 | q[static_cast<std::size_t>(40 + i)];
-  if (server.wrong_origin) origin ^= 0x5a5a5a5a00000001ULL;
+    client_transmit = client_transmit << 8 | q[static_cast<std::size_t>(40 + i)];
+  // A kiss-o'-death as ntpd sends it: leap 3, stratum 0, the code as refid, and the client's
+  // transmit timestamp in origin, receive and transmit.
+  int leap = kiss ? 3 : look.leap;
+  out[0] = static_cast<std::uint8_t>((leap & 3) << 6 | (version & 7) << 3 | mode);
+  out[1] = static_cast<std::uint8_t>(kiss ? 0 : look.stratum);
+  out[2] = static_cast<std::uint8_t>(look.poll);
+  out[3] = static_cast<std::uint8_t>(look.precision);
+  put32(out + 4, short_format(look.root_delay));
+  put32(out + 8, short_format(look.root_dispersion));
+  put32(out + 12, refid_bits(kiss ? look.kod : look.refid));
+  std::uint64_t origin = client_transmit;
+  if (look.wrong_origin) origin ^= 0x5a5a5a5a00000001ULL;
   // Simulated symmetric path: the request "arrives" delay/2 after the kernel received it, the
   // reply "leaves" delay/2 before it is sent.
   long double half = static_cast<long double>(p.delay_ms) / 2000.0L;
-  long double receive = precise(p.received) + half + static_cast<long double>(server.offset);
-  long double transmit = precise(now()) - half + static_cast<long double>(server.offset);
+  long double receive = precise(p.received) + half + static_cast<long double>(look.offset);
+  long double transmit = precise(now()) - half + static_cast<long double>(look.offset);
   transmit = std::max(transmit, receive);
-  put64(out + 16, ntp_time(receive - 16));  // reference time: a while ago
+  std::uint64_t receive_field = ntp_time(receive), transmit_field = ntp_time(transmit);
+  if (kiss) receive_field = transmit_field = client_transmit;
+  if (look.receive_after_transmit) receive_field = transmit_field + (1ULL << 32);
+  if (look.transmit_zero) transmit_field = 0;
+  put64(out + 16, kiss ? 0 : ntp_time(receive - 16));  // reference time: a while ago
   put64(out + 24, origin);
-  put64(out + 32, ntp_time(receive));
-  put64(out + 40, ntp_time(transmit));
+  put64(out + 32, receive_field);
+  put64(out + 40, transmit_field);
   std::size_t size = 48;
-  if (server.truncated) size = 40;
-  if (server.oversized) {
+  if (look.truncated) size = 40;
+  if (look.oversized) {
     for (std::size_t i = 48; i < sizeof out; ++i)
       out[i] = static_cast<std::uint8_t>(i * 7);
     size = sizeof out;
+  }
+  if (look.stale_first) {
+    // What came back to an earlier query (or a spoofer's guess) arrives first.
+    std::uint8_t stale[48];
+    std::memcpy(stale, out, sizeof stale);
+    put64(stale + 24, client_transmit ^ 0x0123456789abcdefULL);
+    send_to(server, p, stale, sizeof stale);
   }
   send_to(server, p, out, size);
   server.offset += server.offset_step;
@@ -401,6 +459,9 @@ int main(int argc, char** argv) {
           "options: offset=S offset-step=S stratum=N leap=N refid=TEXT kod=CODE poll=N\n"
           "         precision=N version=N root-delay=S root-disp=S delay=MS delay-step=MS drop=N\n"
           "         wrong-origin wrong-mode truncated oversized silent mode6 monlist\n"
+          "         transmit0 rec-after-xmt stale-first\n"
+          "         script=OPTS;OPTS;...: the Nth NTP query's options on top (OPTS: A=1+B, or -);\n"
+          "         the last entry repeats\n"
           "--log FILE: one line per request: ENDPOINT mode=N transmit=0xHEX");
       return 0;
     } else {
@@ -481,12 +542,13 @@ int main(int argc, char** argv) {
                        static_cast<unsigned long long>(transmit));
           std::fflush(log);
         }
-        if (server.silent) continue;
+        p.look = mode == 3 ? look_for(server, server.ntp_queries++) : server;
+        if (p.look.silent) continue;
         if (mode == 3 && server.drop > 0) {
           --server.drop;
           continue;
         }
-        p.delay_ms = server.delay_ms;
+        p.delay_ms = p.look.delay_ms;
         if (mode == 3) server.delay_ms = std::max(0, server.delay_ms + server.delay_step_ms);
         p.due = plus_ms(p.received, p.delay_ms);
         if (p.delay_ms > 0)

@@ -179,7 +179,7 @@ TEST_CASE("a reply that does not echo our transmit timestamp is rejected", "[ntp
   CHECK(s.fault == NtpFault::wrong_origin);
   CHECK_FALSE(s.valid());
   // Even a kiss-o'-death must echo it: an unauthenticated RATE would let anyone silence us.
-  packet = reply(0x1111, 0, 0, 0, Leap::unsynchronized, NtpMode::server, 0x52415445);
+  packet = reply(0x1111, 0x1111, 0x1111, 0, Leap::unsynchronized, NtpMode::server, 0x52415445);
   CHECK(evaluate_reply(packet, 0x2222, 0, 0).fault == NtpFault::wrong_origin);
 }
 
@@ -196,40 +196,46 @@ TEST_CASE("kiss-o'-death codes are reported by name", "[ntp]") {
                           static_cast<std::uint32_t>(row.code[1]) << 16 |
                           static_cast<std::uint32_t>(row.code[2]) << 8 |
                           static_cast<std::uint32_t>(row.code[3]);
-    auto packet = reply(7, 0, 0, 0, Leap::none, NtpMode::server, refid);
+    // As ntpd sends one: our transmit timestamp in origin, receive and transmit.
+    auto packet = reply(7, 7, 7, 0, Leap::unsynchronized, NtpMode::server, refid);
     auto s = evaluate_reply(packet, 7, seconds(1), seconds(1));
     CHECK(s.fault == row.fault);
     CHECK(s.kiss == row.code);
     CHECK_FALSE(describe_kiss(row.code).empty());
   }
-  // Stratum 0 without a code.
-  auto s = evaluate_reply(reply(7, 0, 0, 0, Leap::none, NtpMode::server, 0), 7, 0, 0);
-  CHECK(s.fault == NtpFault::kiss_of_death);
+  // Stratum 0 without a code: not a kiss the pool knows; unsynchronised (score step -4).
+  auto s = evaluate_reply(reply(7, 7, 7, 0, Leap::none, NtpMode::server, 0), 7, 0, 0);
+  CHECK(s.fault == NtpFault::unsynchronized);
   CHECK(s.kiss.empty());
+  // A kiss whose transmit timestamp is 0 is an invalid reply first (the monitor: no response).
+  s = evaluate_reply(reply(7, 0, 0, 0, Leap::unsynchronized, NtpMode::server, 0x52415445), 7, 0, 0);
+  CHECK(s.fault == NtpFault::bad_timestamps);
   CHECK(describe_kiss("XXXX").empty());
 }
 
 TEST_CASE("unsynchronised servers are reported as such", "[ntp]") {
-  // LI 3 at a normal stratum, stratum 16, and ntpsec's own form: LI 3, stratum 0, INIT.
+  // LI 3 at a normal stratum: valid for the monitor (it checks no leap), the leap recorded.
   auto s = evaluate_reply(reply(7, seconds(5), seconds(5), 3, Leap::unsynchronized), 7, seconds(5),
                           seconds(5));
-  CHECK(s.fault == NtpFault::unsynchronized);
+  CHECK(s.fault == NtpFault::none);
+  CHECK(s.leap == Leap::unsynchronized);
+  // Stratum 16, and ntpsec's own form: LI 3, stratum 0, INIT.
   s = evaluate_reply(reply(7, seconds(5), seconds(5), 16), 7, seconds(5), seconds(5));
   CHECK(s.fault == NtpFault::unsynchronized);
-  s = evaluate_reply(reply(7, 0, 0, 0, Leap::unsynchronized, NtpMode::server, 0x494e4954), 7, 0, 0);
+  s = evaluate_reply(reply(7, 7, 7, 0, Leap::unsynchronized, NtpMode::server, 0x494e4954), 7, 0, 0);
   CHECK(s.fault == NtpFault::unsynchronized);
   CHECK(s.kiss == "INIT");
   s = evaluate_reply(reply(7, seconds(5), seconds(5), 17), 7, seconds(5), seconds(5));
   CHECK(s.fault == NtpFault::bad_stratum);
 }
 
-TEST_CASE("mode, version and timestamps are checked", "[ntp]") {
+TEST_CASE("mode and timestamps are checked, the version is not (as by the monitor)", "[ntp]") {
   auto s = evaluate_reply(reply(7, seconds(5), seconds(5), 2, Leap::none, NtpMode::client), 7,
                           seconds(5), seconds(5));
   CHECK(s.fault == NtpFault::wrong_mode);
   auto packet = reply(7, seconds(5), seconds(5));
-  packet[0] = static_cast<std::uint8_t>(0 << 6 | 5 << 3 | 4);  // version 5
-  CHECK(evaluate_reply(packet, 7, seconds(5), seconds(5)).fault == NtpFault::wrong_version);
+  packet[0] = static_cast<std::uint8_t>(0 << 6 | 5 << 3 | 4);                        // version 5
+  CHECK(evaluate_reply(packet, 7, seconds(5), seconds(5)).fault == NtpFault::none);  // unchecked
   packet[0] = static_cast<std::uint8_t>(0 << 6 | 3 << 3 | 4);  // version 3 is fine
   CHECK(evaluate_reply(packet, 7, seconds(5), seconds(5)).fault == NtpFault::none);
   CHECK(evaluate_reply(reply(7, seconds(5), 0), 7, seconds(5), seconds(5)).fault ==

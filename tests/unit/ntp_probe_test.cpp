@@ -63,21 +63,26 @@ TEST_CASE("every fault the responder can play is classified", "[responder]") {
     const char* spec;
     NtpFault fault;
     const char* kiss;
+    std::size_t queries;  // a reply of stratum 0, 16 or above 10 ends the check at once
   };
   const Row rows[] = {
-      {"127.0.0.1:0,kod=RATE", NtpFault::kiss_of_death, "RATE"},
-      {"127.0.0.1:0,kod=DENY", NtpFault::kiss_of_death, "DENY"},
-      {"[::1]:0,kod=RSTR", NtpFault::kiss_of_death, "RSTR"},
-      {"127.0.0.1:0,leap=3,stratum=0,kod=INIT", NtpFault::unsynchronized, "INIT"},
-      {"127.0.0.1:0,leap=3", NtpFault::unsynchronized, ""},
-      {"127.0.0.1:0,stratum=16", NtpFault::unsynchronized, ""},
-      {"127.0.0.1:0,stratum=17", NtpFault::bad_stratum, ""},
-      {"127.0.0.1:0,wrong-origin", NtpFault::wrong_origin, ""},
-      {"127.0.0.1:0,wrong-mode", NtpFault::wrong_mode, ""},
-      {"127.0.0.1:0,version=5", NtpFault::wrong_version, ""},
-      {"127.0.0.1:0,truncated", NtpFault::truncated, ""},
-      {"127.0.0.1:0,silent", NtpFault::no_reply, ""},
-      {"127.0.0.1:0,oversized", NtpFault::none, ""},
+      {"127.0.0.1:0,kod=RATE", NtpFault::kiss_of_death, "RATE", 1},
+      {"127.0.0.1:0,kod=DENY", NtpFault::kiss_of_death, "DENY", 1},
+      {"[::1]:0,kod=RSTR", NtpFault::kiss_of_death, "RSTR", 1},
+      {"127.0.0.1:0,leap=3,stratum=0,kod=INIT", NtpFault::unsynchronized, "INIT", 1},
+      {"127.0.0.1:0,leap=3", NtpFault::none, "", 3},  // the monitor checks no leap
+      {"127.0.0.1:0,stratum=16", NtpFault::unsynchronized, "", 1},
+      {"127.0.0.1:0,stratum=17", NtpFault::bad_stratum, "", 1},
+      {"127.0.0.1:0,wrong-origin", NtpFault::wrong_origin, "", 3},
+      {"127.0.0.1:0,wrong-mode", NtpFault::wrong_mode, "", 3},
+      {"127.0.0.1:0,version=5", NtpFault::none, "", 3},  // nor the version
+      {"127.0.0.1:0,truncated", NtpFault::truncated, "", 3},
+      {"127.0.0.1:0,silent", NtpFault::no_reply, "", 3},
+      {"127.0.0.1:0,oversized", NtpFault::none, "", 3},
+      {"127.0.0.1:0,transmit0", NtpFault::bad_timestamps, "", 3},
+      {"127.0.0.1:0,rec-after-xmt", NtpFault::bad_timestamps, "", 3},
+      {"127.0.0.1:0,stale-first", NtpFault::wrong_origin, "", 3},
+      {"127.0.0.1:0,kod=RATE,transmit0", NtpFault::bad_timestamps, "", 3},  // invalid, not a kiss
   };
   std::vector<std::string> specs;
   for (const auto& row : rows)
@@ -92,14 +97,63 @@ TEST_CASE("every fault the responder can play is classified", "[responder]") {
     INFO(rows[i].spec);
     CHECK(r.fault() == rows[i].fault);
     CHECK(r.best.kiss == rows[i].kiss);
-    CHECK(r.samples.size() == 3);
+    CHECK(r.samples.size() == rows[i].queries);
     bool silent = rows[i].fault == NtpFault::no_reply;
     CHECK(r.reachable() == !silent);
   }
-  // Spoofed and truncated replies are not proof of anything: each sample waited for a real one.
-  CHECK((*reports)[7].ignored_replies == 3);
+  CHECK((*reports)[4].best.leap == Leap::unsynchronized);
+  CHECK((*reports)[9].best.version == 5);
+  // The first datagram decides, as it does for the monitor: the wrong-origin reply is the sample;
+  // the real reply that follows a stale datagram comes after its sample ended: late, unused
+  // (seen for the first two queries; the third's may come after the check has ended).
+  CHECK((*reports)[7].ignored_replies == 0);
+  CHECK((*reports)[15].late_replies >= 2);
   // All at once: the slowest server (3 timeouts + 2 intervals) sets the pace.
   CHECK(took < 3 * 0.4 + 2 * 0.1 + 0.5);
+}
+
+TEST_CASE("a check follows the monitor: a bad reply ends it and decides, else the lowest delay",
+          "[responder]") {
+  test::TempDir dir;
+  const std::string log = (dir.path() / "queries").string();
+  struct Row {
+    const char* spec;
+    std::size_t queries;  // sent, and received by the responder
+    int decided_by;
+    NtpFault fault;
+  };
+  const Row rows[] = {
+      // Good once, then a RATE kiss: the kiss decides (the pool scores -3.5, not +1).
+      {"127.0.0.1:0,script=-;kod=RATE", 2, 1, NtpFault::kiss_of_death},
+      {"127.0.0.1:0,script=-;stratum=16", 2, 1, NtpFault::unsynchronized},
+      {"127.0.0.1:0,script=-;-;stratum=11", 3, 2, NtpFault::none},
+      {"127.0.0.1:0,script=stratum=0+refid=", 1, 0, NtpFault::unsynchronized},  // no kiss code
+      // The lowest round trip decides among valid replies.
+      {"127.0.0.1:0,script=delay=150;delay=10;delay=80", 3, 1, NtpFault::none},
+      // An invalid reply first, then good ones: the good ones decide.
+      {"127.0.0.1:0,script=transmit0;-", 3, 1, NtpFault::none},
+  };
+  std::vector<std::string> specs;
+  for (const auto& row : rows)
+    specs.push_back(row.spec);
+  test::Responder responder(specs, log);
+  auto reports = UdpNtp{}.probe(responder.targets(), quick());
+  REQUIRE(reports);
+  std::string received = test::read_text(log);
+  for (std::size_t i = 0; i < std::size(rows); ++i) {
+    const auto& r = (*reports)[i];
+    INFO(rows[i].spec);
+    CHECK(r.samples.size() == rows[i].queries);
+    CHECK(r.decided_by == rows[i].decided_by);
+    CHECK(r.fault() == rows[i].fault);
+    std::size_t seen = 0;
+    for (auto at = received.find(responder.endpoints()[i] + " mode=3"); at != std::string::npos;
+         at = received.find(responder.endpoints()[i] + " mode=3", at + 1))
+      ++seen;
+    CHECK(seen == rows[i].queries);
+  }
+  CHECK((*reports)[2].best.stratum == 11);
+  CHECK((*reports)[4].best.delay_s == Approx(0.010).margin(0.005));
 }
 
 TEST_CASE("delay, jitter, lost replies and late replies", "[responder]") {

@@ -62,7 +62,11 @@ TEST_CASE("stratum 8 and above costs -4, unless the offset is worse", "[score]")
   CHECK(score_step(valid(0.0, 8)).step == -4.0);
   CHECK(score_step(valid(0.0, 15)).step == -4.0);
   CHECK_FALSE(score_step(valid(0.0, 8)).cap);
-  CHECK(score_step(valid(5.0, 8)).cap == -20);  // offset > 3 s is tested first
+  CHECK(score_step(valid(5.0, 8)).cap == -20);  // offset > 3 s is tested first...
+  // ...but after a stratum above 10, which the monitor treats with stratum 0 and 16: no cap.
+  CHECK(score_step(valid(5.0, 11)).step == -4.0);
+  CHECK_FALSE(score_step(valid(5.0, 11)).cap);
+  CHECK(converged_score(score_step(valid(5.0, 12))) == -80);
 }
 
 TEST_CASE("faults: no response, kiss codes, other errors", "[score]") {
@@ -77,13 +81,21 @@ TEST_CASE("faults: no response, kiss codes, other errors", "[score]") {
     CHECK(denied.step == -10);
     CHECK(denied.cap == -50);
   }
-  auto zero = score_step(faulty(NtpFault::kiss_of_death));
-  CHECK(zero.step == -2);
-  CHECK(zero.cap == 5);
+  // Stratum 0 with another code or none (current monitors: -4, no cap; the -2 capped at 5 was
+  // monitors older than v3.8.5), stratum 16, above 16.
+  auto zero = score_step(faulty(NtpFault::unsynchronized));
+  CHECK(zero.step == -4);
+  CHECK_FALSE(zero.cap);
   CHECK(score_step(faulty(NtpFault::kiss_of_death, "STEP")).step == -4);
   CHECK(score_step(faulty(NtpFault::unsynchronized, "INIT")).step == -4);
   CHECK(score_step(faulty(NtpFault::bad_stratum)).step == -4);
-  CHECK(score_step(faulty(NtpFault::wrong_origin)).step == -4);
+  // An invalid reply is no response.
+  for (auto fault : {NtpFault::wrong_origin, NtpFault::wrong_mode, NtpFault::bad_timestamps,
+                     NtpFault::truncated}) {
+    INFO(to_string(fault));
+    CHECK(score_step(faulty(fault)).step == -5);
+    CHECK_THAT(score_step(faulty(fault)).reason, Catch::Contains("counted as no response"));
+  }
 }
 
 TEST_CASE("scores move by 0.95 * previous + step, within the caps", "[score]") {
@@ -104,7 +116,7 @@ TEST_CASE("a run of identical checks converges to step / 0.05, capped", "[score]
   CHECK(converged_score(score_step(faulty(NtpFault::no_reply))) == -100);
   CHECK(converged_score(score_step(faulty(NtpFault::kiss_of_death, "RATE"))) == -70);
   CHECK(converged_score(score_step(faulty(NtpFault::kiss_of_death, "DENY"))) == -200);
-  CHECK(converged_score(score_step(faulty(NtpFault::kiss_of_death))) == -40);
+  CHECK(converged_score(score_step(faulty(NtpFault::unsynchronized))) == -80);
   // Simulating the recurrence gets to the same place.
   ScoreStep step = score_step(valid(0.05));
   double score = 0;

@@ -11,7 +11,7 @@ _pooljoin_options() {
     restart) echo "-h --help --daemon --init --answer-timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     firewall) echo "-h --help --notrack --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     check) echo "-h --help --wait --server --samples --interval --timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
-    status) echo "-h --help --watch --limit --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
+    status) echo "-h --help --watch --min-score --limit --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     submit) echo "-h --help --samples --interval --timeout --hostname --bandwidth --open --verify-url --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     web-redirect) echo "-h --help --web-server --mode --target --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     join) echo "-h --help --daemon --lock-timeout --country --servers --candidate --candidates-file --dns-server --dns-timeout --max-stratum --no-probe --no-pool --no-catalogue --samples --interval --timeout --refresh --upstream --force --no-daemon-check --init --answer-timeout --notrack --wait --web-redirect --web-server --mode --target --hostname --bandwidth --open --verify-url --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
@@ -49,6 +49,7 @@ _pooljoin_value() {
     "check --interval") echo "text" ;;
     "check --timeout") echo "text" ;;
     "status --watch") echo "optional-text" ;;
+    "status --min-score") echo "text" ;;
     "status --limit") echo "text" ;;
     "submit --samples") echo "text" ;;
     "submit --interval") echo "text" ;;

@@ -116,6 +116,7 @@ complete -c pooljoin -n '__pooljoin_using check' -l timeout -x -d 'How long to w
 
 # status
 complete -c pooljoin -n '__pooljoin_using status' -l watch -d 'Refresh every INTERVAL (30s, 5m, or seconds; default 60s) until interrupted'
+complete -c pooljoin -n '__pooljoin_using status' -l min-score -x -d 'Exit 1 when an address scores below SCORE (or has none): for cron and monitoring'
 complete -c pooljoin -n '__pooljoin_using status' -l limit -x -d 'How many score points to fetch per address (all monitors together)'
 
 # submit

@@ -59,14 +59,16 @@ struct ScoreDocument {
 // number"), with ExitCode::unavailable.
 Result<ScoreDocument> parse_score_document(std::string_view json);
 
-// The overall score the pool uses, and where it came from:
-//   1. the computed "recentmedian" score monitor (what the site shows), else any score monitor;
-//   2. else the median of the active monitors' scores (how the pool computes it);
-//   3. else the median of each monitor's newest score in the history;
+// The overall score the pool uses (facts file, section 2), and where it came from:
+//   1. the "recentmedian" score monitor's newest history point, raw (the monitors list rounds
+//      its score to 0.1: used only when the history has no point of it);
+//   2. else the active monitors' recent scores: the lower middle one; with fewer than 3, the
+//      one whose latest score is oldest;
+//   3. else the lower middle of each monitor's newest score in the history;
 //   nullopt when the document has no score at all.
 struct OverallScore {
   double value = 0;
-  std::string source;  // "recentmedian", "median of N active monitors", "history"
+  std::string source;  // "recentmedian", "the lower middle of N active monitors", ...
   std::optional<std::int64_t> monitor_id;  // the score monitor it came from, if any
 };
 std::optional<OverallScore> overall_score(const ScoreDocument& document);
@@ -83,15 +85,19 @@ struct ServerScore {
   bool known = false;  // false: the pool does not know the address (HTTP 404)
   ScoreDocument document;
   std::optional<OverallScore> score;
-  std::string url;  // what was asked
+  std::string url;   // what was asked
+  std::string page;  // the address's page on the pool's site, for people
 
-  // In the pool's DNS rotation, as far as the score decides it (>= kInPoolScore).
+  // In the pool's DNS rotation, as far as the score decides it: the raw score >= kInPoolScore
+  // (9.96 is not in). A net speed of 0 or a deletion keeps it out even so; the API says neither.
   bool in_pool() const { return score && score->value >= kInPoolScore; }
 };
 
 // "<base>/scores/<address>/json?monitor=*&limit=<limit>". `api_base` is a URL parse_http_url
 // accepted with allow_query = false, without a trailing '/'.
 std::string scores_url(std::string_view api_base, const IpAddress& address, int limit);
+// "<base>/scores/<address>": the page people open.
+std::string score_page_url(std::string_view api_base, const IpAddress& address);
 
 // Fetches and parses the score document of `address` (every monitor, `limit` points). A 404 is
 // a successful answer with known = false. Other statuses, transport failures and malformed

@@ -30,6 +30,7 @@ struct StatusOptions {
   bool watch = false;
   std::chrono::milliseconds interval = kDefaultWatch;
   int limit = 500;
+  std::optional<double> min_score;  // exit 1 when an address scores below it
 };
 
 std::vector<IpAddress> addresses_to_show(const Context& ctx, const StatusOptions& options) {
@@ -92,7 +93,9 @@ nlohmann::json to_json(const ServerScore& s) {
   return {{"address", s.address.to_string()},
           {"known", s.known},
           {"score", s.score ? nlohmann::json(s.score->value) : nlohmann::json()},
+          {"score_source", s.score ? nlohmann::json(s.score->source) : nlohmann::json()},
           {"in_pool", s.in_pool()},
+          {"page", s.page},
           {"monitors", std::move(monitors)},
           {"history", std::move(history)}};
 }
@@ -107,6 +110,14 @@ int status_rank(std::string_view status) {
 
 std::string score_text(double score) {
   return fmt::format("{:.1f}", score);
+}
+
+// The overall score as the site decides by it: 9.96 is not 10.0.
+std::string raw_score_text(double score) {
+  std::string text = score_text(score);
+  if ((score < kInPoolScore) != (std::stod(text) < kInPoolScore))
+    text = fmt::format("{:.2f}", score);
+  return text;
 }
 
 std::string offset_ms_text(double offset_seconds) {
@@ -126,9 +137,12 @@ std::string headline(const ServerScore& s, const Console& console) {
   std::string score = console.paint(value >= kInPoolScore ? Console::Style::ok
                                     : value >= 0          ? Console::Style::warn
                                                           : Console::Style::fail,
-                                    score_text(value));
+                                    raw_score_text(value));
   if (s.in_pool()) {
-    return fmt::format("{}: score {}, in the pool's DNS (score >= {:g})", ip, score, kInPoolScore);
+    return fmt::format(
+        "{}: score {}, in the pool's DNS (score >= {:g}; unless its net speed is 0 or it is being "
+        "deleted, which the score does not show)",
+        ip, score, kInPoolScore);
   }
   return fmt::format("{}: score {}, not in the pool's DNS (it needs a score of {:g})", ip, score,
                      kInPoolScore);
@@ -170,6 +184,7 @@ std::string monitor_table(const ServerScore& s) {
 std::string render(const ServerScore& s, const Console& console) {
   std::string out = headline(s, console) + '\n';
   if (!s.known) return out;
+  out += fmt::format("page: {}\n", s.page);
   out += monitor_table(s);
   std::string chart_text =
       score_charts(s.document, console.stdout_tty() && locale_is_utf8(), terminal_width());
@@ -241,6 +256,20 @@ int run_status(Context& ctx, const StatusOptions& options) {
     Fetched fetched = fetch_all(ctx, addresses, options.limit);
     show(ctx, fetched);
     if (auto error = report_failures(ctx, fetched)) throw Fatal(std::move(*error));
+    if (options.min_score) {
+      // For cron and monitoring: an address without a score (not in the pool, or not yet
+      // scored) is below any minimum.
+      int below = 0;
+      for (const auto& [address, score] : fetched) {
+        if (score->score && score->score->value >= *options.min_score) continue;
+        ++below;
+        ctx.console.warn(fmt::format("{}: {} below the minimum of {:g}", address.to_string(),
+                                     score->score ? "score " + raw_score_text(score->score->value)
+                                                  : std::string("no score,"),
+                                     *options.min_score));
+      }
+      if (below > 0) return to_int(ExitCode::check_failed);
+    }
     return to_int(ExitCode::ok);
   }
 
@@ -305,6 +334,13 @@ Action add_status(CLI::App& sub) {
                 return {};
               },
               "", ""));
+  CLI::Option* min_score =
+      sub.add_option_function<double>(
+             "--min-score", [options](double value) { options->min_score = value; },
+             "Exit 1 when an address scores below SCORE (or has none): for cron and monitoring")
+          ->type_name("SCORE")
+          ->check(CLI::Range(-100.0, 20.0));
+  min_score->excludes(watch);
   sub.add_option("--limit", options->limit,
                  "How many score points to fetch per address (all monitors together)")
       ->check(CLI::Range(1, kMaxScoreLimit));

@@ -105,6 +105,7 @@ ScoreDocument parse_document(const json& root) {
       point.step = number_or_null(entry, "step", at).value_or(0.0);
       point.score = number(entry, "score", at);
       point.monitor_id = integer_or_null(entry, "monitor_id", at);
+      if (point.monitor_id == 0) point.monitor_id.reset();  // how the API writes "none"
       point.rtt = number_or_null(entry, "rtt", at);
       document.history.push_back(point);
     }
@@ -188,25 +189,73 @@ Result<ScoreDocument> parse_score_document(std::string_view text) {
   }
 }
 
-std::optional<OverallScore> overall_score(const ScoreDocument& document) {
-  const PoolMonitor* chosen = nullptr;
-  for (const auto& monitor : document.monitors) {
-    if (!is_score_monitor(monitor) || !monitor.score) continue;
-    bool recentmedian = monitor.name.rfind("recentmedian", 0) == 0;
-    if (!chosen || (recentmedian && chosen->name.rfind("recentmedian", 0) != 0)) chosen = &monitor;
-  }
-  if (chosen) return OverallScore{*chosen->score, chosen->name, chosen->id};
+namespace {
 
-  std::vector<double> active;
-  for (const auto& monitor : document.monitors)
-    if (!is_score_monitor(monitor) && monitor.status == "active" && monitor.score)
-      active.push_back(*monitor.score);
-  if (!active.empty()) {
-    return OverallScore{median(active), fmt::format("median of {} active monitors", active.size()),
+// The newest history point of monitor `id`; nullptr when it has none (history is oldest first).
+const ScorePoint* newest_point(const ScoreDocument& document, std::int64_t id) {
+  const ScorePoint* newest = nullptr;
+  for (const auto& point : document.history)
+    if (point.monitor_id == id && (!newest || point.ts >= newest->ts)) newest = &point;
+  return newest;
+}
+
+// The lower of the two middle values (the value itself for an odd count), as the pool takes it.
+double lower_middle(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[(values.size() - 1) / 2];
+}
+
+}  // namespace
+
+std::optional<OverallScore> overall_score(const ScoreDocument& document) {
+  // 1. The recentmedian score monitor's newest point, raw (the monitors list rounds to 0.1).
+  for (const auto& monitor : document.monitors) {
+    if (!is_score_monitor(monitor) || monitor.name.rfind("recentmedian", 0) != 0) continue;
+    if (const ScorePoint* point = newest_point(document, monitor.id))
+      return OverallScore{point->score, monitor.name, monitor.id};
+    if (monitor.score) {
+      return OverallScore{*monitor.score, monitor.name + " (as listed, rounded to 0.1)",
+                          monitor.id};
+    }
+  }
+
+  // 2. The active monitors' recent scores: the lower middle one; with fewer than 3, the one whose
+  // latest score is oldest.
+  struct Recent {
+    double score;
+    std::int64_t ts;  // of its newest point; 0 when only listed
+    const std::string* listed_ts;
+  };
+  std::vector<Recent> active;
+  for (const auto& monitor : document.monitors) {
+    if (is_score_monitor(monitor) || monitor.status != "active") continue;
+    const ScorePoint* point = newest_point(document, monitor.id);
+    if (point)
+      active.push_back({point->score, point->ts, &monitor.ts});
+    else if (monitor.score)
+      active.push_back({*monitor.score, 0, &monitor.ts});
+  }
+  if (active.size() >= 3) {
+    std::vector<double> scores;
+    for (const auto& a : active)
+      scores.push_back(a.score);
+    return OverallScore{lower_middle(scores),
+                        fmt::format("the lower middle of {} active monitors", active.size()),
                         std::nullopt};
   }
+  if (!active.empty()) {
+    auto oldest =
+        std::min_element(active.begin(), active.end(), [](const Recent& a, const Recent& b) {
+          if (a.ts != b.ts) return a.ts < b.ts;
+          return *a.listed_ts < *b.listed_ts;  // RFC 3339 in UTC sorts as text
+        });
+    return OverallScore{
+        oldest->score,
+        fmt::format("the active monitor with the oldest latest score (of {})", active.size()),
+        std::nullopt};
+  }
 
-  // Newest point per monitor (points without one form their own group); history is oldest first.
+  // 3. Newest point per monitor (points without one form their own group).
   std::map<std::int64_t, double> newest;
   for (const auto& point : document.history)
     newest[has_monitor(point) ? *point.monitor_id : 0] = point.score;
@@ -214,7 +263,7 @@ std::optional<OverallScore> overall_score(const ScoreDocument& document) {
   std::vector<double> scores;
   for (const auto& [id, score] : newest)
     scores.push_back(score);
-  return OverallScore{median(scores), "history", std::nullopt};
+  return OverallScore{lower_middle(scores), "history", std::nullopt};
 }
 
 std::vector<ScorePoint> overall_history(const ScoreDocument& document) {
@@ -240,11 +289,16 @@ std::string scores_url(std::string_view api_base, const IpAddress& address, int 
   return fmt::format("{}/scores/{}/json?monitor=*&limit={}", api_base, address.to_string(), limit);
 }
 
+std::string score_page_url(std::string_view api_base, const IpAddress& address) {
+  return fmt::format("{}/scores/{}", api_base, address.to_string());
+}
+
 Result<ServerScore> fetch_server_score(HttpClient& http, std::string_view api_base,
                                        const IpAddress& address, int limit) {
   ServerScore result;
   result.address = address;
   result.url = scores_url(api_base, address, std::clamp(limit, 1, kMaxScoreLimit));
+  result.page = score_page_url(api_base, address);
   auto response = http.get({result.url, {"Accept: application/json"}, std::nullopt});
   if (!response) {
     Error error = std::move(response.error());

@@ -271,6 +271,7 @@ table() {
 
   opt status --watch ok=5s bad=abc bad=1s bad=4 bad=25h bad=-5m
   opt status --limit ok=1 ok=10000 bad=0 bad=10001 bad=x bad=
+  opt status --min-score ok=-100 ok=9.5 ok=20 bad=20.5 bad=-101 bad=x bad=
   opt status address ok=185.255.0.1 bad=not-an-ip bad=185.255.0.1:123 bad="185.255.0.1${NL}x" \
     bad=
 

@@ -18,11 +18,16 @@ normalise_monitors='sort_by(.id) | map({id, name, type, status, score, avg_rtt, 
 test_healthy_server_figures_equal_the_fixture() {
   pj 0 --json --api-base "$BASE" status 185.255.0.1
   assert_eq "$(jqr '.addresses | length')" 1
-  assert_eq "$(jqr '.addresses[0] | [keys[]] | join(",")')" "address,history,in_pool,known,monitors,score"
+  assert_eq "$(jqr '.addresses[0] | [keys[]] | join(",")')" \
+    "address,history,in_pool,known,monitors,page,score,score_source"
   assert_eq "$(jqr '.addresses[0].address')" "185.255.0.1"
   assert_eq "$(jqr '.addresses[0].known')" "true"
+  # The overall score is recentmedian's newest point, raw.
   assert_eq "$(jqr '.addresses[0].score')" \
-    "$(fixture_jq healthy.json '.monitors[] | select(.name == "recentmedian") | .score')"
+    "$(fixture_jq healthy.json '(.monitors[] | select(.name == "recentmedian") | .id) as $id |
+      [.history[] | select(.monitor_id == $id)] | max_by(.ts) | .score')"
+  assert_eq "$(jqr '.addresses[0].score_source')" recentmedian
+  assert_eq "$(jqr '.addresses[0].page')" "$BASE/scores/185.255.0.1"
   assert_eq "$(jqr '.addresses[0].in_pool')" "true"
   assert_eq "$(jq -c ".addresses[0].history | $normalise_history" <<<"$OUT")" \
     "$(jq -c ".history | $normalise_history" "$SCORES/healthy.json")"
@@ -32,7 +37,8 @@ test_healthy_server_figures_equal_the_fixture() {
 
 test_human_output_shows_the_fixture_figures() {
   pj 0 --api-base "$BASE" status 185.255.0.1
-  assert_contains "$OUT" "185.255.0.1: score 19.6, in the pool's DNS (score >= 10)"
+  assert_contains "$OUT" "185.255.0.1: score 19.6, in the pool's DNS (score >= 10; unless its net speed is 0 or it is being deleted, which the score does not show)"
+  assert_contains "$OUT" "page: $BASE/scores/185.255.0.1"
   # One row per real monitor: name, status, score, average RTT, newest offset, as recorded.
   local id name status score rtt offset line
   while IFS=$'\t' read -r id name status score rtt; do
@@ -111,9 +117,27 @@ test_null_monitors_offsets_and_ids() {
 test_unknown_address_is_not_in_the_pool_yet() {
   pj 0 --json --api-base "$BASE" status 185.255.0.4
   assert_eq "$(jq -c '.addresses[0]' <<<"$OUT")" \
-    '{"address":"185.255.0.4","history":[],"in_pool":false,"known":false,"monitors":[],"score":null}'
+    "{\"address\":\"185.255.0.4\",\"history\":[],\"in_pool\":false,\"known\":false,\"monitors\":[],\"page\":\"$BASE/scores/185.255.0.4\",\"score\":null,\"score_source\":null}"
   pj 0 --api-base "$BASE" status 185.255.0.4
   assert_contains "$OUT" "185.255.0.4: not in the pool yet"
+}
+
+test_just_below_ten_is_out_and_min_score_fails_for_cron() {
+  # recentmedian listed as 10.0 (rounded); its newest point is 9.96: not in the pool's DNS.
+  pj 0 --json --api-base "$BASE" status 185.255.0.16
+  assert_eq "$(jqr '.addresses[0].score')" 9.96
+  assert_eq "$(jqr '.addresses[0].in_pool')" false
+  pj 0 --api-base "$BASE" status 185.255.0.16
+  assert_contains "$OUT" "185.255.0.16: score 9.96, not in the pool's DNS (it needs a score of 10)"
+  # --min-score: exit 1 below it (an unknown address has no score: below too), 0 at or above.
+  pj 1 --api-base "$BASE" status --min-score 10 185.255.0.16 185.255.0.1
+  assert_contains "$ERR" "185.255.0.16: score 9.96 below the minimum of 10"
+  assert_not_contains "$ERR" "185.255.0.1:"
+  pj 0 --api-base "$BASE" status --min-score 9.9 185.255.0.16
+  pj 1 --api-base "$BASE" status --min-score 0 185.255.0.4
+  assert_contains "$ERR" "185.255.0.4: no score, below the minimum of 0"
+  pj 2 --api-base "$BASE" status --min-score 25 185.255.0.16
+  pj 2 --api-base "$BASE" status --min-score 5 --watch 185.255.0.16
 }
 
 test_redirect_is_followed_and_requests_say_who_they_are() {

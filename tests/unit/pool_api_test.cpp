@@ -111,39 +111,76 @@ TEST_CASE("the old API's shape: monitors, offsets, rtt and monitor ids null", "[
   CHECK(monitor_history(document).empty());
 }
 
-TEST_CASE("the overall score: recentmedian, else the active monitors' median", "[pool_api]") {
-  auto doc = [](const std::string& monitors) {
-    return parsed(R"({"history":[],"monitors":)" + monitors + "}");
+TEST_CASE("the overall score: recentmedian's newest point, raw, else the active monitors'",
+          "[pool_api]") {
+  auto doc = [](const std::string& monitors, const std::string& history = "[]") {
+    return parsed(R"({"history":)" + history + R"(,"monitors":)" + monitors + "}");
   };
-  // "every" is a score monitor too, but the site shows recentmedian.
-  auto score = overall_score(doc(R"([{"id":21,"name":"every","type":"score","score":12},
-      {"id":24,"name":"recentmedian","type":"score","score":15.5}])"));
+  // The site lists recentmedian rounded to 0.1; its newest point is the raw score. 9.96 is
+  // not in the pool's DNS, though it shows as 10.0.
+  auto document =
+      doc(R"([{"id":21,"name":"every","type":"score","score":12},
+      {"id":24,"name":"recentmedian","type":"score","score":10.0}])",
+          R"([{"ts":100,"score":9.2,"monitor_id":24},{"ts":200,"score":9.96,"monitor_id":24},
+                          {"ts":150,"score":12.0,"monitor_id":21}])");
+  auto score = overall_score(document);
+  REQUIRE(score);
+  CHECK(score->value == 9.96);
+  CHECK(score->source == "recentmedian");
+  ServerScore server;
+  server.known = true;
+  server.score = score;
+  CHECK_FALSE(server.in_pool());
+  // Without a point of it: as listed, and said to be rounded.
+  score = overall_score(doc(R"([{"id":24,"name":"recentmedian","type":"score","score":15.5}])"));
   REQUIRE(score);
   CHECK(score->value == 15.5);
-  score = overall_score(doc(R"([{"id":21,"name":"every","type":"score","score":12}])"));
-  REQUIRE(score);
-  CHECK(score->value == 12);
-  // Median of the active monitors, the testing ones left out.
-  score = overall_score(doc(R"([{"id":1,"name":"a","type":"monitor","score":20,"status":"active"},
+  CHECK_THAT(score->source, Catch::Contains("rounded to 0.1"));
+  // "every" is not the overall score; the active monitors are (the testing one left out): the
+  // lower middle of 10, 14, 19, 20 is 14.
+  const std::string active = R"([{"id":21,"name":"every","type":"score","score":12},
+      {"id":1,"name":"a","type":"monitor","score":20,"status":"active"},
       {"id":2,"name":"b","type":"monitor","score":10,"status":"active"},
       {"id":3,"name":"c","type":"monitor","score":-30,"status":"testing"},
       {"id":4,"name":"d","type":"monitor","score":14,"status":"active"},
-      {"id":5,"name":"e","type":"monitor","score":19,"status":"active"}])"));
+      {"id":5,"name":"e","type":"monitor","score":19,"status":"active"}])";
+  score = overall_score(doc(active));
   REQUIRE(score);
-  CHECK(score->value == 16.5);
-  CHECK(score->source == "median of 4 active monitors");
+  CHECK(score->value == 14);
+  CHECK(score->source == "the lower middle of 4 active monitors");
+  // Their newest points, raw, over the rounded list: b's 10.04 instead of 10.
+  score = overall_score(doc(active, R"([{"ts":5,"score":13.96,"monitor_id":4},
+      {"ts":6,"score":10.04,"monitor_id":2}])"));
+  CHECK(score->value == 13.96);
+  // Fewer than 3 active: the one whose latest score is oldest.
+  score = overall_score(
+      doc(R"([{"id":1,"name":"a","type":"monitor","score":20,"status":"active"},
+      {"id":2,"name":"b","type":"monitor","score":4,"status":"active"}])",
+          R"([{"ts":300,"score":20,"monitor_id":1},{"ts":100,"score":4,"monitor_id":2}])"));
+  REQUIRE(score);
+  CHECK(score->value == 4);
   CHECK_FALSE(overall_score(doc("[]")));
   CHECK_FALSE(overall_score(parsed(R"({"history":null,"monitors":null})")));
 }
 
-TEST_CASE("without monitors, the median of each monitor's newest point", "[pool_api]") {
+TEST_CASE("without monitors, the lower middle of each monitor's newest point", "[pool_api]") {
   auto document = parsed(R"({"history":[
       {"ts":10,"score":1,"monitor_id":7},{"ts":20,"score":3,"monitor_id":7},
-      {"ts":15,"score":8,"monitor_id":8},{"ts":16,"score":-2,"monitor_id":9}]})");
+      {"ts":15,"score":8,"monitor_id":8},{"ts":16,"score":-2,"monitor_id":9},
+      {"ts":17,"score":5,"monitor_id":10}]})");
   auto score = overall_score(document);
   REQUIRE(score);
-  CHECK(score->value == 3);  // newest of 7, 8, 9: 3, 8, -2
-  CHECK(monitor_history(document).size() == 4);
+  CHECK(score->value == 3);  // newest of 7, 8, 9, 10: 3, 8, -2, 5; the lower middle
+  CHECK(monitor_history(document).size() == 5);
+}
+
+TEST_CASE("the real API's omissions: offset and rtt left out, monitor_id 0", "[pool_api]") {
+  auto document = parsed(R"({"history":[{"ts":5,"step":1,"score":1.5,"monitor_id":0}],
+      "monitors":[],"server":{"ip":"185.255.0.1"}})");
+  REQUIRE(document.history.size() == 1);
+  CHECK_FALSE(document.history[0].offset);
+  CHECK_FALSE(document.history[0].rtt);
+  CHECK_FALSE(document.history[0].monitor_id);  // 0 is how the API writes none
 }
 
 TEST_CASE("missing optional fields are tolerated, required ones are named", "[pool_api]") {

@@ -641,7 +641,9 @@ class Planner {
   // keeps them). Its zones accept the ntp service in state new or untracked.
   void firewalld_notrack() {
     for (const char* family : {"ipv4", "ipv6"}) {
-      for (const auto& [chain, port] : kNotrackRules) {
+      for (const auto& rule : kNotrackRules) {
+        const char* chain = rule.first;  // (a lambda cannot capture a structured binding in
+        const char* port = rule.second;  // clang 14)
         for (bool permanent : {false, true}) {
           auto direct = [&](const char* verb) {
             Command c{{"firewall-cmd"}};

@@ -201,11 +201,16 @@ std::vector<Finding> diagnose_registration(const PreflightFacts& facts) {
             {"submit.registered", Severity::ok,
              fmt::format("{} is in the pool{}: its ownership can be proven", ip, score)});
       } else {
+        // The score API keeps answering for a deleted server (up to 30 days), and the site
+        // takes such an address again: known is not proof of a refusal.
         findings.push_back(
-            {"submit.registered", Severity::fail,
-             fmt::format("{} is already in the pool{}: the site refuses an address twice", ip,
-                         score),
-             fmt::format("nothing to add for it; `pooljoin status {}` shows its score", ip)});
+            {"submit.registered", Severity::warn,
+             fmt::format("{} is known to the pool{}: the site refuses an address it has, unless "
+                         "that server is deleted or scheduled for deletion",
+                         ip, score),
+             fmt::format("if it is on your account, there is nothing to add (`pooljoin status {}` "
+                         "shows its score); if it was deleted, it can be added again",
+                         ip)});
       }
     } else if (facts.verifying) {
       findings.push_back(

@@ -614,14 +614,7 @@ class Planner {
       const auto& saves = v4 ? facts_.iptables_v4 : facts_.iptables_v6;
       for (const auto& [tool, save] : saves) {
         (void)save;
-        const std::string bin = iptables_binary(fs_, tool, v4);
-        for (const auto& [chain, port] :
-             {std::pair{"PREROUTING", "--dport"}, std::pair{"OUTPUT", "--sport"}}) {
-          action({{bin, "-t", "raw", "-I", chain, "1", "-p", "udp", port, "123", "-j", "CT",
-                   "--notrack"}},
-                 Command{{bin, "-t", "raw", "-D", chain, "-p", "udp", port, "123", "-j", "CT",
-                          "--notrack"}});
-        }
+        iptables_notrack(iptables_binary(fs_, tool, v4));
         any = true;
       }
     }
@@ -675,16 +668,19 @@ class Planner {
     FirewallTool tool = FirewallTool::iptables;
     for (const auto& [t, save] : facts_.iptables_v4)
       if (save.find("ufw-user-input") != std::string::npos) tool = t;
-    for (bool v4 : {true, false}) {
-      const std::string bin = iptables_binary(fs_, tool, v4);
-      for (const auto& [chain, port] : kNotrackRules) {
-        action({{bin, "-t", "raw", "-I", chain, "1", "-p", "udp", port, "123", "-j", "CT",
-                 "--notrack"}},
-               Command{{bin, "-t", "raw", "-D", chain, "-p", "udp", port, "123", "-j", "CT",
-                        "--notrack"}});
-      }
-    }
+    for (bool v4 : {true, false})
+      iptables_notrack(iptables_binary(fs_, tool, v4));
     file(hook, kUfwBeforeInit, {}, 0750);
+  }
+
+  // The raw-table rules of --notrack with one iptables binary, each with its undo.
+  void iptables_notrack(const std::string& bin) {
+    for (const auto& [chain, port] : kNotrackRules) {
+      action(
+          {{bin, "-t", "raw", "-I", chain, "1", "-p", "udp", port, "123", "-j", "CT", "--notrack"}},
+          Command{
+              {bin, "-t", "raw", "-D", chain, "-p", "udp", port, "123", "-j", "CT", "--notrack"}});
+    }
   }
 
   void action(Command command, std::optional<Command> undo) {

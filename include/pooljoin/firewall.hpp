@@ -72,6 +72,9 @@ struct FirewallVerdict {
   std::vector<AddressReach> addresses;
   Judgement ipv4, ipv6;  // per family: the worst of its addresses' (no_address when none)
   std::vector<FirewallTool> in_force;  // every front-end with rules at the input hook, or enabled
+
+  // The first family whose UDP 123 is closed; nullptr when none is.
+  const Judgement* closed() const;
 };
 
 // Judges every global address against every hook (pure). In an image the rulesets are not

@@ -171,6 +171,8 @@ struct SubmitRequest {
   bool only_unregistered = false;
 };
 
+struct SubmitOutcome;
+
 struct SubmitPlan {
   std::vector<IpAddress> addresses;   // what is submitted (and proven)
   std::vector<IpAddress> registered;  // left out by only_unregistered: the pool knows them
@@ -182,6 +184,9 @@ struct SubmitPlan {
   bool preflight_failed() const { return worst(findings) == Severity::fail; }
   // Every address is in the pool already (only_unregistered): nothing to submit.
   bool nothing_to_submit() const { return addresses.empty() && !registered.empty(); }
+  // Why the step fails ("" when it does not): the ownership proof failed (or there was no
+  // address to prove it from), or the pre-flight found failures.
+  std::string failure(const std::optional<SubmitOutcome>& outcome) const;
 };
 
 // Collects what the site will check (each address's registration in the score API, its NTP

@@ -168,12 +168,12 @@ int run_firewall(Context& ctx, const FirewallOptions& options) {
   } else {
     ctx.console.print(fmt::format("firewall: {}", describe_reach(outcome.after)));
   }
+  if (const Judgement* closed = outcome.after.closed()) {
+    ctx.console.error({ExitCode::check_failed, "UDP 123 is still closed", closed->describe(),
+                       "open it by hand with the front-end named"});
+    return to_int(ExitCode::check_failed);
+  }
   for (const Judgement* j : {&outcome.after.ipv4, &outcome.after.ipv6}) {
-    if (j->reach == Reach::closed) {
-      ctx.console.error({ExitCode::check_failed, "UDP 123 is still closed", j->describe(),
-                         "open it by hand with the front-end named"});
-      return to_int(ExitCode::check_failed);
-    }
     if (j->reach == Reach::unknown)
       ctx.console.warn(fmt::format("not judged: {} ({})", j->describe(), j->why));
   }

@@ -15,23 +15,6 @@
 namespace pooljoin::cli {
 namespace {
 
-// Every option of the steps join runs, declared by the steps themselves. Left out on purpose:
-// gen-conf's --output and --lint (the daemon's own config is what the later steps run), check's
-// --server (it checks other machines) and submit's addresses (join submits this machine's own).
-struct JoinOptions {
-  InstallOptions install;  // with the --daemon every step uses
-  ResolveOptions resolve;  // with the probe options resolve, check and submit use
-  CLI::Option* servers = nullptr;
-  bool refresh = false;
-  GenConfOptions gen_conf;
-  RestartOptions restart;
-  FirewallOptions firewall;
-  CheckWaitOptions check{std::chrono::minutes(5)};
-  bool web_redirect = false;
-  WebRedirectOptions redirect;
-  SubmitOptions submit;
-};
-
 // How long the daemon has to answer before join decides that a restart is due anyway.
 constexpr auto kAnswerProbe = std::chrono::milliseconds(1500);
 
@@ -236,11 +219,8 @@ StepOutcome Join::firewall() {
   const FirewallOutcome outcome = apply_shown(ctx_, plan, facts_);
   add_outcome(doc, facts, &outcome);
   run_.keep(doc);
-  for (const Judgement* j : {&outcome.after.ipv4, &outcome.after.ipv6}) {
-    if (j->reach == Reach::closed) {
-      throw Stop{to_int(ExitCode::check_failed), "UDP 123 is still closed: " + j->describe()};
-    }
-  }
+  if (const Judgement* closed = outcome.after.closed())
+    throw Stop{to_int(ExitCode::check_failed), "UDP 123 is still closed: " + closed->describe()};
   return {"done",
           plan.live ? "UDP 123 let in: " + describe_reach(outcome.after)
                     : "UDP 123 let in by the image's firewall configuration, from its next boot",
@@ -323,11 +303,8 @@ StepOutcome Join::submit() {
   const nlohmann::json doc = to_json(plan, outcome, false);
   run_.keep(doc);
   run_.show(render(plan, outcome, ctx_.console));
-  if (plan.preflight_failed() || (outcome && outcome->failed())) {
-    throw Stop{to_int(ExitCode::check_failed), outcome && outcome->failed()
-                                                   ? "the ownership proof failed"
-                                                   : "the site's pre-flight found failures"};
-  }
+  if (const std::string why = plan.failure(outcome); !why.empty())
+    throw Stop{to_int(ExitCode::check_failed), why};
   return {"done",
           plan.verify_url.empty() ? "ready to add on the pool's site (instructions above)"
                                   : "ownership proven",
@@ -335,12 +312,7 @@ StepOutcome Join::submit() {
 }
 
 int Join::run() {
-  for (const auto& host : o_.resolve.candidates)
-    resume_with("--candidate", host);
-  if (!o_.resolve.candidates_file.empty())
-    resume_with("--candidates-file", o_.resolve.candidates_file);
-  for (const auto& upstream : o_.gen_conf.upstreams)
-    resume_with("--upstream", upstream.address);
+  run_.resume_words() = resume_words(o_);
   try {
     run_.step("detect", [&] {
       facts_ = detect(ctx_.fs, ctx_.effects.runner);
@@ -368,24 +340,7 @@ int Join::run() {
 
 Action add_join(CLI::App& sub) {
   auto options = std::make_shared<JoinOptions>();
-  JoinOptions& o = *options;
-  add_daemon_option(sub, o.install.daemon,
-                    "Which daemon, for every step: auto (keep an installed one, else the "
-                    "distribution's), ntpsec, ntp or chrony");
-  add_install_options(sub, o.install);
-  add_resolve_options(sub, o.resolve);
-  o.servers = sub.get_option("--servers");
-  add_probe_options(sub, o.resolve.probe);
-  sub.add_flag("--refresh", o.refresh,
-               "Choose the upstream servers again even when a selection is saved");
-  add_gen_conf_options(sub, o.gen_conf);
-  add_restart_options(sub, o.restart);
-  add_firewall_options(sub, o.firewall);
-  add_check_options(sub, o.check);
-  sub.add_flag("--web-redirect", o.web_redirect,
-               "Also redirect HTTP on this server to the pool's site");
-  add_web_redirect_options(sub, o.redirect);
-  add_submit_options(sub, o.submit);
+  add_join_options(sub, *options);
   return [options](Context& ctx) {
     require_root(ctx, "join");
     return Join(ctx, *options).run();

@@ -241,10 +241,7 @@ int run_submit(Context& ctx, const SubmitCommand& command) {
   } else {
     ctx.console.print(render(plan, outcome, ctx.console));
   }
-  const bool verification_failed =
-      (outcome && outcome->failed()) || (!plan.verify_url.empty() && plan.addresses.empty());
-  return to_int(plan.preflight_failed() || verification_failed ? ExitCode::check_failed
-                                                               : ExitCode::ok);
+  return to_int(plan.failure(outcome).empty() ? ExitCode::ok : ExitCode::check_failed);
 }
 
 }  // namespace

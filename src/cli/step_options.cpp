@@ -233,4 +233,35 @@ SubmitRequest submit_request(const Context& ctx, const SubmitOptions& options,
   return request;
 }
 
+void add_join_options(CLI::App& app, JoinOptions& o) {
+  add_daemon_option(app, o.install.daemon,
+                    "Which daemon, for every step: auto (keep an installed one, else the "
+                    "distribution's), ntpsec, ntp or chrony");
+  add_install_options(app, o.install);
+  add_resolve_options(app, o.resolve);
+  o.servers = app.get_option("--servers");
+  add_probe_options(app, o.resolve.probe);
+  app.add_flag("--refresh", o.refresh,
+               "Choose the upstream servers again even when a selection is saved");
+  add_gen_conf_options(app, o.gen_conf);
+  add_restart_options(app, o.restart);
+  add_firewall_options(app, o.firewall);
+  add_check_options(app, o.check);
+  app.add_flag("--web-redirect", o.web_redirect,
+               "Also redirect HTTP on this server to the pool's site");
+  add_web_redirect_options(app, o.redirect);
+  add_submit_options(app, o.submit);
+}
+
+std::vector<std::string> resume_words(const JoinOptions& o) {
+  std::vector<std::string> words;
+  for (const auto& host : o.resolve.candidates)
+    words.insert(words.end(), {"--candidate", host});
+  if (!o.resolve.candidates_file.empty())
+    words.insert(words.end(), {"--candidates-file", o.resolve.candidates_file});
+  for (const auto& upstream : o.gen_conf.upstreams)
+    words.insert(words.end(), {"--upstream", upstream.address});
+  return words;
+}
+
 }  // namespace pooljoin::cli

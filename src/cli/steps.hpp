@@ -104,6 +104,26 @@ void add_submit_options(CLI::App& app, SubmitOptions& options);  // --hostname -
 SubmitRequest submit_request(const Context& ctx, const SubmitOptions& options,
                              const ProbeOptions& probe);
 
+// join: every option of the steps it runs, each declared by its step. Left out on purpose:
+// gen-conf's --output and --lint (the daemon's own config is what the later steps run), check's
+// --server (it checks other machines) and submit's addresses (join submits this machine's own).
+struct JoinOptions {
+  InstallOptions install;  // with the --daemon every step uses
+  ResolveOptions resolve;  // with the probe options resolve, check and submit use
+  CLI::Option* servers = nullptr;
+  bool refresh = false;
+  GenConfOptions gen_conf;
+  RestartOptions restart;
+  FirewallOptions firewall;
+  CheckWaitOptions check{std::chrono::minutes(5)};
+  bool web_redirect = false;
+  WebRedirectOptions redirect;
+  SubmitOptions submit;
+};
+void add_join_options(CLI::App& app, JoinOptions& options);
+// The options that decide a run and are repeated in its resume command: the hosts given.
+std::vector<std::string> resume_words(const JoinOptions& options);
+
 // --- Renderers: each step's plan and outcome as text and as JSON -------------------------------
 
 // The commands, one per line, as a person would paste them.

@@ -270,6 +270,12 @@ FirewallFacts gather_firewall(const SystemFacts& system, Effects& effects) {
   return facts;
 }
 
+const Judgement* FirewallVerdict::closed() const {
+  for (const Judgement* j : {&ipv4, &ipv6})
+    if (j->reach == Reach::closed) return j;
+  return nullptr;
+}
+
 FirewallVerdict judge_firewall(const FirewallFacts& facts) {
   FirewallVerdict verdict;
   if (facts.firewalld.running || facts.firewalld.at_boot)

@@ -533,6 +533,13 @@ bool SubmitOutcome::failed() const {
                                               [](const Verification& v) { return !v.ok; }));
 }
 
+std::string SubmitPlan::failure(const std::optional<SubmitOutcome>& outcome) const {
+  if ((outcome && outcome->failed()) || (!verify_url.empty() && addresses.empty()))
+    return "the ownership proof failed";
+  if (preflight_failed()) return "the site's pre-flight found failures";
+  return {};
+}
+
 Result<SubmitOutcome> apply_submit(const SubmitPlan& plan, Effects& effects) {
   SubmitOutcome outcome;
   outcome.proving = !plan.verify_url.empty();

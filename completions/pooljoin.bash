@@ -10,11 +10,11 @@ _pooljoin_options() {
     gen-conf) echo "-h --help --upstream --force --no-daemon-check --daemon --output --lint --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     restart) echo "-h --help --daemon --init --answer-timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     firewall) echo "-h --help --notrack --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
-    check) echo "-h --help --wait --server --samples --interval --timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
+    check) echo "-h --help --reference --wait --server --samples --interval --timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     status) echo "-h --help --watch --min-score --limit --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     submit) echo "-h --help --samples --interval --timeout --hostname --bandwidth --open --verify-url --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     web-redirect) echo "-h --help --web-server --mode --target --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
-    join) echo "-h --help --daemon --lock-timeout --country --servers --candidate --candidates-file --dns-server --dns-timeout --max-stratum --no-probe --no-pool --no-catalogue --samples --interval --timeout --refresh --upstream --force --no-daemon-check --init --answer-timeout --notrack --wait --web-redirect --web-server --mode --target --hostname --bandwidth --open --verify-url --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
+    join) echo "-h --help --daemon --lock-timeout --country --servers --candidate --candidates-file --dns-server --dns-timeout --max-stratum --no-probe --no-pool --no-catalogue --samples --interval --timeout --refresh --upstream --force --no-daemon-check --init --answer-timeout --notrack --reference --wait --web-redirect --web-server --mode --target --hostname --bandwidth --open --verify-url --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     completion) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     *) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
   esac
@@ -43,6 +43,7 @@ _pooljoin_value() {
     "restart --daemon") echo "choice auto ntpsec ntp chrony" ;;
     "restart --init") echo "choice auto systemd sysvinit openrc runit" ;;
     "restart --answer-timeout") echo "text" ;;
+    "check --reference") echo "text" ;;
     "check --wait") echo "text" ;;
     "check --server") echo "text" ;;
     "check --samples") echo "text" ;;
@@ -75,6 +76,7 @@ _pooljoin_value() {
     "join --upstream") echo "text" ;;
     "join --init") echo "choice auto systemd sysvinit openrc runit" ;;
     "join --answer-timeout") echo "text" ;;
+    "join --reference") echo "text" ;;
     "join --wait") echo "text" ;;
     "join --web-server") echo "choice auto nginx apache" ;;
     "join --mode") echo "choice alias rewrite" ;;

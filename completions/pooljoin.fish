@@ -108,6 +108,7 @@ complete -c pooljoin -n '__pooljoin_using restart' -l answer-timeout -x -d 'How 
 complete -c pooljoin -n '__pooljoin_using firewall' -l notrack -d 'Also exempt UDP 123 from connection tracking (a busy pool server fills the conntrack table)'
 
 # check
+complete -c pooljoin -n '__pooljoin_using check' -l reference -x -d 'Measure this machine\'s clock against this server (HOST, HOST:PORT); repeatable, three or more (default: the daemon\'s usable upstreams, else the servers resolve chose)'
 complete -c pooljoin -n '__pooljoin_using check' -l wait -x -d 'First wait up to DURATION (e.g. 5m) for the daemon to synchronise'
 complete -c pooljoin -n '__pooljoin_using check' -l server -x -d 'Check this server (HOST, HOST:PORT, [IPv6]:PORT) instead of this machine; repeatable'
 complete -c pooljoin -n '__pooljoin_using check' -l samples -x -d 'Queries per address (the monitors send 3)'
@@ -156,6 +157,7 @@ complete -c pooljoin -n '__pooljoin_using join' -l no-daemon-check -d 'Write the
 complete -c pooljoin -n '__pooljoin_using join' -l init -x -a 'auto systemd sysvinit openrc runit' -d 'The init system: auto (detected), systemd, sysvinit, openrc or runit'
 complete -c pooljoin -n '__pooljoin_using join' -l answer-timeout -x -d 'How long the restarted daemon has to answer on 127.0.0.1:123 (1s to 10m)'
 complete -c pooljoin -n '__pooljoin_using join' -l notrack -d 'Also exempt UDP 123 from connection tracking (a busy pool server fills the conntrack table)'
+complete -c pooljoin -n '__pooljoin_using join' -l reference -x -d 'Measure this machine\'s clock against this server (HOST, HOST:PORT); repeatable, three or more (default: the daemon\'s usable upstreams, else the servers resolve chose)'
 complete -c pooljoin -n '__pooljoin_using join' -l wait -x -d 'First wait up to DURATION (e.g. 5m) for the daemon to synchronise'
 complete -c pooljoin -n '__pooljoin_using join' -l web-redirect -d 'Also redirect HTTP on this server to the pool\'s site'
 complete -c pooljoin -n '__pooljoin_using join' -l web-server -x -a 'auto nginx apache' -d 'Which web server: auto (the one installed), nginx or apache'

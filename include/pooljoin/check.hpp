@@ -18,6 +18,7 @@
 #include "pooljoin/ntp_probe.hpp"
 #include "pooljoin/pool_rules.hpp"
 #include "pooljoin/pool_score.hpp"
+#include "pooljoin/upstream_health.hpp"
 
 namespace pooljoin {
 
@@ -30,10 +31,13 @@ struct DaemonReport {
   bool running = false;
   std::optional<DaemonState> state;  // nullopt when it did not report
   std::string error;                 // why it did not
+  // Its upstreams as it sees them (with its state); nullopt when it could not list them.
+  std::optional<std::vector<UpstreamHealth>> upstreams;
+  std::string upstreams_error;
 };
 
-// The local daemon (the running one that answers, among those detect saw running) and its
-// state: one mode 6 query on loopback, or one chronyc run.
+// The local daemon (the running one that answers, among those detect saw running), its state
+// and its upstreams: mode 6 queries on loopback, or two chronyc runs.
 DaemonReport read_local_daemon(const SystemFacts& facts, ProcessRunner& runner, NtpTransport& ntp,
                                const DaemonQueryOptions& options = {});
 
@@ -47,8 +51,53 @@ struct Exposure {
   bool with_data = false;
 };
 
+// This machine's clock against independent references. The monitors compare the time this
+// machine serves with their own; a probe from this machine to itself compares it with the same
+// clock, so it is about 0 by construction. The references tell how far that clock is.
+enum class ReferenceSource {
+  none,       // nothing to measure against
+  option,     // --reference
+  daemon,     // the local daemon's own usable upstreams
+  selection,  // the servers `resolve` saved
+};
+std::string_view to_string(ReferenceSource source);
+
+struct ClockReference {
+  ProbeReport report;    // offset: the reference minus this machine's clock
+  std::string rejected;  // why it is not counted (no valid reply, a falseticker); "" if counted
+};
+
+// At least this many references must answer and agree for their median to stand.
+inline constexpr std::size_t kMinReferences = 3;
+
+struct ClockEstimate {
+  ReferenceSource source = ReferenceSource::none;
+  std::vector<ClockReference> references;
+  // The median offset of the counted references; nullopt with fewer than kMinReferences.
+  std::optional<double> reference_offset_ms;
+  // The daemon's own estimate of how far its clock is (ntpq's offset: true minus served time);
+  // what is used without enough references.
+  std::optional<double> daemon_offset_ms;
+  std::string daemon;  // whose estimate that is ("ntpsec")
+
+  std::size_t counted() const;
+  // The offset the monitors will see of a reply whose offset from this machine's clock is
+  // `self_offset_s` (served minus local): self minus the references' median, or else minus the
+  // daemon's estimate; nullopt when neither is known.
+  std::optional<double> seen_offset_s(double self_offset_s) const;
+};
+
+// Counts the references that gave a valid reply and are no falsetickers (resolve's rule), and
+// takes their median. Pure.
+ClockEstimate estimate_clock(ReferenceSource source, std::vector<ProbeReport> references,
+                             std::optional<double> daemon_offset_ms = std::nullopt,
+                             std::string daemon = {});
+
 struct AddressCheck {
   ProbeReport ntp;
+  // The offset the monitors will see (the clock estimate applied to ntp.best); nullopt when
+  // there is no estimate or no valid reply. The step and the prediction are made with it.
+  std::optional<double> seen_offset_s;
   ScoreStep step;                   // what one monitor check would add
   double predicted = 0;             // the score a run of such checks converges to
   bool submittable = false;         // reachable, valid, 0 < stratum < 6: the manage site accepts it
@@ -59,6 +108,7 @@ struct AddressCheck {
 struct CheckFacts {
   bool local = true;                   // this machine's addresses; false for --server
   std::optional<DaemonReport> daemon;  // only for this machine
+  std::optional<ClockEstimate> clock;  // nullopt: not estimated (--server without --reference)
   std::vector<AddressCheck> addresses;
   // This machine has private addresses but no global one (typical behind 1:1 NAT).
   bool only_private_addresses = false;
@@ -67,6 +117,7 @@ struct CheckFacts {
   std::optional<LiveConfigLint> lint;
   // How long the check waited for the daemon to synchronise; nullopt when it did not wait.
   std::optional<std::chrono::milliseconds> waited;
+  std::string wait_stopped;  // why the wait ended before the daemon synchronised or time ran out
   // This machine's host firewall, judged for UDP 123 from outside; nullopt for --server.
   std::optional<FirewallVerdict> firewall;
   std::string firewall_fix;  // what opens it ("pooljoin firewall", or the front-end's command)
@@ -75,15 +126,23 @@ struct CheckFacts {
 struct CheckOptions {
   ProbeOptions probe;
   bool exposure = true;  // the mode 6 / mode 7 probes
+  // Probed in the same round as the targets (they cost no extra time), no exposure probes.
+  std::vector<ProbeTarget> references;
+};
+
+struct CheckedTargets {
+  std::vector<AddressCheck> addresses;
+  std::vector<ProbeReport> references;
 };
 
 // Probes each target as the monitors do, then sends each the mode 6 READVAR and mode 7 monlist
 // probes. The exposure probes go after the NTP samples, never among them: an ntpd with
 // `limited` counts every packet of a client, and extra ones would earn the samples a RATE kiss
 // the monitors never get.
-Result<std::vector<AddressCheck>> check_addresses(NtpTransport& ntp,
-                                                  const std::vector<ProbeTarget>& targets,
-                                                  const CheckOptions& options);
+Result<CheckedTargets> check_addresses(NtpTransport& ntp, const std::vector<ProbeTarget>& targets,
+                                       const CheckOptions& options);
+// The step and the prediction of each address, from what the monitors will see with `clock`.
+void apply_clock(std::vector<AddressCheck>& addresses, const ClockEstimate& clock);
 
 // The targets of `--server` values: "host", "host:port", "[v6]:port" (port 123 by default). A
 // hostname stands for each of its addresses (as the pool treats every address as a server);
@@ -110,6 +169,8 @@ struct CheckRequest {
   // First wait up to this long for this machine's daemon to synchronise.
   std::optional<std::chrono::milliseconds> wait;
   ProbeOptions probe;
+  // HOST[:PORT] to measure this machine's clock against, instead of the daemon's upstreams.
+  std::vector<std::string> references;
 };
 
 struct CheckEvents {

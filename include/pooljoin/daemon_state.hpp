@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pooljoin/daemons.hpp"
 #include "pooljoin/error.hpp"
@@ -46,6 +47,18 @@ Result<DaemonState> read_chrony_state(ProcessRunner& runner,
                                       const DaemonQueryOptions& options = {});
 Result<DaemonState> read_daemon_state(Daemon daemon, ProcessRunner& runner, NtpTransport& ntp,
                                       const DaemonQueryOptions& options = {});
+
+// One mode 6 request to the ntpd on `options.address`: its opcode, association and payload.
+struct ControlQuery {
+  std::uint8_t opcode = 0;
+  std::uint16_t association = 0;
+  std::string payload;
+};
+// Sends every query at once; each answer is the reassembled data, or why there is none
+// (ExitCode::unavailable: no answer, refused, malformed, incomplete, a mode 6 error).
+Result<std::vector<Result<std::string>>> read_control(NtpTransport& ntp,
+                                                      const std::vector<ControlQuery>& queries,
+                                                      const DaemonQueryOptions& options = {});
 
 // The parsers behind them, for tests: a READVAR variable list, and chronyc's CSV line.
 Result<DaemonState> daemon_state_from_variables(std::string_view variables);

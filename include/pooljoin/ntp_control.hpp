@@ -15,6 +15,7 @@
 namespace pooljoin {
 
 inline constexpr std::size_t kControlHeaderSize = 12;
+inline constexpr std::uint8_t kControlReadStatus = 1;     // READSTAT opcode: the association list
 inline constexpr std::uint8_t kControlReadVariables = 2;  // READVAR opcode
 // The largest response pooljoin reassembles: ntpd's whole system variable list is < 2 KiB.
 inline constexpr std::size_t kControlMaxResponse = 64 * 1024;

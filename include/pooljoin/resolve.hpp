@@ -97,6 +97,10 @@ struct SelectionPolicy {
 // A reply whose offset is further than this from the median of the others, beyond half its
 // own delay (the most network asymmetry can explain), comes from a falseticker.
 inline constexpr double kFalsetickerMarginMs = 50.0;
+// That rule: a reply at `offset_ms` with round trip `delay_ms`, against the median of all.
+bool is_falseticker(double offset_ms, double delay_ms, double median_ms);
+// With fewer replies than this there is no majority to tell a falseticker from.
+inline constexpr std::size_t kFalsetickerQuorum = 3;
 
 // Marks each address selected or rejected (with the reason) and returns the selection, best
 // first: at most one address per /24 (IPv4) or /48 (IPv6) and per named host, IPv6 preferred

@@ -28,7 +28,8 @@ class SyncProgress {
   explicit SyncProgress(const Console& console) : console_(console) {}
   void operator()(std::chrono::milliseconds elapsed, std::chrono::milliseconds limit,
                   const DaemonReport& daemon) {
-    const std::string state = describe(daemon);
+    const std::string state =
+        describe(daemon) + (daemon.upstreams ? "; " + reach_summary(*daemon.upstreams) : "");
     if (console_.stderr_tty()) {
       console_.progress(fmt::format("waiting for synchronisation: {} of {}; {}",
                                     clock_text(elapsed), clock_text(limit), state));
@@ -54,6 +55,22 @@ double round_to(double value, double unit) {
   return std::round(value / unit) * unit;
 }
 
+nlohmann::json upstreams_json(const std::vector<UpstreamHealth>& upstreams) {
+  auto out = nlohmann::json::array();
+  for (const auto& u : upstreams) {
+    out.push_back({{"address", u.address},
+                   {"port", u.port},
+                   {"refclock", u.refclock},
+                   {"stratum", u.stratum},
+                   {"reach", fmt::format("{:03o}", u.reach)},
+                   {"state", to_string(u.state)},
+                   {"usable", u.usable()},
+                   {"offset_ms", u.offset_ms ? nlohmann::json(*u.offset_ms) : nlohmann::json()},
+                   {"jitter_ms", u.jitter_ms ? nlohmann::json(*u.jitter_ms) : nlohmann::json()}});
+  }
+  return out;
+}
+
 }  // namespace
 
 nlohmann::json to_json(const CheckFacts& facts, const std::vector<Finding>& findings) {
@@ -69,6 +86,7 @@ nlohmann::json to_json(const CheckFacts& facts, const std::vector<Finding>& find
         {"leap", s ? nlohmann::json(static_cast<int>(s->leap)) : nlohmann::json()},
         {"refid", s ? nlohmann::json(s->refid) : nlohmann::json()},
         {"offset_ms", s ? nlohmann::json(s->offset_ms) : nlohmann::json()},
+        {"upstreams", d.upstreams ? upstreams_json(*d.upstreams) : nlohmann::json()},
     };
   }
   auto addresses = nlohmann::json::array();
@@ -85,6 +103,8 @@ nlohmann::json to_json(const CheckFacts& facts, const std::vector<Finding>& find
         {"leap", header ? nlohmann::json(static_cast<int>(best.leap)) : nlohmann::json()},
         {"refid", header ? nlohmann::json(best.refid) : nlohmann::json()},
         {"offset_ms", optional_number(valid, best.offset_s * 1000)},
+        {"seen_offset_ms", optional_number(a.seen_offset_s.has_value(),
+                                           a.seen_offset_s.value_or(0) * 1000)},
         {"delay_ms", optional_number(valid, best.delay_s * 1000)},
         {"jitter_ms", optional_number(valid, a.ntp.jitter_s * 1000)},
         {"kod", best.kiss.empty() ? nlohmann::json() : nlohmann::json(best.kiss)},
@@ -97,8 +117,30 @@ nlohmann::json to_json(const CheckFacts& facts, const std::vector<Finding>& find
         {"submittable", a.submittable},
     });
   }
+  nlohmann::json clock;  // null when not estimated
+  if (facts.clock) {
+    const ClockEstimate& c = *facts.clock;
+    auto references = nlohmann::json::array();
+    for (const auto& r : c.references) {
+      const bool valid = r.report.best.valid();
+      references.push_back(
+          {{"address", r.report.target.address.to_string()},
+           {"port", r.report.target.port},
+           {"offset_ms", optional_number(valid, r.report.best.offset_s * 1000)},
+           {"delay_ms", optional_number(valid, r.report.best.delay_s * 1000)},
+           {"counted", r.rejected.empty()},
+           {"rejected", r.rejected.empty() ? nlohmann::json() : nlohmann::json(r.rejected)}});
+    }
+    clock = {{"source", to_string(c.source)},
+             {"references", references},
+             {"reference_offset_ms", c.reference_offset_ms ? nlohmann::json(*c.reference_offset_ms)
+                                                           : nlohmann::json()},
+             {"daemon_offset_ms",
+              c.daemon_offset_ms ? nlohmann::json(*c.daemon_offset_ms) : nlohmann::json()}};
+  }
   return {{"status", to_string(worst(findings))},
           {"daemon", daemon},
+          {"clock", clock},
           {"addresses", addresses},
           {"findings", cli::to_json(findings)}};
 }
@@ -136,6 +178,18 @@ std::string render(const CheckFacts& facts, const std::vector<Finding>& findings
                    const Console& console) {
   std::string out;
   if (facts.daemon) out += fmt::format("daemon  {}\n\n", describe(*facts.daemon));
+  if (facts.daemon && facts.daemon->upstreams && !facts.daemon->upstreams->empty()) {
+    Table table({"upstream", "state", "stratum", "reach", "offset", "jitter"});
+    for (const auto& u : *facts.daemon->upstreams) {
+      table.add({u.port == 123 ? u.address : fmt::format("{} port {}", u.address, u.port),
+                 console.paint(u.usable() ? Console::Style::ok : Console::Style::fail,
+                               std::string(to_string(u.state))),
+                 std::to_string(u.stratum), fmt::format("{:03o}", u.reach),
+                 u.offset_ms ? fmt::format("{:+.3f} ms", *u.offset_ms) : "-",
+                 u.jitter_ms ? fmt::format("{:.3f} ms", *u.jitter_ms) : "-"});
+    }
+    out += table.render() + "\n";
+  }
   if (!facts.addresses.empty()) {
     Table table({"address", "reply", "queries", "stratum", "offset", "delay", "jitter", "leap",
                  "refid", "score", "submit"});
@@ -151,7 +205,8 @@ std::string render(const CheckFacts& facts, const std::vector<Finding>& findings
       if (a.ntp.decided_by >= 0) queries += fmt::format(" (#{})", a.ntp.decided_by + 1);
       table.add({label, reply_text(a.ntp, console), queries,
                  header ? std::to_string(best.stratum) : "-",
-                 valid ? fmt::format("{:+.3f} ms", best.offset_s * 1000) : "-",
+                 valid ? fmt::format("{:+.3f} ms", a.seen_offset_s.value_or(best.offset_s) * 1000)
+                       : "-",
                  valid ? fmt::format("{:.3f} ms", best.delay_s * 1000) : "-",
                  valid ? fmt::format("{:.3f} ms", a.ntp.jitter_s * 1000) : "-",
                  header ? std::to_string(static_cast<int>(best.leap)) : "-",
@@ -172,6 +227,9 @@ void note_wait(const CheckFacts& facts, const Console& console) {
   if (daemon.state && daemon.state->synchronized()) {
     console.note(
         fmt::format("{} synchronised after {}", daemon.name, format_duration(*facts.waited)));
+  } else if (!facts.wait_stopped.empty()) {
+    console.note(fmt::format("stopped waiting after {}: {}", format_duration(*facts.waited),
+                             facts.wait_stopped));
   } else {
     console.note(fmt::format("still not synchronised after {}: {}", format_duration(*facts.waited),
                              describe(daemon)));
@@ -204,6 +262,7 @@ int run_check(Context& ctx, const CheckCommand& command) {
   CheckRequest request;
   request.servers = command.servers;
   request.wait = command.wait.wait;
+  request.references = command.wait.references;
   request.probe = command.probe;
   SystemFacts system;
   if (request.servers.empty()) {

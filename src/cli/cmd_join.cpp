@@ -237,7 +237,8 @@ StepOutcome Join::check() {
             {}};
   }
   if (!ctx_.fs.is_live()) return {"skipped", "an image: nothing runs there to check", {}};
-  const CheckFacts facts = gather_check_facts(ctx_, facts_, {{}, o_.check.wait, o_.resolve.probe});
+  const CheckFacts facts = gather_check_facts(
+      ctx_, facts_, {{}, o_.check.wait, o_.resolve.probe, o_.check.references});
   note_wait(facts, ctx_.console);
   const std::vector<Finding> findings = check_findings(facts);
   const nlohmann::json doc = to_json(facts, findings);

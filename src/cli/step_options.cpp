@@ -179,6 +179,11 @@ RestartRequest restart_request(const RestartOptions& options) {
 }
 
 CLI::Option* add_check_options(CLI::App& app, CheckWaitOptions& options) {
+  app.add_option("--reference", options.references,
+                 "Measure this machine's clock against this server (HOST, HOST:PORT); "
+                 "repeatable, three or more (default: the daemon's usable upstreams, else the "
+                 "servers resolve chose)")
+      ->type_name("HOST");
   return add_duration(app, "--wait", options.wait,
                       "First wait up to DURATION (e.g. 5m) for the daemon to synchronise",
                       std::chrono::milliseconds(0), std::chrono::hours(24 * 7));

@@ -84,8 +84,10 @@ void add_firewall_options(CLI::App& app, FirewallOptions& options);  // --notrac
 
 struct CheckWaitOptions {
   std::optional<std::chrono::milliseconds> wait;
+  std::vector<std::string> references;
 };
-CLI::Option* add_check_options(CLI::App& app, CheckWaitOptions& options);  // --wait
+// --wait --reference
+CLI::Option* add_check_options(CLI::App& app, CheckWaitOptions& options);
 
 struct WebRedirectOptions {
   std::optional<WebServer> server;
@@ -115,7 +117,7 @@ struct JoinOptions {
   GenConfOptions gen_conf;
   RestartOptions restart;
   FirewallOptions firewall;
-  CheckWaitOptions check{std::chrono::minutes(5)};
+  CheckWaitOptions check{std::chrono::minutes(5), {}};
   bool web_redirect = false;
   WebRedirectOptions redirect;
   SubmitOptions submit;

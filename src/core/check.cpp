@@ -11,6 +11,8 @@
 
 #include "pooljoin/ntp_control.hpp"
 #include "pooljoin/process.hpp"
+#include "pooljoin/resolve.hpp"
+#include "pooljoin/selection.hpp"
 #include "pooljoin/text.hpp"
 
 namespace pooljoin {
@@ -22,6 +24,12 @@ constexpr double kFullScore = 19.5;
 // The daemon's own offset beyond which the monitors' measurement starts to cost score (the
 // first band edge of the step function).
 constexpr double kDaemonOffsetWarnMs = 25;
+// How far the served time may be from the references' before it is a warning (it costs score
+// from there) and a failure (from there the monitors' step falls fast: 0 at about 0.5 s).
+constexpr double kClockWarnMs = 25;
+constexpr double kClockFailMs = 100;
+// The pool asks for 4 to 7 upstream servers.
+constexpr std::size_t kMinUsableUpstreams = 4;
 
 std::string ms(double seconds) {
   return fmt::format("{:+.3f} ms", seconds * 1000);
@@ -212,10 +220,12 @@ void diagnose_reply(const CheckFacts& facts, const AddressCheck& a, std::vector<
                    "synchronise from upstream servers of stratum 4 or lower (pooljoin resolve "
                    "picks them)"});
   }
-  std::string scored = fmt::format(
-      "stratum {}, offset {} ({}): each monitor check adds {:+.2f} and the score "
-      "settles at {}",
-      best.stratum, ms(best.offset_s), a.step.reason, a.step.step, score_text(a.predicted));
+  const std::string offset =
+      a.seen_offset_s ? fmt::format("offset {} as the monitors will see it", ms(*a.seen_offset_s))
+                      : fmt::format("offset {}", ms(best.offset_s));
+  std::string scored =
+      fmt::format("stratum {}, {} ({}): each monitor check adds {:+.2f} and the score settles at {}",
+                  best.stratum, offset, a.step.reason, a.step.step, score_text(a.predicted));
   if (a.predicted < kPoolServingScore) {
     out.push_back({"address.score", Severity::fail,
                    fmt::format("{}: {}, below the {} the pool needs to hand the server out", where,
@@ -238,6 +248,123 @@ void diagnose_reply(const CheckFacts& facts, const AddressCheck& a, std::vector<
         {"address.lost-replies", Severity::warn,
          fmt::format("{}: {} of {} queries got no valid reply", where, sent - r.valid, sent),
          "a lossy path or a busy server costs score when all of a check's queries fail"});
+  }
+}
+
+std::string upstream_fix(const CheckFacts& facts) {
+  return fmt::format(
+      "let UDP 123 out and back in for the daemon's own queries, or choose other upstreams "
+      "(`pooljoin resolve --refresh`, then `pooljoin gen-conf` and `pooljoin restart`); `{}` "
+      "shows them",
+      is_chrony(facts) ? "chronyc sources" : "ntpq -p");
+}
+
+void diagnose_upstreams(const CheckFacts& facts, std::vector<Finding>& out) {
+  if (!facts.local || !facts.daemon || !facts.daemon->state) return;
+  const std::string& name = facts.daemon->name;
+  if (!facts.daemon->upstreams) {
+    out.push_back({"upstreams.unknown", Severity::warn,
+                   fmt::format("cannot list {}'s upstreams: {}", name, facts.daemon->upstreams_error),
+                   upstream_fix(facts)});
+    return;
+  }
+  const auto& upstreams = *facts.daemon->upstreams;
+  std::vector<std::string> usable, unusable;
+  for (const auto& u : upstreams) {
+    if (u.usable()) {
+      usable.push_back(fmt::format("{} ({}, reach {:o})", u.address, to_string(u.state), u.reach));
+    } else {
+      unusable.push_back(fmt::format("{} ({}, reach {:o})", u.address, to_string(u.state), u.reach));
+    }
+  }
+  if (upstreams.empty()) {
+    out.push_back({"upstreams.none", Severity::fail,
+                   fmt::format("{} has no upstream servers: it serves its own clock, which "
+                               "nothing corrects",
+                               name),
+                   "configure 4 to 7 upstreams: `pooljoin resolve`, `pooljoin gen-conf`, "
+                   "`pooljoin restart`"});
+    return;
+  }
+  if (usable.empty()) {
+    out.push_back({"upstreams.unreachable", Severity::fail,
+                   fmt::format("none of {}'s {} upstreams is usable: {}", name, upstreams.size(),
+                               fmt::join(unusable, ", ")),
+                   upstream_fix(facts)});
+    return;
+  }
+  const std::string listed =
+      fmt::format("{}{}", fmt::join(usable, ", "),
+                  unusable.empty() ? "" : fmt::format("; not usable: {}", fmt::join(unusable, ", ")));
+  if (usable.size() < kMinUsableUpstreams) {
+    out.push_back({"upstreams.few", Severity::warn,
+                   fmt::format("only {} of {}'s upstreams are usable (the pool asks for 4 to 7): {}",
+                               usable.size(), name, listed),
+                   upstream_fix(facts)});
+    return;
+  }
+  out.push_back({"upstreams", Severity::ok,
+                 fmt::format("{} of {}'s upstreams are usable: {}", usable.size(), name, listed)});
+}
+
+void diagnose_clock(const CheckFacts& facts, std::vector<Finding>& out) {
+  if (!facts.clock) return;
+  const ClockEstimate& clock = *facts.clock;
+  std::vector<std::string> counted, rejected;
+  for (const auto& r : clock.references) {
+    const std::string where = where_of(r.report.target);
+    if (r.rejected.empty()) {
+      counted.push_back(fmt::format("{} {}", where, ms(r.report.best.offset_s)));
+    } else {
+      rejected.push_back(fmt::format("{}: {}", where, r.rejected));
+    }
+  }
+  const std::string from =
+      clock.source == ReferenceSource::none
+          ? std::string("no references")
+          : fmt::format("{} of {} references ({}){}", counted.size(), clock.references.size(),
+                        to_string(clock.source),
+                        rejected.empty() ? ""
+                                         : fmt::format("; left out: {}", fmt::join(rejected, "; ")));
+  // What the monitors will see of the time this machine serves: any valid own reply tells it.
+  std::optional<double> seen;
+  for (const auto& a : facts.addresses) {
+    if (a.seen_offset_s) {
+      seen = *a.seen_offset_s;
+      break;
+    }
+  }
+  if (!clock.reference_offset_ms) {
+    out.push_back(
+        {"clock.references", Severity::warn,
+         clock.daemon_offset_ms
+             ? fmt::format("the clock was measured against {}, fewer than {}: the offset the "
+                           "monitors will see is {}'s own estimate, {}",
+                           from, kMinReferences, clock.daemon, ms(-*clock.daemon_offset_ms / 1000))
+             : fmt::format("the clock was measured against {}, fewer than {}: how far it is from "
+                           "true time is not known",
+                           from, kMinReferences),
+         "name independent servers to measure it against: `pooljoin check --reference HOST` "
+         "(three or more)"});
+    return;
+  }
+  if (!seen) return;  // no valid reply of this machine's own: the address findings say so
+  const double off_ms = *seen * 1000;
+  const std::string text = fmt::format(
+      "the time this machine serves is {} from true time: the median of {} is {} from its "
+      "clock. The monitors will see about that offset",
+      ms(*seen), from, ms(*clock.reference_offset_ms / 1000));
+  if (std::abs(off_ms) > kClockFailMs) {
+    out.push_back({"clock.offset", Severity::fail, text,
+                   fmt::format("the daemon does not correct this clock: check that it may set it "
+                               "(CAP_SYS_TIME; in a container the host keeps the clock) and its "
+                               "log; `{}` shows what it sees",
+                               is_chrony(facts) ? "chronyc tracking" : "ntpq -p")});
+  } else if (std::abs(off_ms) > kClockWarnMs) {
+    out.push_back({"clock.offset", Severity::warn, text,
+                   "let the daemon settle, and prefer upstreams with a low, stable delay"});
+  } else {
+    out.push_back({"clock.offset", Severity::ok, text});
   }
 }
 
@@ -405,10 +532,16 @@ DaemonReport read_local_daemon(const SystemFacts& facts, ProcessRunner& runner, 
   }
   std::optional<DaemonReport> first;
   for (const auto& name : running) {
-    DaemonReport candidate{name, true, true, std::nullopt, {}};
+    DaemonReport candidate{name, true, true, std::nullopt, {}, std::nullopt, {}};
     auto state = read_daemon_state(*parse_daemon(name), runner, ntp, options);
     if (state) {
       candidate.state = std::move(*state);
+      auto upstreams = read_upstreams(*parse_daemon(name), runner, ntp, options);
+      if (upstreams) {
+        candidate.upstreams = std::move(*upstreams);
+      } else {
+        candidate.upstreams_error = upstreams.error().message();
+      }
       return candidate;
     }
     candidate.error = state.error().message();
@@ -451,12 +584,91 @@ Result<std::vector<ProbeTarget>> server_targets(const std::vector<std::string>& 
   return targets;
 }
 
-Result<std::vector<AddressCheck>> check_addresses(NtpTransport& ntp,
-                                                  const std::vector<ProbeTarget>& targets,
-                                                  const CheckOptions& options) {
-  auto reports = ntp.probe(targets, options.probe);
+std::string_view to_string(ReferenceSource source) {
+  switch (source) {
+    case ReferenceSource::none:
+      return "none";
+    case ReferenceSource::option:
+      return "--reference";
+    case ReferenceSource::daemon:
+      return "the daemon's upstreams";
+    case ReferenceSource::selection:
+      return "the servers resolve chose";
+  }
+  return "none";
+}
+
+std::size_t ClockEstimate::counted() const {
+  return static_cast<std::size_t>(std::count_if(references.begin(), references.end(),
+                                                [](const auto& r) { return r.rejected.empty(); }));
+}
+
+std::optional<double> ClockEstimate::seen_offset_s(double self_offset_s) const {
+  if (reference_offset_ms) return self_offset_s - *reference_offset_ms / 1000;
+  if (daemon_offset_ms) return -*daemon_offset_ms / 1000;
+  return std::nullopt;
+}
+
+ClockEstimate estimate_clock(ReferenceSource source, std::vector<ProbeReport> references,
+                             std::optional<double> daemon_offset_ms, std::string daemon) {
+  ClockEstimate clock;
+  clock.source = source;
+  clock.daemon_offset_ms = daemon_offset_ms;
+  clock.daemon = std::move(daemon);
+  std::vector<double> offsets;
+  for (auto& report : references) {
+    ClockReference reference{std::move(report), {}};
+    const NtpSample& best = reference.report.best;
+    if (reference.report.fault() != NtpFault::none) {
+      reference.rejected = fmt::format("no valid reply ({})", describe(reference.report.fault()));
+    } else if (best.leap == Leap::unsynchronized) {
+      reference.rejected = "not synchronised (leap 3)";
+    } else {
+      offsets.push_back(best.offset_s * 1000);
+    }
+    clock.references.push_back(std::move(reference));
+  }
+  if (offsets.size() >= kFalsetickerQuorum) {
+    const double middle = median(offsets);
+    for (auto& r : clock.references) {
+      if (!r.rejected.empty()) continue;
+      const double offset_ms = r.report.best.offset_s * 1000;
+      if (is_falseticker(offset_ms, r.report.best.delay_s * 1000, middle)) {
+        r.rejected = fmt::format("falseticker: {:+.1f} ms from the median of the others",
+                                 offset_ms - middle);
+      }
+    }
+  }
+  std::vector<double> counted;
+  for (const auto& r : clock.references)
+    if (r.rejected.empty()) counted.push_back(r.report.best.offset_s * 1000);
+  if (counted.size() >= kMinReferences) clock.reference_offset_ms = median(counted);
+  return clock;
+}
+
+void apply_clock(std::vector<AddressCheck>& addresses, const ClockEstimate& clock) {
+  for (auto& a : addresses) {
+    if (a.ntp.fault() != NtpFault::none) continue;
+    a.seen_offset_s = clock.seen_offset_s(a.ntp.best.offset_s);
+    if (!a.seen_offset_s) continue;
+    NtpSample seen = a.ntp.best;
+    seen.offset_s = *a.seen_offset_s;
+    a.step = score_step(seen);
+    a.predicted = converged_score(a.step);
+  }
+}
+
+Result<CheckedTargets> check_addresses(NtpTransport& ntp, const std::vector<ProbeTarget>& targets,
+                                       const CheckOptions& options) {
+  std::vector<ProbeTarget> all = targets;
+  all.insert(all.end(), options.references.begin(), options.references.end());
+  auto reports = ntp.probe(all, options.probe);
   if (!reports) return tl::unexpected(std::move(reports.error()));
-  std::vector<AddressCheck> checks;
+  CheckedTargets checked;
+  checked.references.assign(std::make_move_iterator(reports->begin() + static_cast<long>(targets.size())),
+                            std::make_move_iterator(reports->end()));
+  reports->resize(targets.size());
+  std::vector<AddressCheck>& checks = checked.addresses;
   for (auto& report : *reports) {
     AddressCheck check;
     check.step = score_step(report.best);
@@ -466,7 +678,7 @@ Result<std::vector<AddressCheck>> check_addresses(NtpTransport& ntp,
     check.ntp = std::move(report);
     checks.push_back(std::move(check));
   }
-  if (!options.exposure || targets.empty()) return checks;
+  if (!options.exposure || targets.empty()) return checked;
 
   // Collect every datagram until the timeout: the size of what comes back is the point.
   auto never_complete = [](const std::vector<std::vector<std::uint8_t>>&) { return false; };
@@ -485,13 +697,14 @@ Result<std::vector<AddressCheck>> check_addresses(NtpTransport& ntp,
     checks[i].mode6 = exposure_of(requests[2 * i], (*results)[2 * i], false);
     checks[i].monlist = exposure_of(requests[2 * i + 1], (*results)[2 * i + 1], true);
   }
-  return checks;
+  return checked;
 }
 
 std::vector<Finding> diagnose(const CheckFacts& facts) {
   using Diagnoser = void (*)(const CheckFacts&, std::vector<Finding>&);
   static constexpr Diagnoser kDiagnosers[] = {
-      diagnose_daemon, diagnose_addresses, diagnose_firewall, diagnose_exposure, diagnose_outside};
+      diagnose_daemon, diagnose_upstreams, diagnose_clock,  diagnose_addresses,
+      diagnose_firewall, diagnose_exposure, diagnose_outside};
   std::vector<Finding> findings;
   for (Diagnoser diagnoser : kDiagnosers)
     diagnoser(facts, findings);
@@ -514,6 +727,50 @@ std::string describe(const DaemonReport& daemon) {
                      s.synchronized() ? "synchronised" : "not synchronised", s.stratum,
                      static_cast<int>(s.leap), s.refid.empty() ? "-" : s.refid, s.offset_ms);
 }
+
+namespace {
+
+// Why a wait for synchronisation cannot end well, whatever time it is given; "" while it can.
+std::string hopeless(const DaemonReport& daemon) {
+  if (!daemon.running) return fmt::format("{} is not running (see its log: `journalctl -u {}`)",
+                                          daemon.name, daemon.name);
+  if (daemon.upstreams && daemon.upstreams->empty())
+    return fmt::format("{} has no upstream servers to synchronise from", daemon.name);
+  return {};
+}
+
+// What this machine's clock is measured against: --reference; else the daemon's usable
+// upstreams (servers, not refclocks) when there are enough; else the saved selection.
+Result<std::pair<ReferenceSource, std::vector<ProbeTarget>>> reference_targets(
+    const CheckRequest& request, const DaemonReport* daemon, const RootedFs& fs) {
+  using Found = std::pair<ReferenceSource, std::vector<ProbeTarget>>;
+  if (!request.references.empty()) {
+    auto targets = server_targets(request.references);
+    if (!targets) return tl::unexpected(std::move(targets.error()));
+    return Found{ReferenceSource::option, std::move(*targets)};
+  }
+  if (!daemon) return Found{ReferenceSource::none, {}};
+  std::vector<ProbeTarget> upstreams;
+  if (daemon->upstreams) {
+    for (const auto& u : *daemon->upstreams) {
+      auto address = IpAddress::parse(u.address);
+      if (u.usable() && !u.refclock && address)
+        upstreams.push_back({*address, u.port, "upstream"});
+    }
+  }
+  if (upstreams.size() >= kMinReferences) return Found{ReferenceSource::daemon, upstreams};
+  auto saved = load_selection(fs);
+  if (saved && *saved && !(*saved)->servers.empty()) {
+    std::vector<ProbeTarget> servers;
+    for (const auto& server : (*saved)->servers)
+      servers.push_back({server.address, 123, server.host});
+    return Found{ReferenceSource::selection, std::move(servers)};
+  }
+  if (!upstreams.empty()) return Found{ReferenceSource::daemon, upstreams};
+  return Found{ReferenceSource::none, {}};
+}
+
+}  // namespace
 
 Result<CheckFacts> gather_check(const SystemFacts& system, const CheckRequest& request,
                                 Effects& effects, const CheckEvents& events) {
@@ -548,7 +805,8 @@ Result<CheckFacts> gather_check(const SystemFacts& system, const CheckRequest& r
       };
       while (!synchronized(daemon)) {
         if (events.syncing) events.syncing(elapsed(), limit, daemon);
-        if (elapsed() >= limit) break;
+        facts.wait_stopped = hopeless(daemon);
+        if (!facts.wait_stopped.empty() || elapsed() >= limit) break;
         auto slept =
             clock.sleep_for(std::min(kSyncPoll, limit - elapsed()), "the wait for synchronisation");
         if (!slept) return tl::unexpected(std::move(slept.error()));
@@ -569,13 +827,30 @@ Result<CheckFacts> gather_check(const SystemFacts& system, const CheckRequest& r
     facts.firewall = opening.before;
     facts.firewall_fix = opening.fix();
   }
+  auto references =
+      reference_targets(request, facts.daemon ? &*facts.daemon : nullptr, effects.fs);
+  if (!references) return tl::unexpected(std::move(references.error()));
+  options.references = references->second;
   if (!targets.empty()) {
-    events.step.on_waiting(fmt::format("probing {} address{} as the pool's monitors do",
-                                       targets.size(), targets.size() == 1 ? "" : "es"));
+    events.step.on_waiting(fmt::format(
+        "probing {} address{} as the pool's monitors do{}", targets.size(),
+        targets.size() == 1 ? "" : "es",
+        options.references.empty()
+            ? ""
+            : fmt::format(", and {} references for the clock", options.references.size())));
     auto checked = check_addresses(effects.ntp, targets, options);
     events.step.on_waiting("");
     if (!checked) return tl::unexpected(std::move(checked.error()));
-    facts.addresses = std::move(*checked);
+    facts.addresses = std::move(checked->addresses);
+    if (facts.local || references->first != ReferenceSource::none) {
+      const DaemonState* state =
+          facts.daemon && facts.daemon->state ? &*facts.daemon->state : nullptr;
+      facts.clock = estimate_clock(
+          references->first, std::move(checked->references),
+          state ? std::optional<double>(state->offset_ms) : std::nullopt,
+          facts.daemon ? facts.daemon->name : std::string());
+      apply_clock(facts.addresses, *facts.clock);
+    }
   }
   return facts;
 }

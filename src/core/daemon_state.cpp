@@ -1,33 +1,19 @@
 #include "pooljoin/daemon_state.hpp"
 
-#include <charconv>
 
 #include <fmt/format.h>
 
 #include "pooljoin/ntp_control.hpp"
 #include "pooljoin/ntp_probe.hpp"
 #include "pooljoin/process.hpp"
+#include "pooljoin/text.hpp"
 
 namespace pooljoin {
 namespace {
 
-std::optional<double> to_double(std::string_view text) {
-  double value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-std::optional<int> to_int(std::string_view text, int base = 10) {
-  int value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
 // ntpd sends the leap indicator as a number ("0".."3"); ntpq shows it as two bits ("00", "11").
 std::optional<Leap> parse_leap(std::string_view text) {
-  std::optional<int> value = text.size() == 2 ? to_int(text, 2) : to_int(text);
+  std::optional<int> value = text.size() == 2 ? parse_int(text, 2) : parse_int(text);
   if (!value || *value < 0 || *value > 3) return std::nullopt;
   return static_cast<Leap>(*value);
 }
@@ -49,7 +35,7 @@ Result<DaemonState> daemon_state_from_variables(std::string_view text) {
   auto leap = field("leap");
   auto stratum = field("stratum");
   std::optional<Leap> parsed_leap = leap ? parse_leap(*leap) : std::nullopt;
-  std::optional<int> parsed_stratum = stratum ? to_int(*stratum) : std::nullopt;
+  std::optional<int> parsed_stratum = stratum ? parse_int(*stratum) : std::nullopt;
   if (!parsed_leap || !parsed_stratum) {
     return tl::unexpected(unreadable("ntpd's system variables lack a valid leap or stratum",
                                      "the mode 6 answer was not what ntpd sends",
@@ -61,7 +47,7 @@ Result<DaemonState> daemon_state_from_variables(std::string_view text) {
   // Milliseconds, as ntpd reports them; a missing or odd value stays 0.
   auto ms = [&](std::string_view name) {
     auto value = field(name);
-    return value ? to_double(*value).value_or(0) : 0;
+    return value ? parse_double(*value).value_or(0) : 0;
   };
   state.offset_ms = ms("offset");
   state.jitter_ms = ms("sys_jitter");
@@ -73,26 +59,19 @@ Result<DaemonState> daemon_state_from_variables(std::string_view text) {
 Result<DaemonState> daemon_state_from_chronyc(std::string_view csv) {
   // Ref-ID,Ref name,Stratum,Ref time,System time,Last offset,RMS offset,Frequency,
   // Residual freq,Skew,Root delay,Root dispersion,Update interval,Leap status
-  std::string_view line = csv.substr(0, csv.find('\n'));
-  std::vector<std::string_view> fields;
-  while (true) {
-    auto comma = line.find(',');
-    fields.push_back(line.substr(0, comma));
-    if (comma == std::string_view::npos) break;
-    line.remove_prefix(comma + 1);
-  }
+  const std::vector<std::string_view> fields = split_fields(csv.substr(0, csv.find('\n')));
   auto bad = [&] {
     return tl::unexpected(unreadable("cannot read chronyc's tracking report",
                                      "not the 14 comma-separated fields of `chronyc -c tracking`",
                                      std::string(csv.substr(0, 400))));
   };
   if (fields.size() != 14) return bad();
-  auto stratum = to_int(fields[2]);
-  auto refid = to_int(fields[0], 16);
-  auto last_offset = to_double(fields[5]);
-  auto rms_offset = to_double(fields[6]);
-  auto root_delay = to_double(fields[10]);
-  auto root_dispersion = to_double(fields[11]);
+  auto stratum = parse_int(fields[2]);
+  auto refid = parse_int(fields[0], 16);
+  auto last_offset = parse_double(fields[5]);
+  auto rms_offset = parse_double(fields[6]);
+  auto root_delay = parse_double(fields[10]);
+  auto root_dispersion = parse_double(fields[11]);
   if (!stratum || !last_offset || !rms_offset || !root_delay || !root_dispersion) return bad();
 
   DaemonState state;
@@ -123,38 +102,58 @@ Result<DaemonState> daemon_state_from_chronyc(std::string_view csv) {
   return state;
 }
 
-Result<DaemonState> read_ntpd_state(NtpTransport& ntp, const DaemonQueryOptions& options) {
-  ProbeTarget target{options.address, options.port, "ntpd"};
-  std::uint16_t sequence = random_control_sequence();
-  auto response = std::make_shared<ControlResponse>(sequence, kControlReadVariables);
-  QueryRequest request{target, control_request(kControlReadVariables, sequence, 0), options.timeout,
-                       [response](const std::vector<std::vector<std::uint8_t>>& replies) {
-                         response->add(replies.back());
-                         return response->complete() || response->malformed();
-                       }};
-  auto results = ntp.query({request});
+Result<std::vector<Result<std::string>>> read_control(NtpTransport& ntp,
+                                                      const std::vector<ControlQuery>& queries,
+                                                      const DaemonQueryOptions& options) {
+  const ProbeTarget target{options.address, options.port, "ntpd"};
+  std::vector<std::shared_ptr<ControlResponse>> responses;
+  std::vector<QueryRequest> requests;
+  for (const auto& query : queries) {
+    const std::uint16_t sequence = random_control_sequence();
+    auto response = std::make_shared<ControlResponse>(sequence, query.opcode);
+    responses.push_back(response);
+    requests.push_back(
+        {target, control_request(query.opcode, sequence, query.association, query.payload),
+         options.timeout, [response](const std::vector<std::vector<std::uint8_t>>& replies) {
+           response->add(replies.back());
+           return response->complete() || response->malformed();
+         }});
+  }
+  auto results = ntp.query(requests);
   if (!results) return tl::unexpected(std::move(results.error()));
-  const QueryResult& result = results->front();
-  std::string what = fmt::format("ntpd on {} did not report its state", target.endpoint());
-  if (!result.error.empty()) return tl::unexpected(unreadable(what, result.error));
-  if (result.refused) {
-    return tl::unexpected(unreadable(what, "nothing listens on its NTP port"));
+  const std::string what = fmt::format("ntpd on {} did not report its state", target.endpoint());
+  std::vector<Result<std::string>> answers;
+  for (std::size_t i = 0; i < queries.size(); ++i) {
+    const QueryResult& result = (*results)[i];
+    const ControlResponse& response = *responses[i];
+    std::string why;
+    if (!result.error.empty())
+      why = result.error;
+    else if (result.refused)
+      why = "nothing listens on its NTP port";
+    else if (!result.answered())
+      why = fmt::format("no answer to a mode 6 query within {} ms", options.timeout.count());
+    else if (response.malformed())
+      why = "its mode 6 answer was malformed";
+    else if (!response.complete())
+      why = "its mode 6 answer was incomplete (fragments lost)";
+    else if (response.error())
+      why = fmt::format("it answered with mode 6 error {}", response.status() >> 8);
+    if (why.empty()) {
+      answers.emplace_back(response.data());
+    } else {
+      answers.emplace_back(tl::unexpected(unreadable(what, why)));
+    }
   }
-  if (!result.answered()) {
-    return tl::unexpected(unreadable(
-        what, fmt::format("no answer to a mode 6 query within {} ms", options.timeout.count())));
-  }
-  if (response->malformed()) {
-    return tl::unexpected(unreadable(what, "its mode 6 answer was malformed"));
-  }
-  if (!response->complete()) {
-    return tl::unexpected(unreadable(what, "its mode 6 answer was incomplete (fragments lost)"));
-  }
-  if (response->error()) {
-    return tl::unexpected(
-        unreadable(what, fmt::format("it answered with mode 6 error {}", response->status() >> 8)));
-  }
-  return daemon_state_from_variables(response->data());
+  return answers;
+}
+
+Result<DaemonState> read_ntpd_state(NtpTransport& ntp, const DaemonQueryOptions& options) {
+  auto answers = read_control(ntp, {{kControlReadVariables, 0, {}}}, options);
+  if (!answers) return tl::unexpected(std::move(answers.error()));
+  Result<std::string>& answer = answers->front();
+  if (!answer) return tl::unexpected(std::move(answer.error()));
+  return daemon_state_from_variables(*answer);
 }
 
 Result<DaemonState> read_chrony_state(ProcessRunner& runner, const DaemonQueryOptions& options) {

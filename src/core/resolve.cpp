@@ -209,6 +209,10 @@ void apply_measurements(std::vector<Candidate>& candidates,
   }
 }
 
+bool is_falseticker(double offset_ms, double delay_ms, double median_ms) {
+  return std::fabs(offset_ms - median_ms) > kFalsetickerMarginMs + delay_ms / 2;
+}
+
 std::vector<SelectedServer> select_upstreams(std::vector<Candidate>& candidates,
                                              const SelectionPolicy& policy) {
   struct Entry {
@@ -237,13 +241,12 @@ std::vector<SelectedServer> select_upstreams(std::vector<Candidate>& candidates,
     }
   }
   // 2. Falsetickers: far from what the others agree on.
-  if (offsets.size() >= 3) {
+  if (offsets.size() >= kFalsetickerQuorum) {
     double middle = median(offsets);
     for (auto& c : candidates) {
       for (auto& a : c.addresses) {
         if (!a.error.empty() || !a.measurement) continue;
-        double distance = std::fabs(a.measurement->offset_ms - middle);
-        if (distance > kFalsetickerMarginMs + a.measurement->delay_ms / 2) {
+        if (is_falseticker(a.measurement->offset_ms, a.measurement->delay_ms, middle)) {
           a.error = fmt::format("falseticker: {:+.1f} ms from the median of the others",
                                 a.measurement->offset_ms - middle);
         }

@@ -502,7 +502,7 @@ Result<SubmitPlan> plan_submit(const SystemFacts& system, const SubmitRequest& r
   auto checked = check_addresses(effects.ntp, targets, options);
   events.on_waiting("");
   if (!checked) return tl::unexpected(std::move(checked.error()));
-  check.addresses = std::move(*checked);
+  check.addresses = std::move(checked->addresses);
   for (std::size_t i = 0; i < facts.addresses.size(); ++i)
     facts.addresses[i].ntp = ntp_answer(check.addresses[i]);
   const FirewallFacts firewall = gather_firewall(system, effects);

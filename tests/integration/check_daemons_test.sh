@@ -85,13 +85,17 @@ pj_in() {
 
 findings() { jqr "[.findings[] | select(.severity == \"$1\") | .id] | join(\" \")"; }
 
+# The four upstreams of UPSTREAMS, answering at stratum 2 with the machine's own time.
+GOOD_UPSTREAMS=(192.0.2.1:123,stratum=2 192.0.2.2:123,stratum=2 192.0.2.3:123,stratum=2 192.0.2.4:123,stratum=2)
+
 test_synchronised_ntpsec_agrees_with_ntpq() {
   local sb clock_before
   clock_before=$(clock_discipline)
   sb=$(sandbox_with ntpsec-sync 10)
-  start_ntpsec "$sb" "$ORPHAN
-$RECOMMENDED"
-  wait_for_stratum "$sb" 4
+  upstreams_for "$sb" 10 "${GOOD_UPSTREAMS[@]}"
+  start_ntpsec "$sb" "$RECOMMENDED"
+  wait_for_stratum "$sb" 3
+  wait_for_usable "$sb" 4
   pj_in "$sb" 0 --json check "${QUICK[@]}"
   # Its one warning: reachability from outside, which a check from the machine cannot see.
   assert_eq "$(jqr .status)" warn
@@ -105,25 +109,34 @@ $RECOMMENDED"
   # The daemon object has exactly the documented keys (sorted, as emitted), and its offset is a
   # number.
   assert_eq "$(jqr '.daemon | keys | join(",")')" \
-    "leap,name,offset_ms,refid,running,stratum,synchronized"
+    "leap,name,offset_ms,refid,running,stratum,synchronized,upstreams"
   assert_eq "$(jqr '.daemon.offset_ms | type')" number
+  # Its upstreams as ntpq lists them; the clock measured against them.
+  assert_eq "$(jqr '[.daemon.upstreams[] | "\(.address)/\(.stratum)/\(.usable)"] | join(" ")')" \
+    "192.0.2.1/2/true 192.0.2.2/2/true 192.0.2.3/2/true 192.0.2.4/2/true"
+  assert_eq "$(jqr '[.daemon.upstreams[] | select(.state == "selected")] | length')" 1
+  assert_eq "$(jqr .clock.source)" "the daemon's upstreams"
+  assert_eq "$(jqr '[.clock.references[] | select(.counted)] | length')" 4
+  jq -e '.clock.reference_offset_ms | fabs < 1' <<<"$OUT" >/dev/null || fail "reference offset"
+  echo "  ntpq -p: $(in_sandbox "$sb" ntpq -np 127.0.0.1 | tail -4 | cut -c1-70 | tr '\n' '|')"
   echo "  daemon offset_ms: $(jqr .daemon.offset_ms), ntpq offset: $(ntpq_rv "$sb" offset)"
   echo "  ntpq: leap=$(ntpq_rv "$sb" leap) stratum=$(ntpq_rv "$sb" stratum) refid=$(ntpq_rv "$sb" refid)"
   assert_eq "$(jqr '[.addresses[] | "\(.address)/\(.family)"] | join(" ")')" \
     "185.255.0.10/ipv4 2a0a:e5c0::10/ipv6"
   local a
   for a in 0 1; do
-    assert_eq "$(jqr ".addresses[$a].stratum")" 4
+    assert_eq "$(jqr ".addresses[$a].stratum")" 3
     assert_eq "$(jqr ".addresses[$a].leap")" 0
     assert_eq "$(jqr ".addresses[$a].refid")" "$(ntpq_rv "$sb" refid)"
     assert_eq "$(jqr ".addresses[$a].reachable")" true
     assert_eq "$(jqr ".addresses[$a].submittable")" true
     assert_eq "$(jqr ".addresses[$a].predicted_score")" 20
     jq -e ".addresses[$a].offset_ms | fabs < 1" <<<"$OUT" >/dev/null || fail "offset"
+    jq -e ".addresses[$a].seen_offset_ms | fabs < 1" <<<"$OUT" >/dev/null || fail "seen offset"
   done
   assert_eq "$(findings ok)" \
-    "daemon.synchronized address.ok address.ok firewall.open firewall.open security.mode6 security.monlist security.mode6 security.monlist"
-  # ntpd ran and synchronised (orphan mode) without touching the kernel's clock discipline.
+    "daemon.synchronized upstreams clock.offset address.ok address.ok firewall.open firewall.open security.mode6 security.monlist security.mode6 security.monlist"
+  # ntpd ran and synchronised without touching the kernel's clock discipline.
   echo "  adjtimex before: $clock_before; after: $(clock_discipline)"
   assert_clock_discipline_kept "$clock_before"
 }
@@ -131,18 +144,21 @@ $RECOMMENDED"
 test_a_default_check_is_the_monitors_three_queries_then_the_security_probes() {
   local sb start elapsed
   sb=$(sandbox_with ntpsec-defaults 11)
-  start_ntpsec "$sb" "$ORPHAN
-$RECOMMENDED"
-  wait_for_stratum "$sb" 4
+  upstreams_for "$sb" 11 "${GOOD_UPSTREAMS[@]}"
+  start_ntpsec "$sb" "$RECOMMENDED"
+  wait_for_stratum "$sb" 3
+  wait_for_usable "$sb" 4
   start=$(date +%s%N)
   pj_in "$sb" 0 check
   elapsed=$((($(date +%s%N) - start) / 1000000))
   echo "  default check (3 queries 2 s apart, 3 s timeouts): ${elapsed} ms"
   # 2 intervals of 2 s, then the mode 6/7 probes waiting out their 3 s timeout.
   [ "$elapsed" -ge 7000 ] && [ "$elapsed" -lt 9000 ] || fail "took ${elapsed} ms"
-  assert_contains "$OUT" "daemon  ntpsec synchronised: stratum 4, leap 0, refid 127.0.0.1"
+  assert_contains "$OUT" "daemon  ntpsec synchronised: stratum 3, leap 0, refid 192.0.2."
+  # Its upstreams, as ntpq -p shows them.
+  grep -Eq '^192\.0\.2\.1 +(selected|candidate|outlier) +2 ' <<<"$OUT" || fail "no upstream row: $OUT"
   # Three queries each; the one with the lowest delay decided.
-  grep -Eq '^185\.255\.0\.11 +ok +3 \(#[123]\) +4 ' <<<"$OUT" || fail "no row of 3 queries, stratum 4: $OUT"
+  grep -Eq '^185\.255\.0\.11 +ok +3 \(#[123]\) +3 ' <<<"$OUT" || fail "no row of 3 queries, stratum 3: $OUT"
   assert_contains "$OUT" "check: 0 failed, 1 warning"
 }
 
@@ -161,25 +177,29 @@ test_unsynchronised_ntpsec_fails_and_agrees_with_ntpq() {
   # On the wire: LI 3, stratum 0, kiss code INIT.
   assert_eq "$(jqr '[.addresses[] | "\(.leap)/\(.stratum)/\(.kod)/\(.submittable)"] | join(" ")')" \
     "3/0/INIT/false 3/0/INIT/false"
-  assert_eq "$(findings fail)" "daemon.unsynchronized address.unsynchronized address.unsynchronized"
+  # Why: none of its upstreams answers (TEST-NET-1 has no route out of the sandbox).
+  assert_eq "$(findings fail)" "daemon.unsynchronized upstreams.unreachable address.unsynchronized address.unsynchronized"
+  assert_contains "$(jqr '.findings[] | select(.id == "upstreams.unreachable") | .message')" \
+    "none of ntpsec's 4 upstreams is usable: 192.0.2.1 (unreachable, reach 0)"
 }
 
 test_wait_sees_the_transition_to_synchronised() {
   local sb start elapsed
   sb=$(sandbox_with ntpsec-wait 13)
+  upstreams_for "$sb" 13 "${GOOD_UPSTREAMS[@]}"
   start=$(date +%s%N)
-  # orphanwait holds ntpsec unsynchronised for a few seconds after it starts.
-  start_ntpsec "$sb" "tos orphan 4 orphanwait 4
-$RECOMMENDED"
+  # ntpsec takes a few polls of its upstreams (iburst) before it synchronises.
+  start_ntpsec "$sb" "$RECOMMENDED"
   pj_in "$sb" 0 check --wait 30s "${QUICK[@]}"
   elapsed=$((($(date +%s%N) - start) / 1000000))
   echo "  synchronised ${elapsed} ms after ntpd started"
-  assert_contains "$ERR" "waiting for synchronisation (0:00 of 0:30): ntpsec not synchronised: stratum 16, leap 3, refid INIT"
+  # Each line says how far it has got with each upstream.
+  assert_contains "$ERR" "waiting for synchronisation (0:00 of 0:30): ntpsec not synchronised: stratum 16, leap 3, refid INIT, offset +0.000 ms; 0 of 4 upstreams reached (reach 0 0 0 0)"
+  grep -Eq 'of 4 upstreams reached \(reach [1-7]' <<<"$ERR" || fail "no progress per upstream: $ERR"
   assert_contains "$ERR" "ntpsec synchronised after"
   assert_not_contains "$ERR" $'\r'  # no terminal: plain lines only
-  assert_contains "$OUT" "daemon  ntpsec synchronised: stratum 4"
-  assert_contains "$OUT" "check: 0 failed, 1 warning"
-  [ "$elapsed" -ge 3000 ] || fail "synchronised after ${elapsed} ms: orphanwait was not waited for"
+  assert_contains "$OUT" "daemon  ntpsec synchronised: stratum 3"
+  [ "$elapsed" -ge 3000 ] || fail "synchronised after ${elapsed} ms: too soon to have waited"
 }
 
 test_wait_gives_up_with_a_progress_line_on_a_terminal() {
@@ -210,8 +230,8 @@ restrict -6 ::1"
   wait_for_stratum "$sb" 4
   pj_in "$sb" 1 --json check "${QUICK[@]}"
   # The probes find mode 6 answered; the lint names the lines that opened it.
-  assert_eq "$(findings fail)" "security.mode6 security.mode6"
-  assert_eq "$(findings warn)" "reach.outside lint.restrict-default lint.restrict-default"
+  assert_eq "$(findings fail)" "upstreams.unreachable security.mode6 security.mode6"
+  assert_eq "$(findings warn)" "clock.references reach.outside lint.restrict-default lint.restrict-default"
   assert_eq "$(jqr '[.findings[] | select(.id == "security.mode6") | .message | split(": ")[0]] | join(" ")')" \
     "185.255.0.15 2a0a:e5c0::15"
   assert_contains "$(jqr '.findings[] | select(.id == "security.mode6") | .fix' | head -1)" \
@@ -230,10 +250,12 @@ restrict -6 default kod limited nomodify notrap nopeer
 restrict 127.0.0.1
 restrict -6 ::1"
   wait_for_stratum "$sb" 4
-  pj_in "$sb" 0 --json check "${QUICK[@]}"
+  # (in orphan mode: its upstreams do not answer, which fails the check on its own)
+  pj_in "$sb" 1 --json check "${QUICK[@]}"
+  assert_eq "$(findings fail)" "upstreams.unreachable"
   assert_eq "$(jqr '[.findings[] | select(.id == "security.mode6") | .severity] | join(" ")')" "ok ok"
   # The lint agrees: a warning (the pool's line names noquery), not a failure.
-  assert_eq "$(findings warn)" "reach.outside lint.restrict-default lint.restrict-default"
+  assert_eq "$(findings warn)" "clock.references reach.outside lint.restrict-default lint.restrict-default"
 }
 
 test_chronyd_agrees_with_chronyc() {
@@ -267,8 +289,93 @@ test_chronyd_agrees_with_chronyc() {
   assert_eq "$(jqr .status)" fail
   assert_eq "$(findings ok)" \
     "daemon.synchronized address.ok address.ok firewall.open firewall.open security.mode6 security.monlist security.mode6 security.monlist"
-  assert_eq "$(findings fail)" "lint.local-clock lint.upstream-count"
+  # It has no upstream at all: nothing corrects its clock.
+  assert_eq "$(findings fail)" "upstreams.none lint.local-clock lint.upstream-count"
   assert_contains "$(jqr '.findings[] | select(.id == "lint.local-clock") | .message')" "/etc/chrony/chrony.conf: line 1:"
+}
+
+# ntpd that cannot set the clock (as in a container without CAP_SYS_TIME; `tinker step 0` keeps
+# it from stepping, which would fail and restart it) follows upstreams 500 ms ahead: it says it is
+# synchronised and serves the machine's clock, 500 ms behind true time. Its own probe says 0;
+# the references say -500 ms, and the monitors would score it down to -8.5.
+test_a_clock_the_daemon_cannot_correct_is_scored_from_the_references() {
+  local sb
+  sb=$(sandbox_with ntpsec-offset 19)
+  upstreams_for "$sb" 19 192.0.2.1:123,stratum=2,offset=0.5 192.0.2.2:123,stratum=2,offset=0.5 \
+    192.0.2.3:123,stratum=2,offset=0.5 192.0.2.4:123,silent \
+    192.0.2.5:123,stratum=2 192.0.2.6:123,stratum=2 192.0.2.7:123,stratum=2
+  start_ntpsec "$sb" "tinker step 0
+$RECOMMENDED"
+  wait_for_stratum "$sb" 3
+  wait_for_usable "$sb" 3
+  pj_in "$sb" 1 --json check "${QUICK[@]}"
+  echo "  ntpq offset: $(ntpq_rv "$sb" offset) ms; references: $(jqr '[.clock.references[] | .offset_ms | floor] | join(" ")') ms"
+  assert_eq "$(jqr .clock.source)" "the daemon's upstreams"
+  assert_eq "$(jqr '[.clock.references[] | .address] | join(" ")')" "192.0.2.1 192.0.2.2 192.0.2.3"
+  jq -e '.clock.reference_offset_ms | . > 495 and . < 505' <<<"$OUT" >/dev/null || fail "reference offset"
+  jq -e '[.addresses[] | .offset_ms | fabs < 5] | all' <<<"$OUT" >/dev/null || fail "own offsets"
+  jq -e '[.addresses[] | .seen_offset_ms | . > -505 and . < -495] | all' <<<"$OUT" >/dev/null || fail "seen offsets"
+  assert_eq "$(jqr '[.addresses[] | .score_reason] | unique | join(" ")')" "offset 100-750 ms"
+  jq -e '[.addresses[] | .predicted_score < 0] | all' <<<"$OUT" >/dev/null || fail "predicted: $(jqr '[.addresses[].predicted_score]')"
+  assert_eq "$(findings fail)" "clock.offset address.score address.score"
+  assert_eq "$(findings warn)" "daemon.offset upstreams.few reach.outside"
+  assert_contains "$(jqr '.findings[] | select(.id == "clock.offset") | .message')" \
+    "ms from true time: the median of 3 of 3 references (the daemon's upstreams) is +"
+  assert_contains "$(jqr '.findings[] | select(.id == "upstreams.few") | .message')" \
+    "not usable: 192.0.2.4 (unreachable, reach 0)"
+
+  # --reference decides instead: three servers that agree with this machine's clock.
+  pj_in "$sb" 0 --json check "${QUICK[@]}" --reference 192.0.2.5 --reference 192.0.2.6 --reference 192.0.2.7
+  assert_eq "$(jqr .clock.source)" "--reference"
+  jq -e '.clock.reference_offset_ms | fabs < 5' <<<"$OUT" >/dev/null || fail "reference offset"
+  assert_eq "$(jqr '[.addresses[] | .predicted_score] | unique | join(" ")')" 20
+  assert_eq "$(jqr '.findings[] | select(.id == "clock.offset") | .severity')" ok
+
+  # Fewer than three answer: said so, and the daemon's own estimate (+500 ms) is used.
+  pj_in "$sb" 1 --json check "${QUICK[@]}" --reference 192.0.2.5 --reference 192.0.2.4
+  assert_eq "$(jqr '[.clock.references[] | .counted | tostring] | join(" ")')" "true false"
+  assert_eq "$(jqr .clock.reference_offset_ms)" null
+  assert_contains "$(jqr '.findings[] | select(.id == "clock.references") | .message')" \
+    "the clock was measured against 1 of 2 references (--reference); left out: 192.0.2.4: no valid reply"
+  assert_contains "$(jqr '.findings[] | select(.id == "clock.references") | .message')" "ntpsec's own estimate, -"
+  jq -e '[.addresses[] | .predicted_score < 0] | all' <<<"$OUT" >/dev/null || fail "predicted"
+}
+
+# chronyd -x leaves the system clock alone but serves its own corrected time: 500 ms ahead of
+# the machine's clock, as the references are. The monitors see it right.
+test_chronyd_serving_its_corrected_time_is_scored_from_the_references() {
+  [ -x "$CHRONY_DIR/usr/sbin/chronyd" ] || fail "chronyd not unpacked (scripts/setup --test)"
+  local sb dir i tracking
+  sb=$(sandbox_with chronyd-offset 20)
+  upstreams_for "$sb" 20 192.0.2.1:123,stratum=2,offset=0.5 192.0.2.2:123,stratum=2,offset=0.5 \
+    192.0.2.3:123,stratum=2,offset=0.5 192.0.2.4:123,stratum=2,offset=0.5
+  dir="$TEST_TMP/chronyd-offset"
+  mkdir -p "$dir"
+  { printf 'server 192.0.2.%s iburst minpoll -2 maxpoll -2\n' 1 2 3 4
+    printf 'allow all\nbindcmdaddress /\npidfile %s/chronyd.pid\ndriftfile %s/drift\n' "$dir" "$dir"
+  } | write_in "$sb" /etc/chrony/chrony.conf
+  in_sandbox "$sb" "$CHRONY_DIR/usr/sbin/chronyd" -x -d -u root -f /etc/chrony/chrony.conf \
+    </dev/null >"$dir/chronyd.log" 2>&1 &
+  # Until it has polled each upstream a few times and selected one (polls every 0.25 s).
+  local sources=""
+  for ((i = 0; i < 200; i++)); do
+    sources=$(in_sandbox "$sb" "$CHRONY_DIR/usr/bin/chronyc" -c -n sources 2>/dev/null || true)
+    [ "$(grep -c ',377,' <<<"$sources")" = 4 ] && grep -q '^\^,\*,' <<<"$sources" && break
+    sleep 0.1
+  done
+  grep -q '^\^,\*,' <<<"$sources" || fail "chronyd did not select a source: $sources $(cat "$dir/chronyd.log")"
+  tracking=$(in_sandbox "$sb" "$CHRONY_DIR/usr/bin/chronyc" -c -n tracking)
+  pj_in "$sb" 0 --json check "${QUICK[@]}"
+  echo "  chronyc -c tracking: $tracking"
+  echo "  chronyc -c sources: $(in_sandbox "$sb" "$CHRONY_DIR/usr/bin/chronyc" -c -n sources | tr '\n' '|')"
+  assert_eq "$(jqr '[.daemon.upstreams[] | "\(.address)/\(.reach)/\(.usable)"] | join(" ")')" \
+    "192.0.2.1/377/true 192.0.2.2/377/true 192.0.2.3/377/true 192.0.2.4/377/true"
+  jq -e '.clock.reference_offset_ms | . > 495 and . < 505' <<<"$OUT" >/dev/null || fail "reference offset"
+  jq -e '[.addresses[] | .offset_ms | . > 495 and . < 505] | all' <<<"$OUT" >/dev/null || fail "own offsets"
+  jq -e '[.addresses[] | .seen_offset_ms | fabs < 5] | all' <<<"$OUT" >/dev/null || fail "seen offsets"
+  assert_eq "$(jqr '[.addresses[] | .predicted_score] | unique | join(" ")')" 20
+  assert_eq "$(findings fail)" ""
+  assert_eq "$(jqr '.findings[] | select(.id == "clock.offset") | .severity')" ok
 }
 
 test_no_daemon_running_is_a_failure_and_port_123_is_closed() {
@@ -282,6 +389,14 @@ test_no_daemon_running_is_a_failure_and_port_123_is_closed() {
   assert_eq "$(jqr .daemon.stratum)" null
   assert_eq "$(findings fail)" "daemon.not-running address.refused address.refused"
   assert_eq "$(jqr '[.addresses[].reachable] | map(tostring) | join(" ")')" "false false"
+  # A wait for it to synchronise ends at once, and says why.
+  local start elapsed
+  start=$(date +%s%N)
+  pj_in "$sb" 1 check --wait 30s "${QUICK[@]}"
+  elapsed=$((($(date +%s%N) - start) / 1000000))
+  echo "  --wait 30s with ntpsec stopped: ${elapsed} ms"
+  [ "$elapsed" -lt 5000 ] || fail "waited ${elapsed} ms for a daemon that is not running"
+  assert_contains "$ERR" "stopped waiting after 0ms: ntpsec is not running"
 }
 
 run_tests "$@"

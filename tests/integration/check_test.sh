@@ -148,9 +148,11 @@ test_json_has_exactly_the_documented_keys() {
   local eps
   start_responder eps "127.0.0.1:0"
   pj 0 --json check --server "${eps[0]}" "${QUICK[@]}"
-  assert_eq "$(jqr '[keys[]] | join(",")')" "addresses,daemon,findings,status"
+  assert_eq "$(jqr '[keys[]] | join(",")')" "addresses,clock,daemon,findings,status"
+  assert_eq "$(jqr .clock)" null  # --server without --reference: the clock is not measured
   assert_eq "$(jqr '.addresses[0] | [keys[]] | join(",")')" \
-    "address,decided_by,delay_ms,family,jitter_ms,kod,leap,offset_ms,predicted_score,queries,reachable,refid,score_reason,score_step,stratum,submittable"
+    "address,decided_by,delay_ms,family,jitter_ms,kod,leap,offset_ms,predicted_score,queries,reachable,refid,score_reason,score_step,seen_offset_ms,stratum,submittable"
+  assert_eq "$(jqr .addresses[0].seen_offset_ms)" null
   assert_eq "$(jqr '.findings[0] | [keys[]] | join(",")')" "fix,id,message,severity"
   assert_eq "$(jqr .status)" ok
   assert_eq "$(jqr '.addresses[0].predicted_score')" 20

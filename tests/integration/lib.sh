@@ -115,7 +115,7 @@ in_sandbox() {
   nsenter -t "$(cat "$TEST_TMP/sandbox.$ns")" -n -p -m -- "$@"
 }
 
-# start_responder VAR [--in SANDBOX] SPEC...: runs tests/tools/ntp_responder with one --serve
+# start_responder VAR [--in SANDBOX | --netns NETNS] SPEC...: runs tests/tools/ntp_responder with one --serve
 # per SPEC (see its --help), stopped at exit; sets the array VAR to the bound endpoints, in the
 # order of the specs ("127.0.0.1:40123", "[::1]:40124").
 start_responder() {
@@ -124,6 +124,9 @@ start_responder() {
   local prefix=()
   if [ "${1:-}" = "--in" ]; then
     prefix=(nsenter -t "$(cat "$TEST_TMP/sandbox.$2")" -n -p -m --)
+    shift 2
+  elif [ "${1:-}" = "--netns" ]; then
+    prefix=(ip netns exec "$2")
     shift 2
   fi
   : "${NTP_RESPONDER:?NTP_RESPONDER must name the test responder}"
@@ -143,6 +146,37 @@ start_responder() {
   done
   grep -q '^ready' "$ready" || fail "ntp_responder was not ready within 5 s"
   read -r -a _endpoints <<<"$(sed -n 's/^ready //p' "$ready")"
+}
+
+# upstreams_for NETNS INDEX SPEC...: a machine's upstream servers made real, "outside" it: a
+# namespace of their own behind a veth pair (NETNS, a make_netns or make_sandbox name, is
+# 192.0.2.100/24 on it), where the test responder serves each SPEC
+# ("192.0.2.1:123,stratum=2,offset=0.5", "192.0.2.4:123,silent"...). INDEX names the veth.
+upstreams_for() {
+  local sb=$1 index=$2 out spec endpoints
+  shift 2
+  make_netns out "up$index"
+  ip link add "pjup$index" netns "$sb" type veth peer name "pjupo$index" netns "$out"
+  ip -n "$sb" addr add 192.0.2.100/24 dev "pjup$index"
+  ip -n "$sb" link set "pjup$index" up
+  for spec in "$@"; do
+    ip -n "$out" addr add "${spec%%:*}/24" dev "pjupo$index"
+  done
+  ip -n "$out" link set "pjupo$index" up
+  start_responder endpoints --netns "$out" "$@"
+}
+
+# wait_for_usable NETNS COUNT: until ntpq counts COUNT upstreams that answer and pass its
+# selection (sys.peer, candidate, outlier...), at most 30 s.
+wait_for_usable() {
+  local i usable=0
+  for ((i = 0; i < 300; i++)); do
+    usable=$(ip netns exec "$1" ntpq -c as 127.0.0.1 2>/dev/null |
+      grep -Ec 'sys\.peer|candidate|outlier|backup|excess' || true)
+    [ "$usable" -ge "$2" ] && return 0
+    sleep 0.1
+  done
+  fail "ntpd had $usable usable upstreams after 30 s, not $2: $(ip netns exec "$1" ntpq -np 127.0.0.1)"
 }
 
 # wait_until_catching PID: waits (up to 10 s) until process PID has its SIGINT handler installed.

@@ -26,8 +26,8 @@ EOF
 # start_ntpsec NS ORPHAN_LINE: a real ntpsec in the namespace, on the pool's recommended config
 # at its Debian path (`ip netns exec` puts /etc/netns/NS/ntpsec in place of /etc/ntpsec, for
 # ntpd and pooljoin alike): what `gen-conf` writes, with the drift file in the test's directory.
-# Four TEST-NET upstreams, unreachable from the namespace: with "tos orphan" added it serves at
-# stratum 4, without it it stays unsynchronised (stratum 16).
+# Four TEST-NET upstreams: in reach through upstreams_for (then it serves at stratum 3), or
+# unreachable (then it stays unsynchronised, stratum 16).
 start_ntpsec() {
   local ns=$1 dir="$TEST_TMP/ntpsec-$1" conf
   mkdir -p "$dir" "/etc/netns/$ns/ntpsec"
@@ -54,10 +54,12 @@ wait_stratum() {
 # The test probes its own addresses 20 times faster than a monitor, run after run: a kiss RATE
 # from `limited` would end a check (as it ends a monitor's), and ntpsec exempts the machine's own
 # addresses only once its interface scan has them. They are exempt here from the start.
-start_ntpsec "$NS" "tos orphan 4 orphanwait 1
-restrict 185.255.0.0/16 nomodify notrap nopeer noquery
+upstreams_for "$NS" 1 192.0.2.1:123,stratum=2 192.0.2.2:123,stratum=2 192.0.2.3:123,stratum=2 \
+  192.0.2.4:123,stratum=2
+start_ntpsec "$NS" "restrict 185.255.0.0/16 nomodify notrap nopeer noquery
 restrict -6 2a0a:e5c0::/32 nomodify notrap nopeer noquery"
-wait_stratum "$NS" 4
+wait_stratum "$NS" 3
+wait_for_usable "$NS" 4
 
 # Dual-stack, so that requests from IPv4 and IPv6 addresses both reach it.
 start_site site --netns "$NS" --bind ::
@@ -104,14 +106,14 @@ test_a_registered_address_is_a_warning_as_the_site_may_take_it_again() {
 }
 
 test_preflight_passes_for_addresses_the_pool_does_not_know() {
-  # The real ntpsec serves them at stratum 4 on the pool's recommended config: all passes.
+  # The real ntpsec serves them at stratum 3 on the pool's recommended config: all passes.
   pjn 0 --json submit --hostname ntp-v4.example.test 185.255.0.11 2a0a:e5c0::10
   # All passes but what the machine cannot see: reachability from outside.
   assert_eq "$(jqr .status)" "warn"
   assert_eq "$(jqr '[.findings[] | select(.severity == "warn") | .id] | join(" ")')" \
     "submit.outside.not-checked submit.outside.not-checked"
   assert_eq "$(jqr '[.findings[] | select(.id == "submit.ntp.ok") | .message] | join("; ")')" \
-    "185.255.0.11 answers NTP at stratum 4; 2a0a:e5c0::10 answers NTP at stratum 4"
+    "185.255.0.11 answers NTP at stratum 3; 2a0a:e5c0::10 answers NTP at stratum 3"
   assert_eq "$(jqr '[.findings[] | select(.severity == "fail")] | length')" 0
   assert_eq "$(jq -c '[.findings[] | select(.id == "submit.not-registered") | .message]' <<<"$OUT")" \
     '["185.255.0.11 is not in the pool yet","2a0a:e5c0::10 is not in the pool yet"]'

@@ -47,7 +47,28 @@ DaemonReport synced_ntpsec() {
   state.leap = Leap::none;
   state.stratum = 3;
   state.refid = "192.0.2.1";
-  return {"ntpsec", true, true, state, {}};
+  DaemonReport report{"ntpsec", true, true, state, {}, std::vector<UpstreamHealth>{}, {}};
+  for (const char* ip : {"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"}) {
+    UpstreamHealth u;
+    u.address = ip;
+    u.stratum = 2;
+    u.reach = 0377;
+    u.state = report.upstreams->empty() ? UpstreamState::selected : UpstreamState::candidate;
+    u.offset_ms = 0.1;
+    u.jitter_ms = 0.05;
+    report.upstreams->push_back(u);
+  }
+  return report;
+}
+
+ProbeReport reference(const char* ip, double offset_s, double delay_s = 0.02) {
+  ProbeReport r;
+  r.target = {*IpAddress::parse(ip), 123, "upstream"};
+  r.best = good(offset_s, 2);
+  r.best.delay_s = delay_s;
+  r.samples = {r.best};
+  r.valid = 1;
+  return r;
 }
 
 // A copy, so that it may be taken from the temporary diagnose() returns.
@@ -93,10 +114,10 @@ TEST_CASE("the daemon's state: missing, stopped, silent, unsynchronised", "[chec
   CheckFacts facts;
   facts.daemon = DaemonReport{};
   CHECK(find(diagnose(facts), "daemon.not-installed")->severity == Severity::fail);
-  facts.daemon = DaemonReport{"ntpsec", true, false, std::nullopt, {}};
+  facts.daemon = DaemonReport{"ntpsec", true, false, std::nullopt, {}, std::nullopt, {}};
   CHECK(find(diagnose(facts), "daemon.not-running")->fix.find("service ntpsec start") !=
         std::string::npos);
-  facts.daemon = DaemonReport{"ntpsec", true, true, std::nullopt, "no answer"};
+  facts.daemon = DaemonReport{"ntpsec", true, true, std::nullopt, "no answer", std::nullopt, {}};
   auto silent = find(diagnose(facts), "daemon.no-state");
   REQUIRE(silent);
   CHECK(silent->fix.find("restrict 127.0.0.1") != std::string::npos);
@@ -261,4 +282,116 @@ TEST_CASE("the host firewall's judgement is a finding of its own, with the front
   REQUIRE(unknown);
   CHECK(unknown->severity == Severity::warn);
   CHECK_THAT(unknown->message, Catch::EndsWith("a mark"));
+}
+
+TEST_CASE("the clock: the monitors see the served time against true time, not against itself",
+          "[check][clock]") {
+  // ntpd that cannot set the clock (no CAP_SYS_TIME) serves the system clock: its own probe
+  // says 0, three references say the clock is 500 ms behind.
+  CheckFacts facts;
+  facts.daemon = synced_ntpsec();
+  facts.addresses.push_back(address("193.0.0.1", good(0.0002)));
+  REQUIRE(facts.addresses.back().predicted > 19.5);
+  facts.clock = estimate_clock(ReferenceSource::daemon,
+                               {reference("192.0.2.1", 0.5), reference("192.0.2.2", 0.501),
+                                reference("192.0.2.3", 0.499)},
+                               0.0, "ntpsec");
+  REQUIRE(facts.clock->reference_offset_ms);
+  CHECK(*facts.clock->reference_offset_ms == Approx(500));
+  apply_clock(facts.addresses, *facts.clock);
+  const AddressCheck& a = facts.addresses.back();
+  REQUIRE(a.seen_offset_s);
+  CHECK(*a.seen_offset_s == Approx(-0.4998));
+  CHECK(a.step.reason == "offset 100-750 ms");
+  CHECK(a.predicted < kPoolServingScore);
+  auto findings = diagnose(facts);
+  REQUIRE(find(findings, "clock.offset"));
+  CHECK(find(findings, "clock.offset")->severity == Severity::fail);
+  CHECK_THAT(find(findings, "clock.offset")->message,
+             Catch::Contains("-499.800 ms from true time") &&
+                 Catch::Contains("3 of 3 references (the daemon's upstreams)"));
+  CHECK(find(findings, "address.score")->severity == Severity::fail);
+  CHECK_THAT(find(findings, "address.score")->message,
+             Catch::Contains("-499.800 ms as the monitors will see it"));
+
+  // chronyd -x keeps the system clock but serves its corrected time: its own probe says
+  // +500 ms, and so do the references: the monitors see it right.
+  facts.addresses = {address("193.0.0.1", good(0.5001))};
+  apply_clock(facts.addresses, *facts.clock);
+  CHECK(*facts.addresses.back().seen_offset_s == Approx(0.0001));
+  CHECK(facts.addresses.back().predicted > 19.5);
+  CHECK(find(diagnose(facts), "clock.offset")->severity == Severity::ok);
+
+  // 40 ms: costs score, a warning.
+  facts.addresses = {address("193.0.0.1", good(0.540))};
+  apply_clock(facts.addresses, *facts.clock);
+  CHECK(find(diagnose(facts), "clock.offset")->severity == Severity::warn);
+}
+
+TEST_CASE("the clock: a falseticker among the references is left out; too few fall back to the "
+          "daemon's own estimate, said so",
+          "[check][clock]") {
+  auto clock = estimate_clock(ReferenceSource::option,
+                              {reference("192.0.2.1", 0.010), reference("192.0.2.2", 0.011),
+                               reference("192.0.2.3", 0.009), reference("192.0.2.4", 2.0)});
+  REQUIRE(clock.reference_offset_ms);
+  CHECK(*clock.reference_offset_ms == Approx(10));
+  CHECK(clock.counted() == 3);
+  CHECK_THAT(clock.references[3].rejected, Catch::StartsWith("falseticker: +1989.5 ms"));
+
+  ProbeReport silent;
+  silent.target = {*IpAddress::parse("192.0.2.9"), 123, ""};
+  silent.best = bad(NtpFault::no_reply);
+  CheckFacts facts;
+  facts.daemon = synced_ntpsec();
+  facts.addresses.push_back(address("193.0.0.1", good(0.0001)));
+  facts.clock = estimate_clock(ReferenceSource::selection,
+                               {reference("192.0.2.1", 0.2), reference("192.0.2.2", 0.2), silent},
+                               -150.0, "ntpsec");
+  CHECK_FALSE(facts.clock->reference_offset_ms);
+  CHECK_THAT(facts.clock->references[2].rejected, Catch::StartsWith("no valid reply"));
+  apply_clock(facts.addresses, *facts.clock);
+  // ntpq's offset -150 ms: true time is 150 ms behind the served time.
+  CHECK(*facts.addresses.back().seen_offset_s == Approx(0.150));
+  auto findings = diagnose(facts);
+  REQUIRE(find(findings, "clock.references"));
+  CHECK(find(findings, "clock.references")->severity == Severity::warn);
+  CHECK_THAT(find(findings, "clock.references")->message,
+             Catch::Contains("2 of 3 references (the servers resolve chose)") &&
+                 Catch::Contains("ntpsec's own estimate, +150.000 ms"));
+  CHECK_FALSE(find(findings, "clock.offset"));
+
+  // Nothing at all to go by: said, and the prediction stays the machine's own.
+  facts.addresses = {address("193.0.0.1", good(0.0001))};
+  facts.clock = estimate_clock(ReferenceSource::none, {});
+  apply_clock(facts.addresses, *facts.clock);
+  CHECK_FALSE(facts.addresses.back().seen_offset_s);
+  CHECK_THAT(find(diagnose(facts), "clock.references")->message,
+             Catch::Contains("is not known"));
+}
+
+TEST_CASE("upstream health: none, none reachable, fewer than 4 usable, enough", "[check]") {
+  CheckFacts facts;
+  facts.daemon = synced_ntpsec();
+  CHECK(find(diagnose(facts), "upstreams")->severity == Severity::ok);
+  auto& upstreams = *facts.daemon->upstreams;
+  upstreams[3].state = UpstreamState::falseticker;
+  auto few = find(diagnose(facts), "upstreams.few");
+  REQUIRE(few);
+  CHECK(few->severity == Severity::warn);
+  CHECK_THAT(few->message, Catch::Contains("only 3 of ntpsec's upstreams are usable") &&
+                               Catch::Contains("not usable: 192.0.2.4 (falseticker, reach 377)"));
+  for (auto& u : upstreams) {
+    u.reach = 0;
+    u.state = UpstreamState::unreachable;
+  }
+  auto none = find(diagnose(facts), "upstreams.unreachable");
+  REQUIRE(none);
+  CHECK(none->severity == Severity::fail);
+  CHECK_THAT(none->message, Catch::Contains("none of ntpsec's 4 upstreams is usable"));
+  upstreams.clear();
+  CHECK(find(diagnose(facts), "upstreams.none")->severity == Severity::fail);
+  facts.daemon->upstreams.reset();
+  facts.daemon->upstreams_error = "no answer";
+  CHECK(find(diagnose(facts), "upstreams.unknown")->severity == Severity::warn);
 }

@@ -31,6 +31,9 @@ struct ProbeOptions {
   // From the end of one sample (its reply or its timeout) to the sending of the next.
   std::chrono::milliseconds interval{2000};
   std::chrono::milliseconds timeout{3000};
+  // A target silent on its first query gets no more (resolve: a candidate that does not answer
+  // is not worth the wait of its other samples). The monitors' check asks every time.
+  bool give_up_if_first_silent = false;
 };
 
 struct ProbeReport {

@@ -183,6 +183,7 @@ CLI::Option* add_check_options(CLI::App& app, CheckWaitOptions& options) {
                  "Measure this machine's clock against this server (HOST, HOST:PORT); "
                  "repeatable, three or more (default: the daemon's usable upstreams, else the "
                  "servers resolve chose)")
+      ->check(server_validator())
       ->type_name("HOST");
   return add_duration(app, "--wait", options.wait,
                       "First wait up to DURATION (e.g. 5m) for the daemon to synchronise",

@@ -40,6 +40,19 @@ CLI::Validator endpoint_validator() {
   });
 }
 
+CLI::Validator server_validator() {
+  return make("HOST[:PORT]", [](std::string& value) -> std::string {
+    auto endpoint = parse_endpoint(value, 123);
+    if (endpoint && endpoint->port != 0 &&
+        (IpAddress::parse(endpoint->host) || is_valid_hostname(endpoint->host)))
+      return "";
+    return fmt::format(
+        "\"{}\" is not HOST[:PORT] (a host name or an IP address, with [brackets] around IPv6 "
+        "when a port follows)",
+        value);
+  });
+}
+
 CLI::Validator url_validator() {
   return make("URL", [](std::string& value) -> std::string {
     auto url = parse_http_url(value);

@@ -12,6 +12,9 @@ CLI::Validator host_validator();
 CLI::Validator hostname_validator();
 // An IP address with an optional port: 192.0.2.1, 192.0.2.1:5353, [2001:db8::1]:5353.
 CLI::Validator endpoint_validator();
+// An NTP server: a host name or an IP address with an optional port (123 by default):
+// ntp1.example, ntp1.example:10123, 192.0.2.1, [2001:db8::1]:123 (--reference).
+CLI::Validator server_validator();
 // An http(s) URL parse_http_url accepts (--verify-url).
 CLI::Validator url_validator();
 // An ISO 3166 country code (the host's tzdata table, else the built-in list).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include <netdb.h>
 #include <sys/socket.h>
@@ -28,6 +29,11 @@ constexpr double kDaemonOffsetWarnMs = 25;
 // from there) and a failure (from there the monitors' step falls fast: 0 at about 0.5 s).
 constexpr double kClockWarnMs = 25;
 constexpr double kClockFailMs = 100;
+// How long the exposure probes wait for an answer that may never come: this many round trips of
+// the slowest NTP reply, and at least kExposureMinWait (a daemon's mode 6 and 7 replies cost it
+// more than a mode 3 one), at most the probes' timeout.
+constexpr int kExposureRoundTrips = 4;
+constexpr std::chrono::milliseconds kExposureMinWait{500};
 // The pool asks for 4 to 7 upstream servers.
 constexpr std::size_t kMinUsableUpstreams = 4;
 
@@ -483,6 +489,26 @@ void diagnose_exposure(const CheckFacts& facts, std::vector<Finding>& out) {
   }
 }
 
+// The wait for the exposure probes, from the round trips the NTP probes measured.
+std::chrono::milliseconds exposure_wait(const std::vector<AddressCheck>& checks,
+                                        std::chrono::milliseconds timeout) {
+  double slowest_s = -1;
+  for (const auto& c : checks) {
+    for (const auto& sample : c.ntp.samples)
+      if (sample.replied() && sample.delay_s >= 0) slowest_s = std::max(slowest_s, sample.delay_s);
+  }
+  if (slowest_s < 0) return timeout;  // nothing answered: no round trip to go by
+  const auto bound = std::chrono::milliseconds(
+      static_cast<long>(std::ceil(slowest_s * 1000 * kExposureRoundTrips)));
+  return std::min(timeout, std::max(kExposureMinWait, bound));
+}
+
+// Whether the datagrams so far are a whole mode 7 answer: the last one without the "more" bit.
+bool mode7_complete(const std::vector<std::vector<std::uint8_t>>& replies) {
+  const auto& last = replies.back();
+  return !last.empty() && (last[0] & 0x07) == 7 && (last[0] & 0x80) != 0 && (last[0] & 0x40) == 0;
+}
+
 Exposure exposure_of(const QueryRequest& request, const QueryResult& result, bool mode7) {
   // Only replies in the mode asked count: whatever else a port sends back is not this exposure.
   Exposure e;
@@ -680,16 +706,22 @@ Result<CheckedTargets> check_addresses(NtpTransport& ntp, const std::vector<Prob
   }
   if (!options.exposure || targets.empty()) return checked;
 
-  // Collect every datagram until the timeout: the size of what comes back is the point.
-  auto never_complete = [](const std::vector<std::vector<std::uint8_t>>&) { return false; };
+  // Every datagram until the answer is whole (the size of what comes back is the point), or
+  // a wait bounded by the round trips measured: a closed server never answers.
+  const auto wait = exposure_wait(checks, options.probe.timeout);
   std::vector<QueryRequest> requests;
   for (const auto& target : targets) {
-    requests.push_back({target,
-                        control_request(kControlReadVariables, random_control_sequence(), 0),
-                        options.probe.timeout, never_complete});
+    const std::uint16_t sequence = random_control_sequence();
+    auto response = std::make_shared<ControlResponse>(sequence, kControlReadVariables);
+    requests.push_back({target, control_request(kControlReadVariables, sequence, 0), wait,
+                        [response](const std::vector<std::vector<std::uint8_t>>& replies) {
+                          const auto added = response->add(replies.back());
+                          return response->complete() ||
+                                 added == ControlResponse::Added::malformed;
+                        }});
     auto monlist = monlist_request();
-    requests.push_back({target, std::vector<std::uint8_t>(monlist.begin(), monlist.end()),
-                        options.probe.timeout, never_complete});
+    requests.push_back(
+        {target, std::vector<std::uint8_t>(monlist.begin(), monlist.end()), wait, mode7_complete});
   }
   auto results = ntp.query(requests);
   if (!results) return tl::unexpected(std::move(results.error()));

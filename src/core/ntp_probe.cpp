@@ -219,7 +219,9 @@ class NtpSession final : public Session {
   void finish_sample(NtpSample sample, SteadyClock::time_point now) {
     if (cookie_ != 0) sent_.push_back(cookie_);
     cookie_ = 0;
-    bool last = ends_monitor_check(sample);
+    bool last = ends_monitor_check(sample) ||
+                (options_.give_up_if_first_silent && report_.samples.empty() &&
+                 sample.fault == NtpFault::no_reply);
     report_.samples.push_back(std::move(sample));
     if (last || static_cast<int>(report_.samples.size()) >= options_.samples) {
       state_ = State::done;

@@ -343,6 +343,7 @@ Result<ResolvePlan> plan_resolve(const SystemFacts& facts, const RootedFs& fs,
   plan.policy.measured = request.probe;
   plan.probe = request.probe;
   plan.probe_options = request.probe_options;
+  plan.probe_options.give_up_if_first_silent = true;
   plan.unmeasured_if_silent = request.unmeasured_if_silent;
   return plan;
 }

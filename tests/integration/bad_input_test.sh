@@ -266,6 +266,10 @@ table() {
   flag join --notrack
 
   opt check --wait ok=0 ok=1s "${DURATIONS[@]}"
+  for sub in check join; do
+    opt "$sub" --reference ok=127.0.0.1:9 ok="[::1]:9" ok=ntp1.example ok=ntp1.example:10123 \
+      "${HOSTS[@]/#bad=host.example:123/bad=host.example:0}" bad="[::1" bad=127.0.0.1:99999
+  done
   opt check --server ok=127.0.0.1:9 ok="[::1]:9" "${HOSTS[@]/#bad=host.example:123/bad=host.example:0}" \
     bad="[::1" bad=127.0.0.1:99999
 

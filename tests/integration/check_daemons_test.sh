@@ -152,8 +152,10 @@ test_a_default_check_is_the_monitors_three_queries_then_the_security_probes() {
   pj_in "$sb" 0 check
   elapsed=$((($(date +%s%N) - start) / 1000000))
   echo "  default check (3 queries 2 s apart, 3 s timeouts): ${elapsed} ms"
-  # 2 intervals of 2 s, then the mode 6/7 probes waiting out their 3 s timeout.
-  [ "$elapsed" -ge 7000 ] && [ "$elapsed" -lt 9000 ] || fail "took ${elapsed} ms"
+  # 2 intervals of 2 s, then the mode 6/7 probes, which ntpsec leaves unanswered: their wait is
+  # bounded by the round trips measured (here far below 1 ms, so the 0.5 s floor), not the 3 s
+  # timeout. The references go in the same round: no time of their own.
+  [ "$elapsed" -ge 4000 ] && [ "$elapsed" -lt 5500 ] || fail "took ${elapsed} ms"
   assert_contains "$OUT" "daemon  ntpsec synchronised: stratum 3, leap 0, refid 192.0.2."
   # Its upstreams, as ntpq -p shows them.
   grep -Eq '^192\.0\.2\.1 +(selected|candidate|outlier) +2 ' <<<"$OUT" || fail "no upstream row: $OUT"

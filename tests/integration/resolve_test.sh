@@ -362,9 +362,15 @@ test_measured_selection_is_diverse_and_rejects_the_bad_ones() {
   for _ in $(seq 50); do grep -q '^ready' "$TEST_TMP/responder.out" && break; sleep 0.1; done
   grep -q '^ready' "$TEST_TMP/responder.out" || fail "responder not ready: $(cat "$TEST_TMP/responder.out")"
 
+  local start elapsed
+  start=$(date +%s%N)
   pjn 0 --dry-run --json resolve --country de --no-catalogue --interval 100ms --timeout 1s \
     --candidate both.test --candidate v4only.test --candidate v6only.test \
     --candidate net4.test --candidate net6.test
+  elapsed=$((($(date +%s%N) - start) / 1000000))
+  # The silent server is given up after its first query: one 1 s timeout, not three (3.2 s).
+  echo "  resolve with a silent candidate (3 samples 100 ms apart, 1 s timeout): ${elapsed} ms"
+  [ "$elapsed" -lt 2500 ] || fail "took ${elapsed} ms: the silent candidate's every sample was waited out"
   verdict() { jqr ".candidates[].addresses[] | select(.address == \"$1\") | (.error // \"ok\")"; }
   assert_eq "$(verdict 185.255.42.1)" "kiss-o'-death RATE"
   assert_eq "$(verdict 185.255.43.1)" "stratum 4 (at most 3 keeps this server at stratum 4)"

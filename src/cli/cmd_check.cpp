@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "join_driver.hpp"
 #include "findings.hpp"
 #include "options.hpp"
 #include "steps.hpp"
@@ -295,6 +296,31 @@ Action add_check(CLI::App& sub) {
       ->type_name("ADDR");
   add_probe_options(sub, command->probe);
   return [command](Context& ctx) { return run_check(ctx, *command); };
+}
+
+// check in join: after the wait for synchronisation; a failure stops the run.
+StepOutcome join_check(JoinRun& j) {
+  const std::string wait = format_duration(*j.options.check.wait);
+  if (j.dry) {
+    j.driver.show(fmt::format("pooljoin check --wait {}\n", wait));
+    return {"planned",
+            fmt::format("would wait up to {} for synchronisation, then check every global address",
+                        wait),
+            {}};
+  }
+  if (!j.ctx.fs.is_live()) return {"skipped", "an image: nothing runs there to check", {}};
+  const CheckFacts facts = gather_check_facts(
+      j.ctx, j.facts, {{}, j.options.check.wait, j.options.resolve.probe, j.options.check.references});
+  note_wait(facts, j.ctx.console);
+  const std::vector<Finding> findings = check_findings(facts);
+  const nlohmann::json doc = to_json(facts, findings);
+  j.driver.keep(doc);
+  j.driver.show(render(facts, findings, j.ctx.console));
+  if (worst(findings) == Severity::fail) {
+    throw Stop{to_int(ExitCode::check_failed),
+               "check found failures: fix them and run `pooljoin join` again"};
+  }
+  return {"done", "the pool's monitors would score this server up", doc};
 }
 
 }  // namespace pooljoin::cli

@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "join_driver.hpp"
 #include "steps.hpp"
 #include "table.hpp"
 #include <fmt/format.h>
@@ -186,6 +187,42 @@ Action add_firewall(CLI::App& sub) {
   auto options = std::make_shared<FirewallOptions>();
   add_firewall_options(sub, *options);
   return [options](Context& ctx) { return run_firewall(ctx, *options); };
+}
+
+// firewall in join: UDP 123 opened unless the rules in force let it in already.
+StepOutcome join_firewall(JoinRun& j) {
+  const FirewallFacts facts = gather_firewall(j.facts, j.ctx.effects);
+  const FirewallPlan plan = plan_firewall(facts, j.ctx.fs, {j.options.firewall.notrack});
+  nlohmann::json doc = to_json(plan);
+  add_outcome(doc, facts, nullptr);
+  j.driver.keep(doc);
+  if (!j.ctx.console.quiet()) j.driver.show(render_verdict(plan.before, j.ctx.console));
+  print_notes(j.ctx.console, plan.notes);
+  if (plan.nothing_to_do()) {
+    return {"unchanged",
+            plan.before.in_force.empty() && facts.live
+                ? "no host firewall in force; " + describe_reach(plan.before)
+                : describe_reach(plan.before),
+            doc};
+  }
+  if (j.options.firewall.notrack) j.resume_with("--notrack");
+  if (j.dry) {
+    j.driver.show(render_plan(plan, j.ctx));
+    return {"planned", "would open UDP 123 (" + describe_reach(plan.before) + " now)", doc};
+  }
+  j.driver.confirm(plan.live ? "Open UDP 123 in the host firewall?"
+                         : fmt::format("Open UDP 123 in the firewall configured in {}?",
+                                       j.ctx.fs.root().string()),
+               render_plan(plan, j.ctx));
+  const FirewallOutcome outcome = apply_shown(j.ctx, plan, j.facts);
+  add_outcome(doc, facts, &outcome);
+  j.driver.keep(doc);
+  if (const Judgement* closed = outcome.after.closed())
+    throw Stop{to_int(ExitCode::check_failed), "UDP 123 is still closed: " + closed->describe()};
+  return {"done",
+          plan.live ? "UDP 123 let in: " + describe_reach(outcome.after)
+                    : "UDP 123 let in by the image's firewall configuration, from its next boot",
+          doc};
 }
 
 }  // namespace pooljoin::cli

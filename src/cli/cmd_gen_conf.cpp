@@ -3,6 +3,7 @@
 #include <iterator>
 
 #include "commands.hpp"
+#include "join_driver.hpp"
 #include "findings.hpp"
 #include "generated_at.hpp"
 #include "steps.hpp"
@@ -247,6 +248,39 @@ Action add_gen_conf(CLI::App& sub) {
                           },
                           ""));
   return [command](Context& ctx) { return run_gen_conf(ctx, *command); };
+}
+
+// gen-conf in join: the config from the selection handed on; whether it changed goes to
+// restart.
+StepOutcome join_gen_conf(JoinRun& j) {
+  GenConfRequest request;
+  request.daemon = j.spec.daemon;
+  request.upstreams = j.options.gen_conf.upstreams;
+  request.selection = j.selection;
+  request.selection_saved = !j.dry;
+  request.force = j.options.gen_conf.force;
+  request.generated_at = generated_at(j.ctx.effects.clock.now());
+  const GenConfPlan plan = value_or_throw(plan_gen_conf(j.facts, j.ctx.fs, request));
+  nlohmann::json doc = to_json(plan, j.ctx);
+  j.driver.keep(doc);
+  print_notes(j.ctx.console, plan.notes, plan.warnings);
+  if (!plan.changes()) return {"unchanged", j.spec.config_path + " is already this config", doc};
+  if (j.dry) {
+    note_current(plan, j.ctx);
+    j.driver.show(render_plan(plan, j.ctx));
+    return {"planned", "would write " + j.spec.config_path, doc};
+  }
+  j.driver.confirm(fmt::format("Write {}?", j.spec.config_path), plan.current ? plan.diff : plan.text);
+  const GenConfOutcome outcome = apply_shown(j.ctx, plan, !j.options.gen_conf.no_daemon_check);
+  add_outcome(doc, outcome, j.ctx);
+  j.driver.show(render(plan, outcome, j.ctx));
+  j.config_changed = outcome.changed;
+  if (j.config_changed) j.driver.state().restart_pending = true;
+  return {"done",
+          fmt::format("{} written ({})", j.spec.config_path,
+                      outcome.backup.empty() ? "there was none before"
+                                             : "the old one kept as " + outcome.backup),
+          doc};
 }
 
 }  // namespace pooljoin::cli

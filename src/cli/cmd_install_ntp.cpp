@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "join_driver.hpp"
 #include "steps.hpp"
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -73,6 +74,37 @@ Action add_install_ntp(CLI::App& sub) {
                     "ntp or chrony");
   add_install_options(sub, *options);
   return [options](Context& ctx) { return run_install_ntp(ctx, *options); };
+}
+
+// install-ntp in join: the daemon asked for (or asked about), installed unless it is; what
+// is installed now is handed on.
+StepOutcome join_install(JoinRun& j) {
+  std::optional<Daemon> daemon = j.options.install.daemon ? j.options.install.daemon : j.driver.ask_daemon(j.facts);
+  if (daemon) j.resume_with("--daemon", std::string(to_string(*daemon)));
+  const InstallPlan plan =
+      value_or_throw(plan_install(j.facts, j.ctx.fs, {daemon, j.options.install.lock_timeout}));
+  j.spec = plan.spec;
+  print_notes(j.ctx.console, plan.notes);
+  const std::string daemon_name(to_string(j.spec.daemon));
+  if (plan.already_installed) {
+    return {"unchanged", daemon_name + " is already installed", to_json(plan)};
+  }
+  j.installed_now = true;
+  if (j.dry) {
+    j.driver.show(j.ctx.console.quiet() ? fmt::format("would install {}\n", plan.spec.package)
+                                   : command_lines(plan.commands));
+    return {"planned", "would install " + plan.spec.package, to_json(plan)};
+  }
+  if (plan.removes.empty()) {
+    j.driver.confirm(fmt::format("Install {} with {}?", plan.spec.package, j.facts.package_manager),
+                 command_lines(plan.commands));
+  } else if (!confirm_replacement(j.ctx, plan, j.facts)) {
+    throw Stop{to_int(ExitCode::usage), "declined: replacing " + plan.removes.front(), true};
+  }
+  ConsoleEvents events(j.ctx.console);
+  j.facts.daemons_installed =
+      value_or_throw(apply_install(plan, j.ctx.effects, events.events())).installed;
+  return {"done", "installed " + plan.spec.package, to_json(plan)};
 }
 
 }  // namespace pooljoin::cli

@@ -1,6 +1,7 @@
 #include <unistd.h>
 
 #include "commands.hpp"
+#include "join_driver.hpp"
 #include "steps.hpp"
 #include "table.hpp"
 #include <fmt/format.h>
@@ -133,6 +134,44 @@ Action add_resolve(CLI::App& sub) {
   add_resolve_options(sub, *options);
   add_probe_options(sub, options->probe);
   return [options](Context& ctx) { return run_resolve(ctx, *options); };
+}
+
+// resolve in join: the saved selection when it still fits the options, else a survey; the
+// selection is handed to gen-conf in memory (a dry run saves nothing).
+StepOutcome join_resolve(JoinRun& j) {
+  const std::optional<int> count =
+      j.options.servers->count() > 0 ? std::optional<int>(j.options.resolve.servers) : std::nullopt;
+  if (count) j.resume_with("--servers", std::to_string(*count));
+  if (!j.options.refresh && j.options.resolve.candidates.empty() && j.options.resolve.candidates_file.empty()) {
+    auto saved = value_or_throw(load_selection(j.ctx.fs));
+    if (saved && selection_fits(*saved, j.options.resolve.country, count)) {
+      j.selection = saved;
+      return {"unchanged",
+              fmt::format("the {} servers chosen at {} (--refresh chooses again)",
+                          saved->servers.size(), saved->created),
+              nlohmann::json::parse(selection_to_json(*saved))};
+    }
+  }
+  ResolveRequest request = resolve_request(j.options.resolve);
+  if (request.country.empty()) request.country = j.driver.ask_country();
+  if (!request.country.empty()) j.resume_with("--country", request.country);
+  request.unmeasured_if_silent = j.dry;
+  const ResolvePlan plan = value_or_throw(plan_resolve(j.facts, j.ctx.fs, request));
+  j.ctx.console.note(fmt::format("zones: {} ({})", plan.zone_names(), plan.candidates.zone.reason));
+  const ResolveSurvey survey = [&] {
+    ConsoleEvents events(j.ctx.console);
+    return value_or_throw(survey_resolve(plan, j.ctx.effects, events.events()));
+  }();
+  j.driver.keep(to_json(survey));
+  if (!j.ctx.console.quiet()) j.driver.show(render(survey, j.ctx.console));
+  print_notes(j.ctx.console, {}, survey.warnings);
+  value_or_throw(survey.usable());
+  j.selection = survey.selection;
+  if (!j.dry) value_or_throw(apply_resolve(survey, j.ctx.effects));
+  return {j.dry ? "planned" : "done",
+          fmt::format("{} servers near {}{}", survey.selection.servers.size(),
+                      survey.selection.zone, j.dry ? " (not saved: a dry run)" : ""),
+          to_json(survey)};
 }
 
 }  // namespace pooljoin::cli

@@ -1,9 +1,11 @@
 #include "commands.hpp"
+#include "join_driver.hpp"
 #include "steps.hpp"
 #include <fmt/format.h>
 
 #include "pooljoin/detect.hpp"
 #include "pooljoin/restart.hpp"
+#include "pooljoin/loopback_probe.hpp"
 
 namespace pooljoin::cli {
 namespace {
@@ -163,6 +165,56 @@ Action add_restart(CLI::App& sub) {
                     "Which daemon: auto (the detected one), ntpsec, ntp or chrony");
   add_restart_options(sub, *options);
   return [options](Context& ctx) { return run_restart(ctx, *options); };
+}
+
+// How long the daemon has to answer before join decides that a restart is due anyway.
+constexpr auto kAnswerProbe = std::chrono::milliseconds(1500);
+
+// restart in join: not redone when nothing changed and the daemon already answers (or, in an
+// image, an earlier run enabled it).
+StepOutcome join_restart(JoinRun& j) {
+  RestartRequest request = restart_request(j.options.restart);
+  request.daemon = j.spec.daemon;
+  request.package_pending = j.dry && j.installed_now;
+  const RestartPlan plan = value_or_throw(plan_restart(j.facts, j.ctx.fs, request));
+  nlohmann::json doc = to_json(plan);
+  j.driver.keep(doc);
+  const bool pending = j.driver.state().restart_pending || j.config_changed;
+  if (!j.dry && !pending) {
+    if (plan.live && query_loopback(j.ctx.effects.ntp, kAnswerProbe)) {
+      return {"unchanged", j.spec.service + " runs its current config and answers on 127.0.0.1",
+              doc};
+    }
+    auto earlier = j.driver.state().steps.find("restart");
+    if (!plan.live && earlier != j.driver.state().steps.end() && earlier->second.status == "done") {
+      return {"unchanged", j.spec.service + " was enabled at boot by an earlier run", doc};
+    }
+  }
+  note_conflicting(plan, j.ctx);
+  const std::string what =
+      plan.live ? "restart " + j.spec.service : "enable " + j.spec.service + " at boot in the image";
+  if (j.dry) {
+    j.driver.show(render_plan(plan, j.ctx));
+    return {"planned", "would " + what + (j.installed_now ? " once installed" : ""), doc};
+  }
+  j.driver.confirm(
+      plan.live ? fmt::format("Restart {} now?", j.spec.service)
+                : fmt::format("Enable {} at boot in {}?", j.spec.service, j.ctx.fs.root().string()),
+      j.ctx.prompter.interactive() ? render_plan(plan, j.ctx) : "");
+  const RestartOutcome outcome = apply_shown(j.ctx, plan);
+  add_outcome(doc, plan, outcome);
+  j.driver.keep(doc);
+  j.driver.show(render(plan, outcome, j.ctx));
+  if (!outcome.ok()) {
+    throw Stop{to_int(ExitCode::check_failed),
+               fmt::format("{} did not come up on the new config: {}", to_string(j.spec.daemon),
+                           outcome.first.failure)};
+  }
+  j.driver.state().restart_pending = false;
+  return {"done",
+          plan.live ? j.spec.service + " restarted and answering"
+                    : j.spec.service + " enabled at boot in the image; it starts when it boots",
+          doc};
 }
 
 }  // namespace pooljoin::cli

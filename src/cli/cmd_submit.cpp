@@ -1,6 +1,7 @@
 #include <cstdlib>
 
 #include "commands.hpp"
+#include "join_driver.hpp"
 #include "findings.hpp"
 #include "steps.hpp"
 #include "table.hpp"
@@ -254,6 +255,38 @@ Action add_submit(CLI::App& sub) {
       ->type_name("ADDRESS");
   add_submit_options(sub, command->step);
   return [command](Context& ctx) { return run_submit(ctx, *command); };
+}
+
+// submit in join: only the addresses the pool does not know yet.
+StepOutcome join_submit(JoinRun& j) {
+  if (j.dry) {
+    j.driver.show("pooljoin submit\n");
+    return {"planned", "would check what the pool's site checks, then say what to enter there", {}};
+  }
+  if (!j.ctx.fs.is_live()) return {"skipped", "an image: submit it once it runs", {}};
+  SubmitRequest request = submit_request(j.ctx, j.options.submit, j.options.resolve.probe);
+  // A server the pool knows has joined: only the addresses it does not know are submitted.
+  request.only_unregistered = j.options.submit.verify_url.empty();
+  const SubmitPlan plan = [&] {
+    ConsoleEvents events(j.ctx.console);
+    return value_or_throw(plan_submit(j.facts, request, j.ctx.effects, events.events()));
+  }();
+  if (plan.nothing_to_submit()) {
+    return {"unchanged",
+            "every address is in the pool already (`pooljoin status` shows the score)",
+            {}};
+  }
+  std::optional<SubmitOutcome> outcome;
+  if (!plan.verify_url.empty()) outcome = value_or_throw(apply_submit(plan, j.ctx.effects));
+  const nlohmann::json doc = to_json(plan, outcome, false);
+  j.driver.keep(doc);
+  j.driver.show(render(plan, outcome, j.ctx.console));
+  if (const std::string why = plan.failure(outcome); !why.empty())
+    throw Stop{to_int(ExitCode::check_failed), why};
+  return {"done",
+          plan.verify_url.empty() ? "ready to add on the pool's site (instructions above)"
+                                  : "ownership proven",
+          doc};
 }
 
 }  // namespace pooljoin::cli

@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "join_driver.hpp"
 #include "generated_at.hpp"
 #include "steps.hpp"
 #include <fmt/format.h>
@@ -127,6 +128,37 @@ Action add_web_redirect(CLI::App& sub) {
   auto options = std::make_shared<WebRedirectOptions>();
   add_web_redirect_options(sub, *options);
   return [options](Context& ctx) { return run_web_redirect(ctx, *options); };
+}
+
+// web-redirect in join: only when asked for (--web-redirect, or yes at a terminal).
+StepOutcome join_web_redirect(JoinRun& j) {
+  const bool installed = web_server_installed(j.ctx.fs);
+  bool wanted = j.options.web_redirect;
+  if (!wanted && installed && !j.dry && j.ctx.prompter.interactive()) {
+    wanted = j.ctx.prompter.confirm(
+        "A web server is installed: redirect its HTTP requests to the pool's site?", false, "");
+  }
+  if (!wanted) {
+    return {"skipped",
+            installed ? "not asked for (--web-redirect adds it)" : "no web server installed",
+            {}};
+  }
+  j.resume_with("--web-redirect");
+  const WebRedirectPlan plan = value_or_throw(plan_web_redirect(
+      j.facts, j.ctx.fs, value_or_throw(templates_dir()), web_redirect_request(j.ctx, j.options.redirect)));
+  nlohmann::json doc = to_json(plan, j.ctx);
+  j.driver.keep(doc);
+  note_plan(plan, j.ctx);
+  if (j.dry) {
+    j.driver.show(render_plan(plan, j.ctx));
+    return {"planned", "would redirect HTTP to the pool's site", doc};
+  }
+  for (const auto& site : plan.disables)
+    j.driver.confirm(fmt::format("Disable the stock site {}?", site), "");
+  const WebRedirectOutcome outcome = apply_shown(j.ctx, plan);
+  add_outcome(doc, outcome, j.ctx);
+  j.driver.show(render(plan, outcome, j.ctx));
+  return {outcome.written.changed ? "done" : "unchanged", "HTTP redirects to the pool's site", doc};
 }
 
 }  // namespace pooljoin::cli

@@ -195,4 +195,9 @@ void JoinDriver::report(const std::string& status) {
   }
 }
 
+void JoinRun::resume_with(const std::string& option, const std::string& value) {
+  driver.resume_words().push_back(option);
+  if (!value.empty()) driver.resume_words().push_back(value);
+}
+
 }  // namespace pooljoin::cli

@@ -8,12 +8,14 @@
 #include <vector>
 
 #include "context.hpp"
+#include "steps.hpp"
 #include "table.hpp"
 #include <nlohmann/json.hpp>
 
 #include "pooljoin/daemons.hpp"
 #include "pooljoin/detect.hpp"
 #include "pooljoin/join_state.hpp"
+#include "pooljoin/selection.hpp"
 
 namespace pooljoin::cli {
 
@@ -88,5 +90,35 @@ class JoinDriver {
   std::optional<Failure> failure_;  // the first step that failed
   std::vector<std::string> resume_;
 };
+
+// One run of join: its options, its driver, and what each step hands to the next in memory.
+struct JoinRun {
+  JoinRun(Context& context, const JoinOptions& join_options)
+      : ctx(context), options(join_options), driver(context), dry(driver.dry()) {}
+
+  Context& ctx;
+  const JoinOptions& options;
+  JoinDriver driver;
+  const bool dry;
+  SystemFacts facts;  // gathered once; install-ntp's outcome updates the daemons installed
+  DaemonSpec spec{};
+  bool installed_now = false;  // the daemon was (in a dry run: would be) installed by this run
+  std::optional<Selection> selection;
+  bool config_changed = false;
+
+  // Adds words to the command that resumes the run.
+  void resume_with(const std::string& option, const std::string& value = {});
+};
+
+// Each step as join runs it, defined with the step's subcommand (cmd_<step>.cpp): the same
+// plan, renderers and apply, with join's questions, records and hand-offs.
+StepOutcome join_install(JoinRun& j);
+StepOutcome join_resolve(JoinRun& j);
+StepOutcome join_gen_conf(JoinRun& j);
+StepOutcome join_restart(JoinRun& j);
+StepOutcome join_firewall(JoinRun& j);
+StepOutcome join_check(JoinRun& j);
+StepOutcome join_web_redirect(JoinRun& j);
+StepOutcome join_submit(JoinRun& j);
 
 }  // namespace pooljoin::cli

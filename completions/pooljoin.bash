@@ -12,9 +12,9 @@ _pooljoin_options() {
     firewall) echo "-h --help --notrack --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     check) echo "-h --help --reference --wait --server --samples --interval --timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     status) echo "-h --help --watch --min-score --limit --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
-    submit) echo "-h --help --samples --interval --timeout --hostname --bandwidth --open --verify-url --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
+    submit) echo "-h --help --samples --interval --timeout --hostname --bandwidth --open --verify-url --verify-url4 --verify-url6 --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     web-redirect) echo "-h --help --web-server --mode --target --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
-    join) echo "-h --help --daemon --lock-timeout --country --servers --candidate --candidates-file --dns-server --dns-timeout --max-stratum --no-probe --no-pool --no-catalogue --samples --interval --timeout --refresh --upstream --force --no-daemon-check --init --answer-timeout --notrack --reference --wait --web-redirect --web-server --mode --target --hostname --bandwidth --open --verify-url --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
+    join) echo "-h --help --daemon --lock-timeout --country --servers --candidate --candidates-file --dns-server --dns-timeout --max-stratum --no-probe --no-pool --no-catalogue --samples --interval --timeout --refresh --upstream --force --no-daemon-check --init --answer-timeout --notrack --reference --wait --web-redirect --web-server --mode --target --hostname --bandwidth --open --verify-url --verify-url4 --verify-url6 --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     completion) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
     *) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
   esac
@@ -58,6 +58,8 @@ _pooljoin_value() {
     "submit --hostname") echo "text" ;;
     "submit --bandwidth") echo "text" ;;
     "submit --verify-url") echo "text" ;;
+    "submit --verify-url4") echo "text" ;;
+    "submit --verify-url6") echo "text" ;;
     "web-redirect --web-server") echo "choice auto nginx apache" ;;
     "web-redirect --mode") echo "choice alias rewrite" ;;
     "web-redirect --target") echo "text" ;;
@@ -84,6 +86,8 @@ _pooljoin_value() {
     "join --hostname") echo "text" ;;
     "join --bandwidth") echo "text" ;;
     "join --verify-url") echo "text" ;;
+    "join --verify-url4") echo "text" ;;
+    "join --verify-url6") echo "text" ;;
     *" --root") echo "dir" ;;
     *" --api-base") echo "text" ;;
     *" --api-timeout") echo "text" ;;

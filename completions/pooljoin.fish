@@ -127,7 +127,9 @@ complete -c pooljoin -n '__pooljoin_using submit' -l timeout -x -d 'How long to 
 complete -c pooljoin -n '__pooljoin_using submit' -l hostname -x -d 'The server\'s name, entered on the site instead of the addresses when it resolves to exactly them (default: this machine\'s fully qualified name)'
 complete -c pooljoin -n '__pooljoin_using submit' -l bandwidth -x -d 'The server\'s connection speed in Mbit/s, for the recommended net speed'
 complete -c pooljoin -n '__pooljoin_using submit' -l open -d 'Open the pool\'s add-server page in the desktop\'s browser (xdg-open)'
-complete -c pooljoin -n '__pooljoin_using submit' -l verify-url -x -d 'Prove ownership: request the site\'s validation URL from each of the server\'s own addresses'
+complete -c pooljoin -n '__pooljoin_using submit' -l verify-url -x -d 'Prove ownership: request the site\'s validation URL from each of the server\'s own addresses (of the URL\'s family when its host is an address)'
+complete -c pooljoin -n '__pooljoin_using submit' -l verify-url4 -x -d 'The site\'s validation URL for IPv4: requested from each IPv4 address'
+complete -c pooljoin -n '__pooljoin_using submit' -l verify-url6 -x -d 'The site\'s validation URL for IPv6: requested from each IPv6 address'
 
 # web-redirect
 complete -c pooljoin -n '__pooljoin_using web-redirect' -l web-server -x -a 'auto nginx apache' -d 'Which web server: auto (the one installed), nginx or apache'
@@ -166,7 +168,9 @@ complete -c pooljoin -n '__pooljoin_using join' -l target -x -d 'Where HTTP requ
 complete -c pooljoin -n '__pooljoin_using join' -l hostname -x -d 'The server\'s name, entered on the site instead of the addresses when it resolves to exactly them (default: this machine\'s fully qualified name)'
 complete -c pooljoin -n '__pooljoin_using join' -l bandwidth -x -d 'The server\'s connection speed in Mbit/s, for the recommended net speed'
 complete -c pooljoin -n '__pooljoin_using join' -l open -d 'Open the pool\'s add-server page in the desktop\'s browser (xdg-open)'
-complete -c pooljoin -n '__pooljoin_using join' -l verify-url -x -d 'Prove ownership: request the site\'s validation URL from each of the server\'s own addresses'
+complete -c pooljoin -n '__pooljoin_using join' -l verify-url -x -d 'Prove ownership: request the site\'s validation URL from each of the server\'s own addresses (of the URL\'s family when its host is an address)'
+complete -c pooljoin -n '__pooljoin_using join' -l verify-url4 -x -d 'The site\'s validation URL for IPv4: requested from each IPv4 address'
+complete -c pooljoin -n '__pooljoin_using join' -l verify-url6 -x -d 'The site\'s validation URL for IPv6: requested from each IPv6 address'
 
 # completion
 complete -c pooljoin -n '__pooljoin_using completion' -a 'bash zsh fish'

@@ -33,6 +33,9 @@ inline constexpr int kContainerTargetKbit = 10000;
 // Without --bandwidth, a virtual or physical machine starts here: high enough to serve, low
 // enough for any server line; the setting can be raised on the site at any time.
 inline constexpr int kDefaultTargetKbit = 100000;
+// New servers start at 10 Mbit, and an unverified server cannot be set higher ("Please verify
+// your server before increasing the netspeed"): ownership is proven first.
+inline constexpr int kUnverifiedNetSpeedKbit = 10000;
 // The guide's traffic figure: a server set to 1000 Mbit served about 40 kbit/s each way.
 inline constexpr double kGuideSettingKbit = 1000000, kGuideTrafficKbit = 40;
 
@@ -53,6 +56,9 @@ struct NetSpeedAdvice {
   MachineKind kind = MachineKind::virtual_machine;
   std::string reason;                // why this value, in one sentence
   double expected_traffic_kbit = 0;  // each way, scaled from the guide's figure
+
+  // Above what an unverified server may have: settable only once ownership is proven.
+  bool needs_verification() const { return kbit > kUnverifiedNetSpeedKbit; }
 };
 
 // Containers: about 10 Mbit (or the bandwidth when lower). Virtual and physical machines: the
@@ -146,11 +152,16 @@ std::optional<std::string> machine_fqdn();
 
 struct Verification {
   IpAddress address;          // the source it was sent from
+  std::string url;            // the validation URL of its family; "" when there is none
+  bool attempted = true;      // false: its family has no URL, so it is not proven
   bool ok = false;            // a 2xx answer over a connection from `address`
   long status = 0;            // 0 when no HTTP answer came
   std::string local_address;  // the source address the connection really used
   std::string message;        // "HTTP 200 OK", or what went wrong
   std::string body;           // the start of the site's answer
+  // The answer's URL, which the operator opens on the site (logged in) to confirm; "" when the
+  // answer is not one.
+  std::string confirm_url;
 };
 
 // One GET of `url` from each address in turn (bound to it, over its family, never through a
@@ -164,7 +175,10 @@ struct SubmitRequest {
   std::vector<IpAddress> addresses;  // the server's public addresses; empty: the machine's own
   std::string hostname;              // "" = the machine's fully qualified name
   std::optional<double> bandwidth_mbit;
-  std::string verify_url;  // the site's validation URL: prove ownership from each address
+  // The site's validation URLs, one per family: each is requested from that family's addresses.
+  // `verify_url` serves the families without their own: the family of an address literal, or
+  // both for a name.
+  std::string verify_url, verify_url4, verify_url6;
   std::string api_base;    // the pool's site, for its score API
   ProbeOptions probe;
   // Leave out the addresses the pool already knows (join: a server that has joined is done).
@@ -179,7 +193,12 @@ struct SubmitPlan {
   PreflightFacts facts;
   std::vector<Finding> findings;  // preflight(facts)
   SubmitInstructions instructions;
-  std::string verify_url;
+  std::string verify_url4, verify_url6;  // "" for a family not proven
+
+  bool proving() const { return !verify_url4.empty() || !verify_url6.empty(); }
+  const std::string& verify_url(IpFamily family) const {
+    return family == IpFamily::v4 ? verify_url4 : verify_url6;
+  }
 
   bool preflight_failed() const { return worst(findings) == Severity::fail; }
   // Every address is in the pool already (only_unregistered): nothing to submit.
@@ -188,6 +207,10 @@ struct SubmitPlan {
   // address to prove it from), or the pre-flight found failures.
   std::string failure(const std::optional<SubmitOutcome>& outcome) const;
 };
+
+// The validation URL that proves `family`'s addresses: its own (--verify-url4/6), else the
+// generic one when its host is a name or an address of that family; "" when there is none.
+std::string verify_url_for(const SubmitRequest& request, IpFamily family);
 
 // Collects what the site will check (each address's registration in the score API, its NTP
 // answer as the monitors see it, the machine's check and config lint) and decides what to enter
@@ -200,12 +223,15 @@ Result<SubmitPlan> plan_submit(const SystemFacts& system, const SubmitRequest& r
 struct SubmitOutcome {
   bool proving = false;                    // a verify URL was given
   std::vector<Verification> verification;  // one per address
-  // Ownership was to be proven and some address could not (or there was none to prove it from).
+  // Ownership was to be proven and some address that had a URL could not prove it (or there was
+  // no address to prove it from). An address whose family has no URL is not proven, not failed.
   bool failed() const;
+  // The families left without a proof for want of their URL.
+  std::vector<IpFamily> not_proven() const;
 };
 
-// Proves ownership: one request to the plan's verify URL from each of its addresses (nothing
-// when it has none). ExitCode::interrupted on Ctrl-C.
+// Proves ownership: one request to its family's verify URL from each of the plan's addresses
+// (nothing when it has none). ExitCode::interrupted on Ctrl-C.
 Result<SubmitOutcome> apply_submit(const SubmitPlan& plan, Effects& effects);
 
 }  // namespace pooljoin

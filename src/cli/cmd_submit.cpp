@@ -53,13 +53,24 @@ std::string render_instructions(const SubmitInstructions& plan, bool preflight_f
   }
   out += table.render();
   if (!plan.hostname_note.empty()) out += "     " + plan.hostname_note + "\n";
-  const auto& speed = plan.net_speed;
-  out += fmt::format("  2. Set the net speed of each new server to {} ({} kbit/s): {}.\n",
-                     net_speed_label(speed.kbit), speed.kbit, speed.reason);
-  out += fmt::format("     {}.\n", expected_traffic(speed));
   out +=
-      "  3. The site then gives a validation URL; prove that the server is yours with\n"
-      "     pooljoin submit --verify-url URL\n";
+      "  2. Prove that the server is yours: the site names a validation URL for each family;\n"
+      "     pooljoin submit --verify-url4 URL4 --verify-url6 URL6\n"
+      "     requests each from this machine's addresses of that family; open the URL each\n"
+      "     answers with (logged in) and confirm.\n";
+  const auto& speed = plan.net_speed;
+  if (speed.needs_verification()) {
+    out += fmt::format(
+        "  3. Then set the net speed of each new server to {} ({} kbit/s): {}. It starts at {}, "
+        "the most an unverified server may have: the site takes the higher setting only once "
+        "the server is verified.\n",
+        net_speed_label(speed.kbit), speed.kbit, speed.reason,
+        net_speed_label(kUnverifiedNetSpeedKbit));
+  } else {
+    out += fmt::format("  3. Set the net speed of each new server to {} ({} kbit/s): {}.\n",
+                       net_speed_label(speed.kbit), speed.kbit, speed.reason);
+  }
+  out += fmt::format("     {}.\n", expected_traffic(speed));
   return out;
 }
 
@@ -93,33 +104,53 @@ nlohmann::json to_json(const SubmitInstructions& plan) {
             {"label", net_speed_label(speed.kbit)},
             {"machine", to_string(speed.kind)},
             {"reason", speed.reason},
-            {"expected_traffic_kbit", speed.expected_traffic_kbit}}}};
+            {"expected_traffic_kbit", speed.expected_traffic_kbit},
+            {"unverified_limit_kbit", kUnverifiedNetSpeedKbit},
+            {"after_verification", speed.needs_verification()}}}};
 }
 
 nlohmann::json to_json(const Verification& v) {
   return {{"address", v.address.to_string()},
           {"family", to_string(v.address.family())},
+          {"url", v.url.empty() ? nlohmann::json() : nlohmann::json(v.url)},
+          {"proven", v.attempted ? nlohmann::json(v.ok) : nlohmann::json()},
           {"ok", v.ok},
           {"status", v.status == 0 ? nlohmann::json() : nlohmann::json(v.status)},
           {"local_address", v.local_address},
           {"message", v.message},
-          {"body", v.body}};
+          {"body", v.body},
+          {"confirm_url", v.confirm_url.empty() ? nlohmann::json() : nlohmann::json(v.confirm_url)}};
 }
 
-std::string render_verification(const std::string& url, const std::vector<Verification>& results,
+std::string render_verification(const SubmitPlan& plan, const SubmitOutcome& outcome,
                                 const Console& console) {
   std::string out = console.paint(Console::Style::bold, "Ownership proof") +
-                    fmt::format(" (one request to {} from each address):\n", url);
+                    " (one request to its family's validation URL from each address):\n";
+  for (const IpFamily family : {IpFamily::v4, IpFamily::v6}) {
+    if (!plan.verify_url(family).empty())
+      out += fmt::format("  {}: {}\n", family_name(family), plan.verify_url(family));
+  }
   Table table;
-  for (const auto& v : results) {
+  for (const auto& v : outcome.verification) {
     table.add(
         {"  " + v.address.to_string(),
-         v.ok ? console.paint(Console::Style::ok, "ok")
-              : console.paint(Console::Style::fail, "FAIL"),
+         !v.attempted ? console.paint(Console::Style::warn, "not proven")
+         : v.ok       ? console.paint(Console::Style::ok, "ok")
+                      : console.paint(Console::Style::fail, "FAIL"),
          v.message +
              (v.ok && !v.local_address.empty() ? " (sent from " + v.local_address + ")" : "")});
   }
-  return out + table.render();
+  out += table.render();
+  for (const auto& v : outcome.verification) {
+    if (v.ok && !v.confirm_url.empty()) {
+      out += fmt::format("  {}: now open {} on the site (logged in) and confirm\n",
+                         v.address.to_string(), v.confirm_url);
+    } else if (v.ok) {
+      out += fmt::format("  {}: the site answered \"{}\", not a URL to confirm\n",
+                         v.address.to_string(), v.body);
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -134,7 +165,10 @@ nlohmann::json to_json(const SubmitPlan& plan, const std::optional<SubmitOutcome
     auto results = nlohmann::json::array();
     for (const auto& v : outcome->verification)
       results.push_back(to_json(v));
-    verification_json = {{"url", plan.verify_url}, {"results", results}};
+    auto url = [](const std::string& u) { return u.empty() ? nlohmann::json() : nlohmann::json(u); };
+    verification_json = {
+        {"urls", {{"ipv4", url(plan.verify_url4)}, {"ipv6", url(plan.verify_url6)}}},
+        {"results", results}};
   }
   Severity status = worst(plan.findings);
   if (outcome && outcome->failed()) status = Severity::fail;
@@ -167,7 +201,7 @@ std::string render(const SubmitPlan& plan, const std::optional<SubmitOutcome>& o
                      console.verbose() == 0 && ok > 0 ? " (-v lists the passed ones)" : "");
   out += '\n' + render_instructions(plan.instructions, plan.preflight_failed(), console);
   if (outcome && outcome->proving)
-    out += '\n' + render_verification(plan.verify_url, outcome->verification, console);
+    out += '\n' + render_verification(plan, *outcome, console);
   return out;
 }
 
@@ -226,11 +260,15 @@ int run_submit(Context& ctx, const SubmitCommand& command) {
   const bool opened = command.step.open && open_page(ctx, plan.instructions.page);
 
   std::optional<SubmitOutcome> outcome;
-  if (!plan.verify_url.empty()) {
+  if (plan.proving()) {
     if (ctx.options.dry_run) {
-      for (const auto& a : plan.addresses)
-        ctx.console.note(
-            fmt::format("dry run: would request {} from {}", plan.verify_url, a.to_string()));
+      for (const auto& a : plan.addresses) {
+        const std::string& url = plan.verify_url(a.family());
+        ctx.console.note(url.empty() ? fmt::format("dry run: {} has no validation URL of its family",
+                                                   a.to_string())
+                                     : fmt::format("dry run: would request {} from {}", url,
+                                                   a.to_string()));
+      }
     } else {
       outcome = value_or_throw(apply_submit(plan, ctx.effects));
     }
@@ -266,7 +304,8 @@ StepOutcome join_submit(JoinRun& j) {
   if (!j.ctx.fs.is_live()) return {"skipped", "an image: submit it once it runs", {}};
   SubmitRequest request = submit_request(j.ctx, j.options.submit, j.options.resolve.probe);
   // A server the pool knows has joined: only the addresses it does not know are submitted.
-  request.only_unregistered = j.options.submit.verify_url.empty();
+  request.only_unregistered = request.verify_url.empty() && request.verify_url4.empty() &&
+                              request.verify_url6.empty();
   const SubmitPlan plan = [&] {
     ConsoleEvents events(j.ctx.console);
     return value_or_throw(plan_submit(j.facts, request, j.ctx.effects, events.events()));
@@ -277,14 +316,14 @@ StepOutcome join_submit(JoinRun& j) {
             {}};
   }
   std::optional<SubmitOutcome> outcome;
-  if (!plan.verify_url.empty()) outcome = value_or_throw(apply_submit(plan, j.ctx.effects));
+  if (plan.proving()) outcome = value_or_throw(apply_submit(plan, j.ctx.effects));
   const nlohmann::json doc = to_json(plan, outcome, false);
   j.driver.keep(doc);
   j.driver.show(render(plan, outcome, j.ctx.console));
   if (const std::string why = plan.failure(outcome); !why.empty())
     throw Stop{to_int(ExitCode::check_failed), why};
   return {"done",
-          plan.verify_url.empty() ? "ready to add on the pool's site (instructions above)"
+          !plan.proving() ? "ready to add on the pool's site (instructions above)"
                                   : "ownership proven",
           doc};
 }

@@ -223,7 +223,15 @@ void add_submit_options(CLI::App& app, SubmitOptions& options) {
                "Open the pool's add-server page in the desktop's browser (xdg-open)");
   app.add_option("--verify-url", options.verify_url,
                  "Prove ownership: request the site's validation URL from each of the server's "
-                 "own addresses")
+                 "own addresses (of the URL's family when its host is an address)")
+      ->check(url_validator())
+      ->type_name("URL");
+  app.add_option("--verify-url4", options.verify_url4,
+                 "The site's validation URL for IPv4: requested from each IPv4 address")
+      ->check(url_validator())
+      ->type_name("URL");
+  app.add_option("--verify-url6", options.verify_url6,
+                 "The site's validation URL for IPv6: requested from each IPv6 address")
       ->check(url_validator())
       ->type_name("URL");
 }
@@ -234,6 +242,8 @@ SubmitRequest submit_request(const Context& ctx, const SubmitOptions& options,
   request.hostname = options.hostname;
   if (options.bandwidth > 0) request.bandwidth_mbit = options.bandwidth;
   request.verify_url = options.verify_url;
+  request.verify_url4 = options.verify_url4;
+  request.verify_url6 = options.verify_url6;
   request.api_base = ctx.options.api_base;
   request.probe = probe;
   return request;

@@ -100,7 +100,7 @@ struct SubmitOptions {
   std::string hostname;
   int bandwidth = 0;  // Mbit/s; 0 = not given
   bool open = false;
-  std::string verify_url;
+  std::string verify_url, verify_url4, verify_url6;
 };
 void add_submit_options(CLI::App& app, SubmitOptions& options);  // --hostname --bandwidth ...
 SubmitRequest submit_request(const Context& ctx, const SubmitOptions& options,

@@ -397,8 +397,11 @@ Result<std::vector<Verification>> verify_ownership(HttpClient& http, const std::
     }
     v.status = response->status;
     v.local_address = response->local_address;
+    v.url = url;
     v.body = response->body.substr(0, response->body.find('\n'));
+    while (!v.body.empty() && (v.body.back() == '\r' || v.body.back() == ' ')) v.body.pop_back();
     if (v.body.size() > 200) v.body.resize(200);
+    if (parse_http_url(v.body)) v.confirm_url = v.body;
     auto local = IpAddress::parse(v.local_address);
     bool from_source = v.local_address.empty() || (local && *local == source);
     v.ok = v.status >= 200 && v.status < 300 && from_source;
@@ -449,11 +452,21 @@ std::optional<HostnameFacts> hostname_facts(const std::string& given, const Host
 
 }  // namespace
 
+std::string verify_url_for(const SubmitRequest& request, IpFamily family) {
+  const std::string& own = family == IpFamily::v4 ? request.verify_url4 : request.verify_url6;
+  if (!own.empty()) return own;
+  auto url = parse_http_url(request.verify_url);
+  if (!url) return {};
+  auto literal = IpAddress::parse(url->host);
+  return !literal || literal->family() == family ? request.verify_url : std::string();
+}
+
 Result<SubmitPlan> plan_submit(const SystemFacts& system, const SubmitRequest& request,
                                Effects& effects, const StepEvents& events,
                                const HostResolver& resolve) {
   SubmitPlan plan;
-  plan.verify_url = request.verify_url;
+  plan.verify_url4 = verify_url_for(request, IpFamily::v4);
+  plan.verify_url6 = verify_url_for(request, IpFamily::v6);
   std::vector<IpAddress> addresses = request.addresses;
   if (addresses.empty()) {
     for (const auto& a : system.addresses)
@@ -461,7 +474,7 @@ Result<SubmitPlan> plan_submit(const SystemFacts& system, const SubmitRequest& r
   }
   PreflightFacts& facts = plan.facts;
   facts.excluded = system.excluded;
-  facts.verifying = !request.verify_url.empty();
+  facts.verifying = plan.proving();
   events.on_waiting("checking what the pool's site will check");
   for (const auto& address : addresses) {
     AddressFacts a;
@@ -528,13 +541,25 @@ Result<SubmitPlan> plan_submit(const SystemFacts& system, const SubmitRequest& r
 }
 
 bool SubmitOutcome::failed() const {
-  return proving &&
-         (verification.empty() || std::any_of(verification.begin(), verification.end(),
-                                              [](const Verification& v) { return !v.ok; }));
+  const bool any_attempted = std::any_of(verification.begin(), verification.end(),
+                                         [](const Verification& v) { return v.attempted; });
+  return proving && (!any_attempted ||
+                     std::any_of(verification.begin(), verification.end(),
+                                 [](const Verification& v) { return v.attempted && !v.ok; }));
+}
+
+std::vector<IpFamily> SubmitOutcome::not_proven() const {
+  std::vector<IpFamily> families;
+  for (const auto& v : verification) {
+    const IpFamily family = v.address.family();
+    if (!v.attempted && std::find(families.begin(), families.end(), family) == families.end())
+      families.push_back(family);
+  }
+  return families;
 }
 
 std::string SubmitPlan::failure(const std::optional<SubmitOutcome>& outcome) const {
-  if ((outcome && outcome->failed()) || (!verify_url.empty() && addresses.empty()))
+  if ((outcome && outcome->failed()) || (proving() && addresses.empty()))
     return "the ownership proof failed";
   if (preflight_failed()) return "the site's pre-flight found failures";
   return {};
@@ -542,11 +567,24 @@ std::string SubmitPlan::failure(const std::optional<SubmitOutcome>& outcome) con
 
 Result<SubmitOutcome> apply_submit(const SubmitPlan& plan, Effects& effects) {
   SubmitOutcome outcome;
-  outcome.proving = !plan.verify_url.empty();
+  outcome.proving = plan.proving();
   if (!outcome.proving) return outcome;
-  auto verified = verify_ownership(effects.http, plan.verify_url, plan.addresses);
-  if (!verified) return tl::unexpected(std::move(verified.error()));
-  outcome.verification = std::move(*verified);
+  for (const auto& address : plan.addresses) {
+    const std::string& url = plan.verify_url(address.family());
+    if (url.empty()) {
+      Verification v;
+      v.address = address;
+      v.attempted = false;
+      v.message = fmt::format("not proven: no validation URL for {} (the site names one per "
+                              "family: --verify-url{} URL)",
+                              address.is_v4() ? "IPv4" : "IPv6", address.is_v4() ? "4" : "6");
+      outcome.verification.push_back(std::move(v));
+      continue;
+    }
+    auto verified = verify_ownership(effects.http, url, {address});
+    if (!verified) return tl::unexpected(std::move(verified.error()));
+    outcome.verification.push_back(std::move(verified->front()));
+  }
   return outcome;
 }
 

@@ -285,6 +285,8 @@ table() {
     opt "$sub" --bandwidth ok=1 ok=100 bad=0 bad=100001 bad=x bad= bad=1.5
     flag "$sub" --open
     opt "$sub" --verify-url ok=https://manage.ntppool.org/verify/abc "${URLS[@]}"
+    opt "$sub" --verify-url4 ok=https://manage.ntppool.org/verify/abc "${URLS[@]}"
+    opt "$sub" --verify-url6 ok=https://manage.ntppool.org/verify/abc "${URLS[@]}"
   done
   opt submit address ok=185.255.0.1 bad=not-an-ip bad=185.255.0.1:123 bad=
 

@@ -24,7 +24,7 @@ section() {
 # ("-y, --yes" gives -y and --yes).
 tagged_options() {
   awk 'prev == "" && /^       -/ { print } { prev = $0 }' |
-    { grep -oE '^ +(-[a-zA-Z], )?--?[a-zA-Z][a-zA-Z-]*' || true; } | tr -d ' ' | tr ',' '\n' | sort -u
+    { grep -oE '^ +(-[a-zA-Z], )?--?[a-zA-Z][a-zA-Z0-9-]*' || true; } | tr -d ' ' | tr ',' '\n' | sort -u
 }
 
 # The options of the command's own "Options:" section (a subcommand's help lists the global ones

@@ -184,11 +184,15 @@ test_net_speed_from_the_virtualisation_and_the_bandwidth() {
   assert_contains "$(jqr .instructions.net_speed.reason)" "the guide says about 10 Mbit"
   pjn 1 --json --root "$IMAGES/ubuntu-24.04-chrony-timesyncd" submit --hostname ntp-all.example.test
   assert_eq "$(jq -c '.instructions.net_speed | [.kbit, .machine]' <<<"$OUT")" '[100000,"virtual machine"]'
+  assert_eq "$(jq -c '.instructions.net_speed | [.unverified_limit_kbit, .after_verification]' <<<"$OUT")" "[10000,true]"
   pjn 1 --json --root "$IMAGES/ubuntu-24.04-chrony-timesyncd" submit --bandwidth 1000 \
     --hostname ntp-all.example.test
   assert_eq "$(jq -c '.instructions.net_speed | [.kbit, .expected_traffic_kbit]' <<<"$OUT")" '[1000000,40]'
   pjn 1 --root "$IMAGES/debian-12" submit --bandwidth 300 --hostname ntp-all.example.test
-  assert_contains "$OUT" "Set the net speed of each new server to 250 Mbit (250000 kbit/s): a physical machine"
+  # Above the 10 Mbit an unverified server may have: after the proof, and said so.
+  assert_contains "$OUT" "2. Prove that the server is yours: the site names a validation URL for each family;"
+  assert_contains "$OUT" "3. Then set the net speed of each new server to 250 Mbit (250000 kbit/s): a physical machine"
+  assert_contains "$OUT" "It starts at 10 Mbit, the most an unverified server may have"
   assert_contains "$OUT" "The guide's figure: a server set to 1 Gbit served about 40 kbit/s each way"
   pjn 2 submit --bandwidth 0
   assert_contains "$ERR" "--bandwidth"
@@ -205,17 +209,43 @@ test_ownership_proof_comes_from_each_address() {
   PJN_ENV=()
   assert_eq "$(jq -c '.verification.results | map([.address, .family, .ok, .status, .local_address])' <<<"$OUT")" \
     '[["185.255.0.10","ipv4",true,200,"185.255.0.10"],["185.255.0.11","ipv4",true,200,"185.255.0.11"],["2a0a:e5c0::10","ipv6",true,200,"2a0a:e5c0::10"]]'
-  assert_eq "$(jqr .verification.url)" "http://localhost:$SITE_PORT/verify/tok-123?server=42"
+  # A URL with a name serves both families.
+  assert_eq "$(jq -c '.verification.urls | [.ipv4, .ipv6]' <<<"$OUT")" \
+    "[\"http://localhost:$SITE_PORT/verify/tok-123?server=42\",\"http://localhost:$SITE_PORT/verify/tok-123?server=42\"]"
   # What the site saw: one request per address, from that address, v4 and v6.
   assert_eq "$(site_requests /verify/ | jq -c 'map([.client, .query, .proxied, .user_agent])')" \
     "$(jq -n -c --arg ua "pooljoin/$VERSION" '[["185.255.0.10","server=42",false,$ua],
       ["185.255.0.11","server=42",false,$ua],["2a0a:e5c0::10","server=42",false,$ua]]')"
-  assert_eq "$(jqr '.verification.results[0].body')" "verified 185.255.0.10"
+  # The site's answer is the URL where the operator confirms: shown as such.
+  assert_eq "$(jqr '.verification.results[0].confirm_url')" "https://manage.ntppool.test/manage/verify/tok-123/185.255.0.10"
   # Proving ownership expects the addresses to be registered: 185.255.0.10 passes now.
   assert_eq "$(jqr '.findings[] | select(.message | startswith("185.255.0.10 is")) | select(.id == "submit.registered") | .severity')" "ok"
   pjn 0 submit --verify-url "http://localhost:$SITE_PORT/verify/tok-123"
-  assert_contains "$OUT" "Ownership proof (one request to http://localhost:$SITE_PORT/verify/tok-123 from each address):"
+  assert_contains "$OUT" "Ownership proof (one request to its family's validation URL from each address):"
+  assert_contains "$OUT" "  IPv6: http://localhost:$SITE_PORT/verify/tok-123"
   grep -Eq '^  2a0a:e5c0::10 +ok +HTTP 200 OK \(sent from 2a0a:e5c0::10\)$' <<<"$OUT" || fail "IPv6 proof line"
+  assert_contains "$OUT" "2a0a:e5c0::10: now open https://manage.ntppool.test/manage/verify/tok-123/2a0a:e5c0::10 on the site (logged in) and confirm"
+}
+
+test_ownership_proof_has_one_url_per_family() {
+  : >"$SITE_LOG"
+  # The site names a validation server per family: each is asked from that family's addresses.
+  pjn 0 --json submit --hostname ntp-all.example.test \
+    --verify-url4 "http://127.0.0.1:$SITE_PORT/verify/four" --verify-url6 "http://[::1]:$SITE_PORT/verify/six"
+  assert_eq "$(jq -c '.verification.results | map([.address, .url, .proven])' <<<"$OUT")" \
+    "$(jq -n -c --arg p "$SITE_PORT" '[["185.255.0.10","http://127.0.0.1:\($p)/verify/four",true],
+      ["185.255.0.11","http://127.0.0.1:\($p)/verify/four",true],["2a0a:e5c0::10","http://[::1]:\($p)/verify/six",true]]')"
+  assert_eq "$(site_requests /verify/ | jq -c 'map([.client, .path])')" \
+    '[["185.255.0.10","/verify/four"],["185.255.0.11","/verify/four"],["2a0a:e5c0::10","/verify/six"]]'
+  # A URL whose host is an IPv4 address proves IPv4 only: IPv6 is not proven, said with what
+  # to do, and not a failure of what was proven.
+  : >"$SITE_LOG"
+  pjn 0 --json submit --hostname ntp-all.example.test --verify-url "http://127.0.0.1:$SITE_PORT/verify/t"
+  assert_eq "$(jq -c '.verification.urls | [.ipv4, .ipv6]' <<<"$OUT")" "[\"http://127.0.0.1:$SITE_PORT/verify/t\",null]"
+  assert_eq "$(jq -c '.verification.results | map([.address, .proven])' <<<"$OUT")" \
+    '[["185.255.0.10",true],["185.255.0.11",true],["2a0a:e5c0::10",null]]'
+  assert_contains "$(jqr '.verification.results[2].message')" "not proven: no validation URL for IPv6 (the site names one per family: --verify-url6 URL)"
+  assert_eq "$(site_requests /verify/ | jq -c 'map(.client)')" '["185.255.0.10","185.255.0.11"]'
 }
 
 test_ownership_proof_reports_each_failure() {

@@ -110,7 +110,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.scores(ip)
             return
         if path.startswith("/verify/"):
-            self.send(200, ("verified " + client + "\n").encode())
+            # As the site answers: the URL where the logged-in operator confirms the proof.
+            token = path[len("/verify/"):]
+            self.send(200, ("https://manage.ntppool.test/manage/verify/" + token + "/" + client +
+                            "\n").encode())
             return
         self.send(404, b"not found\n")
 

@@ -4,6 +4,8 @@
 
 #include "pooljoin/http.hpp"
 
+#include "fakes.hpp"
+
 using namespace pooljoin;
 
 namespace {
@@ -328,4 +330,62 @@ TEST_CASE("ownership proof: one request per address, bound to it", "[submit][ver
   auto stopped = verify_ownership(http, "https://x.org/", {ip("185.255.0.10")});
   REQUIRE_FALSE(stopped);
   CHECK(stopped.error().code == ExitCode::interrupted);
+}
+
+TEST_CASE("ownership proof: one validation URL per family, the answer's URL to confirm, a family "
+          "without one not proven",
+          "[submit][verify]") {
+  SubmitRequest request;
+  request.verify_url = "https://manage.ntppool.org/v/any";
+  CHECK(verify_url_for(request, IpFamily::v4) == "https://manage.ntppool.org/v/any");
+  CHECK(verify_url_for(request, IpFamily::v6) == "https://manage.ntppool.org/v/any");
+  request.verify_url = "https://192.0.2.80/v/abc";  // an IPv4 literal: IPv4 only
+  CHECK(verify_url_for(request, IpFamily::v4) == "https://192.0.2.80/v/abc");
+  CHECK(verify_url_for(request, IpFamily::v6).empty());
+  request.verify_url6 = "https://[2001:db8::80]/v/abc";
+  CHECK(verify_url_for(request, IpFamily::v6) == "https://[2001:db8::80]/v/abc");
+  request.verify_url4 = "https://v4.example/v/own";
+  CHECK(verify_url_for(request, IpFamily::v4) == "https://v4.example/v/own");
+
+  test::FakeEffects fx;
+  HttpResponse confirm;
+  confirm.status = 200;
+  confirm.body = "https://manage.ntppool.org/manage/verify/confirm/xyz\n";
+  fx.http.table["https://v4.example/v/own"] = confirm;
+  SubmitPlan plan;
+  plan.addresses = {ip("185.255.0.10"), ip("2a0a:e5c0::10")};
+  plan.verify_url4 = "https://v4.example/v/own";
+  auto outcome = apply_submit(plan, fx.effects());
+  REQUIRE(outcome);
+  REQUIRE(outcome->verification.size() == 2);
+  REQUIRE(fx.http.requests.size() == 1);  // nothing is sent without a URL of the family
+  CHECK(fx.http.requests[0].url == "https://v4.example/v/own");
+  CHECK(fx.http.requests[0].source == ip("185.255.0.10"));
+  const auto& v4 = outcome->verification[0];
+  CHECK(v4.ok);
+  CHECK(v4.url == "https://v4.example/v/own");
+  CHECK(v4.confirm_url == "https://manage.ntppool.org/manage/verify/confirm/xyz");
+  const auto& v6 = outcome->verification[1];
+  CHECK_FALSE(v6.attempted);
+  CHECK_THAT(v6.message, Catch::Contains("no validation URL for IPv6") &&
+                             Catch::Contains("--verify-url6 URL"));
+  // Not proven is not failed: the IPv4 proof stands, and what is missing is named.
+  CHECK_FALSE(outcome->failed());
+  CHECK(outcome->not_proven() == std::vector<IpFamily>{IpFamily::v6});
+  CHECK(plan.failure(*outcome).empty());
+  // A failed request of a family that has a URL fails the step.
+  fx.http.table.clear();  // 404
+  auto refused = apply_submit(plan, fx.effects());
+  CHECK(refused->failed());
+  CHECK(plan.failure(*refused) == "the ownership proof failed");
+}
+
+TEST_CASE("net speed: above the 10 Mbit an unverified server may have, it is set after the proof",
+          "[submit]") {
+  auto container = recommend_net_speed("lxc", std::nullopt);
+  CHECK(container.kbit <= kUnverifiedNetSpeedKbit);
+  CHECK_FALSE(container.needs_verification());
+  auto vm = recommend_net_speed("kvm", std::nullopt);
+  CHECK(vm.kbit == 100000);
+  CHECK(vm.needs_verification());
 }

@@ -30,6 +30,10 @@ enum class UpstreamState {
 };
 std::string_view to_string(UpstreamState state);
 
+// An upstream that answered this many of the last 8 polls has been through the daemon's
+// selection: iburst fills the register within seconds.
+inline constexpr int kSettledPolls = 4;
+
 struct UpstreamHealth {
   std::string address;  // the address the daemon polls (a refclock: its name)
   std::uint16_t port = 123;
@@ -42,6 +46,9 @@ struct UpstreamHealth {
 
   // Answers and agrees with the others: what the pool's "4 to 7 upstreams" counts.
   bool usable() const;
+  // Has only begun to answer (fewer than kSettledPolls of the last 8 polls) and is not judged
+  // yet: rejected though it claims a usable stratum.
+  bool settling() const;
 };
 
 // The upstreams of the ntpd (ntpsec, classic ntp) on the daemon's loopback, in association order;

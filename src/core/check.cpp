@@ -762,6 +762,16 @@ std::string describe(const DaemonReport& daemon) {
 
 namespace {
 
+// Synchronised, and no upstream that has only begun to answer is still waiting for the daemon's
+// selection to judge it: for the few seconds after the daemon synchronises, ntpd reports its
+// other upstreams as rejected until its next clock update looks at them.
+bool settled(const DaemonReport& daemon) {
+  if (!synchronized(daemon)) return false;
+  if (!daemon.upstreams) return true;
+  return std::none_of(daemon.upstreams->begin(), daemon.upstreams->end(),
+                      [](const UpstreamHealth& u) { return u.settling(); });
+}
+
 // Why a wait for synchronisation cannot end well, whatever time it is given; "" while it can.
 std::string hopeless(const DaemonReport& daemon) {
   if (!daemon.running) return fmt::format("{} is not running (see its log: `journalctl -u {}`)",
@@ -828,14 +838,14 @@ Result<CheckFacts> gather_check(const SystemFacts& system, const CheckRequest& r
     SystemFacts now = system;
     DaemonReport daemon = read_local_daemon(now, effects.runner, effects.ntp);
     // Nothing to wait for when no daemon is installed at all.
-    if (request.wait && !synchronized(daemon) && !daemon.name.empty()) {
+    if (request.wait && !settled(daemon) && !daemon.name.empty()) {
       Clock& clock = effects.clock;
       const auto start = clock.steady();
       const auto limit = *request.wait;
       auto elapsed = [&] {
         return std::chrono::duration_cast<std::chrono::milliseconds>(clock.steady() - start);
       };
-      while (!synchronized(daemon)) {
+      while (!settled(daemon)) {
         if (events.syncing) events.syncing(elapsed(), limit, daemon);
         facts.wait_stopped = hopeless(daemon);
         if (!facts.wait_stopped.empty() || elapsed() >= limit) break;

@@ -1,6 +1,7 @@
 #include "pooljoin/upstream_health.hpp"
 
 #include <algorithm>
+#include <bit>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -84,6 +85,11 @@ std::string_view to_string(UpstreamState state) {
 bool UpstreamHealth::usable() const {
   return reach != 0 && (state == UpstreamState::selected || state == UpstreamState::candidate ||
                         state == UpstreamState::outlier);
+}
+
+bool UpstreamHealth::settling() const {
+  return state == UpstreamState::rejected && reach != 0 && stratum < 16 &&
+         std::popcount(static_cast<unsigned>(reach)) < kSettledPolls;
 }
 
 std::optional<UpstreamHealth> upstream_from_peer(std::uint16_t status,

@@ -202,6 +202,9 @@ test_wait_sees_the_transition_to_synchronised() {
   assert_not_contains "$ERR" $'\r'  # no terminal: plain lines only
   assert_contains "$OUT" "daemon  ntpsec synchronised: stratum 3"
   [ "$elapsed" -ge 3000 ] || fail "synchronised after ${elapsed} ms: too soon to have waited"
+  # The wait also lets ntpd judge the upstreams that had only begun to answer when it
+  # synchronised (it reports them rejected until then): all four are usable, nothing warned.
+  assert_contains "$OUT" "check: 0 failed, 1 warning"
 }
 
 test_wait_gives_up_with_a_progress_line_on_a_terminal() {

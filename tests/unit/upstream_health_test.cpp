@@ -36,6 +36,11 @@ TEST_CASE("ntpd's peers: the selection code of the status word, reach in octal",
   // Answers but cannot be used (stratum 16, a loop): rejected.
   CHECK(upstream_from_peer(0x9014, "srcadr=198.51.100.11, reach=377")->state ==
         UpstreamState::rejected);
+  // Just after the daemon synchronised: answered once, not judged yet (ntpq ' ').
+  CHECK(upstream_from_peer(0x9014, "srcadr=198.51.100.11, stratum=2, reach=0x1")->settling());
+  CHECK_FALSE(upstream_from_peer(0x9014, "srcadr=198.51.100.11, stratum=2, reach=0xff")->settling());
+  CHECK_FALSE(upstream_from_peer(0x9014, "srcadr=198.51.100.11, stratum=16, reach=0x1")->settling());
+  CHECK_FALSE(upstream_from_peer(0xb414, "srcadr=198.51.100.11, stratum=2, reach=0x1")->settling());
   // ntpsec's pool association only spawns servers: not an upstream.
   CHECK_FALSE(upstream_from_peer(0x8811, "srcadr=0.0.0.0, reach=000, refid=POOL"));
   CHECK_FALSE(upstream_from_peer(0x8811, "srcadr=192.0.2.80, reach=000, refid=POOL"));

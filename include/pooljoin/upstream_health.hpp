@@ -30,9 +30,8 @@ enum class UpstreamState {
 };
 std::string_view to_string(UpstreamState state);
 
-// An upstream that answered this many of the last 8 polls has been through the daemon's
-// selection: iburst fills the register within seconds.
-inline constexpr int kSettledPolls = 4;
+// The reach register when each of the last 8 polls was answered.
+inline constexpr int kReachFull = 0377;
 
 struct UpstreamHealth {
   std::string address;  // the address the daemon polls (a refclock: its name)
@@ -46,8 +45,8 @@ struct UpstreamHealth {
 
   // Answers and agrees with the others: what the pool's "4 to 7 upstreams" counts.
   bool usable() const;
-  // Has only begun to answer (fewer than kSettledPolls of the last 8 polls) and is not judged
-  // yet: rejected though it claims a usable stratum.
+  // Has only begun to answer (not all of the last 8 polls) and is rejected though it claims a
+  // usable stratum: the daemon's selection has not judged it yet.
   bool settling() const;
 };
 

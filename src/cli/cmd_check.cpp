@@ -63,7 +63,7 @@ nlohmann::json upstreams_json(const std::vector<UpstreamHealth>& upstreams) {
                    {"port", u.port},
                    {"refclock", u.refclock},
                    {"stratum", u.stratum},
-                   {"reach", fmt::format("{:03o}", u.reach)},
+                   {"reach", fmt::format("{:o}", u.reach)},
                    {"state", to_string(u.state)},
                    {"usable", u.usable()},
                    {"offset_ms", u.offset_ms ? nlohmann::json(*u.offset_ms) : nlohmann::json()},
@@ -185,7 +185,7 @@ std::string render(const CheckFacts& facts, const std::vector<Finding>& findings
       table.add({u.port == 123 ? u.address : fmt::format("{} port {}", u.address, u.port),
                  console.paint(u.usable() ? Console::Style::ok : Console::Style::fail,
                                std::string(to_string(u.state))),
-                 std::to_string(u.stratum), fmt::format("{:03o}", u.reach),
+                 std::to_string(u.stratum), fmt::format("{:o}", u.reach),
                  u.offset_ms ? fmt::format("{:+.3f} ms", *u.offset_ms) : "-",
                  u.jitter_ms ? fmt::format("{:.3f} ms", *u.jitter_ms) : "-"});
     }

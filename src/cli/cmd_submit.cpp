@@ -122,6 +122,16 @@ nlohmann::json to_json(const Verification& v) {
           {"confirm_url", v.confirm_url.empty() ? nlohmann::json() : nlohmann::json(v.confirm_url)}};
 }
 
+// "IPv6 not proven: ..." for each family left without its validation URL, on stderr.
+void warn_not_proven(const SubmitOutcome& outcome, const Console& console) {
+  for (const IpFamily family : outcome.not_proven()) {
+    console.warn(fmt::format(
+        "{} not proven: the site names a validation URL for each family; prove it with "
+        "`pooljoin submit --verify-url{} URL`",
+        family_name(family), family == IpFamily::v4 ? "4" : "6"));
+  }
+}
+
 std::string render_verification(const SubmitPlan& plan, const SubmitOutcome& outcome,
                                 const Console& console) {
   std::string out = console.paint(Console::Style::bold, "Ownership proof") +
@@ -271,6 +281,7 @@ int run_submit(Context& ctx, const SubmitCommand& command) {
       }
     } else {
       outcome = value_or_throw(apply_submit(plan, ctx.effects));
+      warn_not_proven(*outcome, ctx.console);
     }
     if (plan.addresses.empty())
       ctx.console.warn("no address to prove ownership from: this machine has no global address");
@@ -316,7 +327,10 @@ StepOutcome join_submit(JoinRun& j) {
             {}};
   }
   std::optional<SubmitOutcome> outcome;
-  if (plan.proving()) outcome = value_or_throw(apply_submit(plan, j.ctx.effects));
+  if (plan.proving()) {
+    outcome = value_or_throw(apply_submit(plan, j.ctx.effects));
+    warn_not_proven(*outcome, j.ctx.console);
+  }
   const nlohmann::json doc = to_json(plan, outcome, false);
   j.driver.keep(doc);
   j.driver.show(render(plan, outcome, j.ctx.console));
@@ -324,7 +338,14 @@ StepOutcome join_submit(JoinRun& j) {
     throw Stop{to_int(ExitCode::check_failed), why};
   return {"done",
           !plan.proving() ? "ready to add on the pool's site (instructions above)"
-                                  : "ownership proven",
+                  : outcome && !outcome->not_proven().empty()
+                      // One family proven (else the step failed), the other not.
+                      ? fmt::format("ownership proven for {}; {} not proven",
+                                    family_name(outcome->not_proven().front() == IpFamily::v4
+                                                    ? IpFamily::v6
+                                                    : IpFamily::v4),
+                                    family_name(outcome->not_proven().front()))
+                      : "ownership proven",
           doc};
 }
 

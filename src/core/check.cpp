@@ -354,7 +354,8 @@ void diagnose_clock(const CheckFacts& facts, std::vector<Finding>& out) {
          "(three or more)"});
     return;
   }
-  if (!seen) return;  // no valid reply of this machine's own: the address findings say so
+  // Another server's offset is in its address findings; this one is about this machine.
+  if (!seen || !facts.local) return;  // no valid own reply: the address findings say so
   const double off_ms = *seen * 1000;
   const std::string text = fmt::format(
       "the time this machine serves is {} from true time: the median of {} is {} from its "
@@ -762,21 +763,30 @@ std::string describe(const DaemonReport& daemon) {
 
 namespace {
 
-// Synchronised, and no upstream that has only begun to answer is still waiting for the daemon's
-// selection to judge it: for the few seconds after the daemon synchronises, ntpd reports its
-// other upstreams as rejected until its next clock update looks at them.
+// After the daemon synchronises, how long the wait goes on for the daemon to judge the upstreams
+// that had only begun to answer (ntpd reports them rejected until its selection has seen them,
+// after their iburst): long enough for that, short enough that one that stays so costs little.
+constexpr std::chrono::milliseconds kSettleWait{60000};
+// How long the daemon may list no upstream before the wait gives up on it: names in its config
+// (a `pool` or `server NAME` line) appear only once DNS has answered.
+constexpr std::chrono::milliseconds kNoUpstreamGrace{30000};
+
+// No upstream that has only begun to answer is still waiting for the daemon's selection.
 bool settled(const DaemonReport& daemon) {
-  if (!synchronized(daemon)) return false;
   if (!daemon.upstreams) return true;
   return std::none_of(daemon.upstreams->begin(), daemon.upstreams->end(),
                       [](const UpstreamHealth& u) { return u.settling(); });
 }
 
 // Why a wait for synchronisation cannot end well, whatever time it is given; "" while it can.
-std::string hopeless(const DaemonReport& daemon) {
-  if (!daemon.running) return fmt::format("{} is not running (see its log: `journalctl -u {}`)",
-                                          daemon.name, daemon.name);
-  if (daemon.upstreams && daemon.upstreams->empty())
+// `looked_again`: the running daemons were detected again since the wait began (the facts it
+// began with may predate the daemon's start).
+std::string hopeless(const DaemonReport& daemon, bool looked_again,
+                     std::chrono::milliseconds elapsed) {
+  if (!daemon.running && looked_again)
+    return fmt::format("{} is not running (see its log: `journalctl -u {}`)", daemon.name,
+                       daemon.name);
+  if (daemon.upstreams && daemon.upstreams->empty() && elapsed >= kNoUpstreamGrace)
     return fmt::format("{} has no upstream servers to synchronise from", daemon.name);
   return {};
 }
@@ -838,21 +848,28 @@ Result<CheckFacts> gather_check(const SystemFacts& system, const CheckRequest& r
     SystemFacts now = system;
     DaemonReport daemon = read_local_daemon(now, effects.runner, effects.ntp);
     // Nothing to wait for when no daemon is installed at all.
-    if (request.wait && !settled(daemon) && !daemon.name.empty()) {
+    if (request.wait && !(synchronized(daemon) && settled(daemon)) && !daemon.name.empty()) {
       Clock& clock = effects.clock;
       const auto start = clock.steady();
       const auto limit = *request.wait;
       auto elapsed = [&] {
         return std::chrono::duration_cast<std::chrono::milliseconds>(clock.steady() - start);
       };
-      while (!settled(daemon)) {
+      std::optional<std::chrono::milliseconds> synchronised_at;
+      bool looked_again = false;
+      while (true) {
+        if (synchronized(daemon)) {
+          if (!synchronised_at) synchronised_at = elapsed();
+          if (settled(daemon) || elapsed() - *synchronised_at >= kSettleWait) break;
+        }
         if (events.syncing) events.syncing(elapsed(), limit, daemon);
-        facts.wait_stopped = hopeless(daemon);
+        facts.wait_stopped = hopeless(daemon, looked_again, elapsed());
         if (!facts.wait_stopped.empty() || elapsed() >= limit) break;
         auto slept =
             clock.sleep_for(std::min(kSyncPoll, limit - elapsed()), "the wait for synchronisation");
         if (!slept) return tl::unexpected(std::move(slept.error()));
         now.daemons_running = detect_running_daemons(effects.fs, now.daemons_installed);
+        looked_again = true;
         daemon = read_local_daemon(now, effects.runner, effects.ntp);
       }
       facts.waited = elapsed();

@@ -1,7 +1,6 @@
 #include "pooljoin/upstream_health.hpp"
 
 #include <algorithm>
-#include <bit>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -88,8 +87,8 @@ bool UpstreamHealth::usable() const {
 }
 
 bool UpstreamHealth::settling() const {
-  return state == UpstreamState::rejected && reach != 0 && stratum < 16 &&
-         std::popcount(static_cast<unsigned>(reach)) < kSettledPolls;
+  // ntpd runs its selection on a peer only once the peer's burst (iburst: 8 polls) is over.
+  return state == UpstreamState::rejected && reach != 0 && reach != kReachFull && stratum < 16;
 }
 
 std::optional<UpstreamHealth> upstream_from_peer(std::uint16_t status,
@@ -185,13 +184,20 @@ Result<std::vector<UpstreamHealth>> read_ntpd_upstreams(NtpTransport& ntp,
     queries.push_back({kControlReadVariables, id, std::string(kPeerVariables)});
   auto answers = read_control(ntp, queries, options);
   if (!answers) return tl::unexpected(std::move(answers.error()));
+  // An association can go between the list and its query (ntpsec drops pool servers that do
+  // not answer): the others are listed; only when none answers is it an error.
   std::vector<UpstreamHealth> upstreams;
+  std::optional<Error> first_error;
   for (std::size_t i = 0; i < associations.size(); ++i) {
     Result<std::string>& answer = (*answers)[i];
-    if (!answer) return tl::unexpected(std::move(answer.error()));
+    if (!answer) {
+      if (!first_error) first_error = std::move(answer.error());
+      continue;
+    }
     if (auto upstream = upstream_from_peer(associations[i].second, *answer))
       upstreams.push_back(std::move(*upstream));
   }
+  if (first_error && upstreams.empty()) return tl::unexpected(std::move(*first_error));
   return upstreams;
 }
 

@@ -401,7 +401,8 @@ test_no_daemon_running_is_a_failure_and_port_123_is_closed() {
   elapsed=$((($(date +%s%N) - start) / 1000000))
   echo "  --wait 30s with ntpsec stopped: ${elapsed} ms"
   [ "$elapsed" -lt 5000 ] || fail "waited ${elapsed} ms for a daemon that is not running"
-  assert_contains "$ERR" "stopped waiting after 0ms: ntpsec is not running"
+  # (looked at again after the first second: the facts it began with may predate a start)
+  grep -Eq 'stopped waiting after [12](\.[0-9]+)?s: ntpsec is not running' <<<"$ERR" || fail "no reason to stop: $ERR"
 }
 
 run_tests "$@"

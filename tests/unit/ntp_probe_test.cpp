@@ -130,8 +130,9 @@ TEST_CASE("a check follows the monitor: a bad reply ends it and decides, else th
       {"127.0.0.1:0,script=stratum=0+refid=", 1, 0, NtpFault::unsynchronized},  // no kiss code
       // The lowest round trip decides among valid replies.
       {"127.0.0.1:0,script=delay=150;delay=10;delay=80", 3, 1, NtpFault::none},
-      // An invalid reply first, then good ones: the good ones decide.
-      {"127.0.0.1:0,script=transmit0;-", 3, 1, NtpFault::none},
+      // An invalid reply first, then good ones: the good ones decide (the last one held 20 ms,
+      // so that the lowest delay is the second's, not a coin toss between two equal ones).
+      {"127.0.0.1:0,script=transmit0;-;delay=20", 3, 1, NtpFault::none},
   };
   std::vector<std::string> specs;
   for (const auto& row : rows)

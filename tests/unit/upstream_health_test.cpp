@@ -39,6 +39,8 @@ TEST_CASE("ntpd's peers: the selection code of the status word, reach in octal",
   // Just after the daemon synchronised: answered once, not judged yet (ntpq ' ').
   CHECK(upstream_from_peer(0x9014, "srcadr=198.51.100.11, stratum=2, reach=0x1")->settling());
   CHECK_FALSE(upstream_from_peer(0x9014, "srcadr=198.51.100.11, stratum=2, reach=0xff")->settling());
+  // ntpd judges a peer only after its iburst: 7 of 8 answered is still settling.
+  CHECK(upstream_from_peer(0x9014, "srcadr=198.51.100.11, stratum=2, reach=0x7f")->settling());
   CHECK_FALSE(upstream_from_peer(0x9014, "srcadr=198.51.100.11, stratum=16, reach=0x1")->settling());
   CHECK_FALSE(upstream_from_peer(0xb414, "srcadr=198.51.100.11, stratum=2, reach=0x1")->settling());
   // ntpsec's pool association only spawns servers: not an upstream.

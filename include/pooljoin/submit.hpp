@@ -179,7 +179,7 @@ struct SubmitRequest {
   // `verify_url` serves the families without their own: the family of an address literal, or
   // both for a name.
   std::string verify_url, verify_url4, verify_url6;
-  std::string api_base;    // the pool's site, for its score API
+  std::string api_base;  // the pool's site, for its score API
   ProbeOptions probe;
   // Leave out the addresses the pool already knows (join: a server that has joined is done).
   bool only_unregistered = false;

@@ -1,6 +1,6 @@
 #include "commands.hpp"
-#include "join_driver.hpp"
 #include "findings.hpp"
+#include "join_driver.hpp"
 #include "options.hpp"
 #include "steps.hpp"
 #include "table.hpp"
@@ -104,8 +104,8 @@ nlohmann::json to_json(const CheckFacts& facts, const std::vector<Finding>& find
         {"leap", header ? nlohmann::json(static_cast<int>(best.leap)) : nlohmann::json()},
         {"refid", header ? nlohmann::json(best.refid) : nlohmann::json()},
         {"offset_ms", optional_number(valid, best.offset_s * 1000)},
-        {"seen_offset_ms", optional_number(a.seen_offset_s.has_value(),
-                                           a.seen_offset_s.value_or(0) * 1000)},
+        {"seen_offset_ms",
+         optional_number(a.seen_offset_s.has_value(), a.seen_offset_s.value_or(0) * 1000)},
         {"delay_ms", optional_number(valid, best.delay_s * 1000)},
         {"jitter_ms", optional_number(valid, a.ntp.jitter_s * 1000)},
         {"kod", best.kiss.empty() ? nlohmann::json() : nlohmann::json(best.kiss)},
@@ -134,8 +134,8 @@ nlohmann::json to_json(const CheckFacts& facts, const std::vector<Finding>& find
     }
     clock = {{"source", to_string(c.source)},
              {"references", references},
-             {"reference_offset_ms", c.reference_offset_ms ? nlohmann::json(*c.reference_offset_ms)
-                                                           : nlohmann::json()},
+             {"reference_offset_ms",
+              c.reference_offset_ms ? nlohmann::json(*c.reference_offset_ms) : nlohmann::json()},
              {"daemon_offset_ms",
               c.daemon_offset_ms ? nlohmann::json(*c.daemon_offset_ms) : nlohmann::json()}};
   }
@@ -204,15 +204,14 @@ std::string render(const CheckFacts& facts, const std::vector<Finding>& findings
       // How many queries the check sent, and which one's reply decided it ("3 (#2)").
       std::string queries = std::to_string(a.ntp.samples.size());
       if (a.ntp.decided_by >= 0) queries += fmt::format(" (#{})", a.ntp.decided_by + 1);
-      table.add({label, reply_text(a.ntp, console), queries,
-                 header ? std::to_string(best.stratum) : "-",
-                 valid ? fmt::format("{:+.3f} ms", a.seen_offset_s.value_or(best.offset_s) * 1000)
-                       : "-",
-                 valid ? fmt::format("{:.3f} ms", best.delay_s * 1000) : "-",
-                 valid ? fmt::format("{:.3f} ms", a.ntp.jitter_s * 1000) : "-",
-                 header ? std::to_string(static_cast<int>(best.leap)) : "-",
-                 header && !best.refid.empty() ? best.refid : "-",
-                 fmt::format("{:.1f}", a.predicted), a.submittable ? "yes" : "no"});
+      table.add(
+          {label, reply_text(a.ntp, console), queries, header ? std::to_string(best.stratum) : "-",
+           valid ? fmt::format("{:+.3f} ms", a.seen_offset_s.value_or(best.offset_s) * 1000) : "-",
+           valid ? fmt::format("{:.3f} ms", best.delay_s * 1000) : "-",
+           valid ? fmt::format("{:.3f} ms", a.ntp.jitter_s * 1000) : "-",
+           header ? std::to_string(static_cast<int>(best.leap)) : "-",
+           header && !best.refid.empty() ? best.refid : "-", fmt::format("{:.1f}", a.predicted),
+           a.submittable ? "yes" : "no"});
     }
     out += table.render() + "\n";
   }
@@ -310,7 +309,8 @@ StepOutcome join_check(JoinRun& j) {
   }
   if (!j.ctx.fs.is_live()) return {"skipped", "an image: nothing runs there to check", {}};
   const CheckFacts facts = gather_check_facts(
-      j.ctx, j.facts, {{}, j.options.check.wait, j.options.resolve.probe, j.options.check.references});
+      j.ctx, j.facts,
+      {{}, j.options.check.wait, j.options.resolve.probe, j.options.check.references});
   note_wait(facts, j.ctx.console);
   const std::vector<Finding> findings = check_findings(facts);
   const nlohmann::json doc = to_json(facts, findings);

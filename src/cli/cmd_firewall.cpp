@@ -211,9 +211,9 @@ StepOutcome join_firewall(JoinRun& j) {
     return {"planned", "would open UDP 123 (" + describe_reach(plan.before) + " now)", doc};
   }
   j.driver.confirm(plan.live ? "Open UDP 123 in the host firewall?"
-                         : fmt::format("Open UDP 123 in the firewall configured in {}?",
-                                       j.ctx.fs.root().string()),
-               render_plan(plan, j.ctx));
+                             : fmt::format("Open UDP 123 in the firewall configured in {}?",
+                                           j.ctx.fs.root().string()),
+                   render_plan(plan, j.ctx));
   const FirewallOutcome outcome = apply_shown(j.ctx, plan, j.facts);
   add_outcome(doc, facts, &outcome);
   j.driver.keep(doc);

@@ -3,9 +3,9 @@
 #include <iterator>
 
 #include "commands.hpp"
-#include "join_driver.hpp"
 #include "findings.hpp"
 #include "generated_at.hpp"
+#include "join_driver.hpp"
 #include "steps.hpp"
 #include <fmt/format.h>
 
@@ -270,7 +270,8 @@ StepOutcome join_gen_conf(JoinRun& j) {
     j.driver.show(render_plan(plan, j.ctx));
     return {"planned", "would write " + j.spec.config_path, doc};
   }
-  j.driver.confirm(fmt::format("Write {}?", j.spec.config_path), plan.current ? plan.diff : plan.text);
+  j.driver.confirm(fmt::format("Write {}?", j.spec.config_path),
+                   plan.current ? plan.diff : plan.text);
   const GenConfOutcome outcome = apply_shown(j.ctx, plan, !j.options.gen_conf.no_daemon_check);
   add_outcome(doc, outcome, j.ctx);
   j.driver.show(render(plan, outcome, j.ctx));

@@ -79,7 +79,8 @@ Action add_install_ntp(CLI::App& sub) {
 // install-ntp in join: the daemon asked for (or asked about), installed unless it is; what
 // is installed now is handed on.
 StepOutcome join_install(JoinRun& j) {
-  std::optional<Daemon> daemon = j.options.install.daemon ? j.options.install.daemon : j.driver.ask_daemon(j.facts);
+  std::optional<Daemon> daemon =
+      j.options.install.daemon ? j.options.install.daemon : j.driver.ask_daemon(j.facts);
   if (daemon) j.resume_with("--daemon", std::string(to_string(*daemon)));
   const InstallPlan plan =
       value_or_throw(plan_install(j.facts, j.ctx.fs, {daemon, j.options.install.lock_timeout}));
@@ -92,12 +93,12 @@ StepOutcome join_install(JoinRun& j) {
   j.installed_now = true;
   if (j.dry) {
     j.driver.show(j.ctx.console.quiet() ? fmt::format("would install {}\n", plan.spec.package)
-                                   : command_lines(plan.commands));
+                                        : command_lines(plan.commands));
     return {"planned", "would install " + plan.spec.package, to_json(plan)};
   }
   if (plan.removes.empty()) {
     j.driver.confirm(fmt::format("Install {} with {}?", plan.spec.package, j.facts.package_manager),
-                 command_lines(plan.commands));
+                     command_lines(plan.commands));
   } else if (!confirm_replacement(j.ctx, plan, j.facts)) {
     throw Stop{to_int(ExitCode::usage), "declined: replacing " + plan.removes.front(), true};
   }

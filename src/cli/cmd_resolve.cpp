@@ -142,7 +142,8 @@ StepOutcome join_resolve(JoinRun& j) {
   const std::optional<int> count =
       j.options.servers->count() > 0 ? std::optional<int>(j.options.resolve.servers) : std::nullopt;
   if (count) j.resume_with("--servers", std::to_string(*count));
-  if (!j.options.refresh && j.options.resolve.candidates.empty() && j.options.resolve.candidates_file.empty()) {
+  if (!j.options.refresh && j.options.resolve.candidates.empty() &&
+      j.options.resolve.candidates_file.empty()) {
     auto saved = value_or_throw(load_selection(j.ctx.fs));
     if (saved && selection_fits(*saved, j.options.resolve.country, count)) {
       j.selection = saved;

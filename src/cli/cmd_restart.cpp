@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 
 #include "pooljoin/detect.hpp"
-#include "pooljoin/restart.hpp"
 #include "pooljoin/loopback_probe.hpp"
+#include "pooljoin/restart.hpp"
 
 namespace pooljoin::cli {
 namespace {
@@ -191,8 +191,8 @@ StepOutcome join_restart(JoinRun& j) {
     }
   }
   note_conflicting(plan, j.ctx);
-  const std::string what =
-      plan.live ? "restart " + j.spec.service : "enable " + j.spec.service + " at boot in the image";
+  const std::string what = plan.live ? "restart " + j.spec.service
+                                     : "enable " + j.spec.service + " at boot in the image";
   if (j.dry) {
     j.driver.show(render_plan(plan, j.ctx));
     return {"planned", "would " + what + (j.installed_now ? " once installed" : ""), doc};

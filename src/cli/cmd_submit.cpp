@@ -1,8 +1,8 @@
 #include <cstdlib>
 
 #include "commands.hpp"
-#include "join_driver.hpp"
 #include "findings.hpp"
+#include "join_driver.hpp"
 #include "steps.hpp"
 #include "table.hpp"
 #include "validators.hpp"
@@ -110,25 +110,26 @@ nlohmann::json to_json(const SubmitInstructions& plan) {
 }
 
 nlohmann::json to_json(const Verification& v) {
-  return {{"address", v.address.to_string()},
-          {"family", to_string(v.address.family())},
-          {"url", v.url.empty() ? nlohmann::json() : nlohmann::json(v.url)},
-          {"proven", v.attempted ? nlohmann::json(v.ok) : nlohmann::json()},
-          {"ok", v.ok},
-          {"status", v.status == 0 ? nlohmann::json() : nlohmann::json(v.status)},
-          {"local_address", v.local_address},
-          {"message", v.message},
-          {"body", v.body},
-          {"confirm_url", v.confirm_url.empty() ? nlohmann::json() : nlohmann::json(v.confirm_url)}};
+  return {
+      {"address", v.address.to_string()},
+      {"family", to_string(v.address.family())},
+      {"url", v.url.empty() ? nlohmann::json() : nlohmann::json(v.url)},
+      {"proven", v.attempted ? nlohmann::json(v.ok) : nlohmann::json()},
+      {"ok", v.ok},
+      {"status", v.status == 0 ? nlohmann::json() : nlohmann::json(v.status)},
+      {"local_address", v.local_address},
+      {"message", v.message},
+      {"body", v.body},
+      {"confirm_url", v.confirm_url.empty() ? nlohmann::json() : nlohmann::json(v.confirm_url)}};
 }
 
 // "IPv6 not proven: ..." for each family left without its validation URL, on stderr.
 void warn_not_proven(const SubmitOutcome& outcome, const Console& console) {
   for (const IpFamily family : outcome.not_proven()) {
-    console.warn(fmt::format(
-        "{} not proven: the site names a validation URL for each family; prove it with "
-        "`pooljoin submit --verify-url{} URL`",
-        family_name(family), family == IpFamily::v4 ? "4" : "6"));
+    console.warn(
+        fmt::format("{} not proven: the site names a validation URL for each family; prove it with "
+                    "`pooljoin submit --verify-url{} URL`",
+                    family_name(family), family == IpFamily::v4 ? "4" : "6"));
   }
 }
 
@@ -175,7 +176,9 @@ nlohmann::json to_json(const SubmitPlan& plan, const std::optional<SubmitOutcome
     auto results = nlohmann::json::array();
     for (const auto& v : outcome->verification)
       results.push_back(to_json(v));
-    auto url = [](const std::string& u) { return u.empty() ? nlohmann::json() : nlohmann::json(u); };
+    auto url = [](const std::string& u) {
+      return u.empty() ? nlohmann::json() : nlohmann::json(u);
+    };
     verification_json = {
         {"urls", {{"ipv4", url(plan.verify_url4)}, {"ipv6", url(plan.verify_url6)}}},
         {"results", results}};
@@ -210,8 +213,7 @@ std::string render(const SubmitPlan& plan, const std::optional<SubmitOutcome>& o
   out += fmt::format("  {}{}\n", counts,
                      console.verbose() == 0 && ok > 0 ? " (-v lists the passed ones)" : "");
   out += '\n' + render_instructions(plan.instructions, plan.preflight_failed(), console);
-  if (outcome && outcome->proving)
-    out += '\n' + render_verification(plan, *outcome, console);
+  if (outcome && outcome->proving) out += '\n' + render_verification(plan, *outcome, console);
   return out;
 }
 
@@ -274,10 +276,10 @@ int run_submit(Context& ctx, const SubmitCommand& command) {
     if (ctx.options.dry_run) {
       for (const auto& a : plan.addresses) {
         const std::string& url = plan.verify_url(a.family());
-        ctx.console.note(url.empty() ? fmt::format("dry run: {} has no validation URL of its family",
-                                                   a.to_string())
-                                     : fmt::format("dry run: would request {} from {}", url,
-                                                   a.to_string()));
+        ctx.console.note(
+            url.empty()
+                ? fmt::format("dry run: {} has no validation URL of its family", a.to_string())
+                : fmt::format("dry run: would request {} from {}", url, a.to_string()));
       }
     } else {
       outcome = value_or_throw(apply_submit(plan, ctx.effects));
@@ -315,8 +317,8 @@ StepOutcome join_submit(JoinRun& j) {
   if (!j.ctx.fs.is_live()) return {"skipped", "an image: submit it once it runs", {}};
   SubmitRequest request = submit_request(j.ctx, j.options.submit, j.options.resolve.probe);
   // A server the pool knows has joined: only the addresses it does not know are submitted.
-  request.only_unregistered = request.verify_url.empty() && request.verify_url4.empty() &&
-                              request.verify_url6.empty();
+  request.only_unregistered =
+      request.verify_url.empty() && request.verify_url4.empty() && request.verify_url6.empty();
   const SubmitPlan plan = [&] {
     ConsoleEvents events(j.ctx.console);
     return value_or_throw(plan_submit(j.facts, request, j.ctx.effects, events.events()));
@@ -336,17 +338,17 @@ StepOutcome join_submit(JoinRun& j) {
   j.driver.show(render(plan, outcome, j.ctx.console));
   if (const std::string why = plan.failure(outcome); !why.empty())
     throw Stop{to_int(ExitCode::check_failed), why};
-  return {"done",
-          !plan.proving() ? "ready to add on the pool's site (instructions above)"
-                  : outcome && !outcome->not_proven().empty()
-                      // One family proven (else the step failed), the other not.
-                      ? fmt::format("ownership proven for {}; {} not proven",
-                                    family_name(outcome->not_proven().front() == IpFamily::v4
-                                                    ? IpFamily::v6
-                                                    : IpFamily::v4),
-                                    family_name(outcome->not_proven().front()))
-                      : "ownership proven",
-          doc};
+  return {
+      "done",
+      !plan.proving() ? "ready to add on the pool's site (instructions above)"
+      : outcome && !outcome->not_proven().empty()
+          // One family proven (else the step failed), the other not.
+          ? fmt::format("ownership proven for {}; {} not proven",
+                        family_name(outcome->not_proven().front() == IpFamily::v4 ? IpFamily::v6
+                                                                                  : IpFamily::v4),
+                        family_name(outcome->not_proven().front()))
+          : "ownership proven",
+      doc};
 }
 
 }  // namespace pooljoin::cli

@@ -1,6 +1,6 @@
 #include "commands.hpp"
-#include "join_driver.hpp"
 #include "generated_at.hpp"
+#include "join_driver.hpp"
 #include "steps.hpp"
 #include <fmt/format.h>
 
@@ -144,8 +144,9 @@ StepOutcome join_web_redirect(JoinRun& j) {
             {}};
   }
   j.resume_with("--web-redirect");
-  const WebRedirectPlan plan = value_or_throw(plan_web_redirect(
-      j.facts, j.ctx.fs, value_or_throw(templates_dir()), web_redirect_request(j.ctx, j.options.redirect)));
+  const WebRedirectPlan plan =
+      value_or_throw(plan_web_redirect(j.facts, j.ctx.fs, value_or_throw(templates_dir()),
+                                       web_redirect_request(j.ctx, j.options.redirect)));
   nlohmann::json doc = to_json(plan, j.ctx);
   j.driver.keep(doc);
   note_plan(plan, j.ctx);

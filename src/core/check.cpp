@@ -229,9 +229,9 @@ void diagnose_reply(const CheckFacts& facts, const AddressCheck& a, std::vector<
   const std::string offset =
       a.seen_offset_s ? fmt::format("offset {} as the monitors will see it", ms(*a.seen_offset_s))
                       : fmt::format("offset {}", ms(best.offset_s));
-  std::string scored =
-      fmt::format("stratum {}, {} ({}): each monitor check adds {:+.2f} and the score settles at {}",
-                  best.stratum, offset, a.step.reason, a.step.step, score_text(a.predicted));
+  std::string scored = fmt::format(
+      "stratum {}, {} ({}): each monitor check adds {:+.2f} and the score settles at {}",
+      best.stratum, offset, a.step.reason, a.step.step, score_text(a.predicted));
   if (a.predicted < kPoolServingScore) {
     out.push_back({"address.score", Severity::fail,
                    fmt::format("{}: {}, below the {} the pool needs to hand the server out", where,
@@ -269,9 +269,10 @@ void diagnose_upstreams(const CheckFacts& facts, std::vector<Finding>& out) {
   if (!facts.local || !facts.daemon || !facts.daemon->state) return;
   const std::string& name = facts.daemon->name;
   if (!facts.daemon->upstreams) {
-    out.push_back({"upstreams.unknown", Severity::warn,
-                   fmt::format("cannot list {}'s upstreams: {}", name, facts.daemon->upstreams_error),
-                   upstream_fix(facts)});
+    out.push_back(
+        {"upstreams.unknown", Severity::warn,
+         fmt::format("cannot list {}'s upstreams: {}", name, facts.daemon->upstreams_error),
+         upstream_fix(facts)});
     return;
   }
   const auto& upstreams = *facts.daemon->upstreams;
@@ -280,7 +281,8 @@ void diagnose_upstreams(const CheckFacts& facts, std::vector<Finding>& out) {
     if (u.usable()) {
       usable.push_back(fmt::format("{} ({}, reach {:o})", u.address, to_string(u.state), u.reach));
     } else {
-      unusable.push_back(fmt::format("{} ({}, reach {:o})", u.address, to_string(u.state), u.reach));
+      unusable.push_back(
+          fmt::format("{} ({}, reach {:o})", u.address, to_string(u.state), u.reach));
     }
   }
   if (upstreams.empty()) {
@@ -299,14 +301,15 @@ void diagnose_upstreams(const CheckFacts& facts, std::vector<Finding>& out) {
                    upstream_fix(facts)});
     return;
   }
-  const std::string listed =
-      fmt::format("{}{}", fmt::join(usable, ", "),
-                  unusable.empty() ? "" : fmt::format("; not usable: {}", fmt::join(unusable, ", ")));
+  const std::string listed = fmt::format(
+      "{}{}", fmt::join(usable, ", "),
+      unusable.empty() ? "" : fmt::format("; not usable: {}", fmt::join(unusable, ", ")));
   if (usable.size() < kMinUsableUpstreams) {
-    out.push_back({"upstreams.few", Severity::warn,
-                   fmt::format("only {} of {}'s upstreams are usable (the pool asks for 4 to 7): {}",
-                               usable.size(), name, listed),
-                   upstream_fix(facts)});
+    out.push_back(
+        {"upstreams.few", Severity::warn,
+         fmt::format("only {} of {}'s upstreams are usable (the pool asks for 4 to 7): {}",
+                     usable.size(), name, listed),
+         upstream_fix(facts)});
     return;
   }
   out.push_back({"upstreams", Severity::ok,
@@ -328,10 +331,10 @@ void diagnose_clock(const CheckFacts& facts, std::vector<Finding>& out) {
   const std::string from =
       clock.source == ReferenceSource::none
           ? std::string("no references")
-          : fmt::format("{} of {} references ({}){}", counted.size(), clock.references.size(),
-                        to_string(clock.source),
-                        rejected.empty() ? ""
-                                         : fmt::format("; left out: {}", fmt::join(rejected, "; ")));
+          : fmt::format(
+                "{} of {} references ({}){}", counted.size(), clock.references.size(),
+                to_string(clock.source),
+                rejected.empty() ? "" : fmt::format("; left out: {}", fmt::join(rejected, "; ")));
   // What the monitors will see of the time this machine serves: any valid own reply tells it.
   std::optional<double> seen;
   for (const auto& a : facts.addresses) {
@@ -692,8 +695,9 @@ Result<CheckedTargets> check_addresses(NtpTransport& ntp, const std::vector<Prob
   auto reports = ntp.probe(all, options.probe);
   if (!reports) return tl::unexpected(std::move(reports.error()));
   CheckedTargets checked;
-  checked.references.assign(std::make_move_iterator(reports->begin() + static_cast<long>(targets.size())),
-                            std::make_move_iterator(reports->end()));
+  checked.references.assign(
+      std::make_move_iterator(reports->begin() + static_cast<long>(targets.size())),
+      std::make_move_iterator(reports->end()));
   reports->resize(targets.size());
   std::vector<AddressCheck>& checks = checked.addresses;
   for (auto& report : *reports) {
@@ -717,8 +721,7 @@ Result<CheckedTargets> check_addresses(NtpTransport& ntp, const std::vector<Prob
     requests.push_back({target, control_request(kControlReadVariables, sequence, 0), wait,
                         [response](const std::vector<std::vector<std::uint8_t>>& replies) {
                           const auto added = response->add(replies.back());
-                          return response->complete() ||
-                                 added == ControlResponse::Added::malformed;
+                          return response->complete() || added == ControlResponse::Added::malformed;
                         }});
     auto monlist = monlist_request();
     requests.push_back(
@@ -736,8 +739,8 @@ Result<CheckedTargets> check_addresses(NtpTransport& ntp, const std::vector<Prob
 std::vector<Finding> diagnose(const CheckFacts& facts) {
   using Diagnoser = void (*)(const CheckFacts&, std::vector<Finding>&);
   static constexpr Diagnoser kDiagnosers[] = {
-      diagnose_daemon, diagnose_upstreams, diagnose_clock,  diagnose_addresses,
-      diagnose_firewall, diagnose_exposure, diagnose_outside};
+      diagnose_daemon,   diagnose_upstreams, diagnose_clock,  diagnose_addresses,
+      diagnose_firewall, diagnose_exposure,  diagnose_outside};
   std::vector<Finding> findings;
   for (Diagnoser diagnoser : kDiagnosers)
     diagnoser(facts, findings);
@@ -806,8 +809,7 @@ Result<std::pair<ReferenceSource, std::vector<ProbeTarget>>> reference_targets(
   if (daemon->upstreams) {
     for (const auto& u : *daemon->upstreams) {
       auto address = IpAddress::parse(u.address);
-      if (u.usable() && !u.refclock && address)
-        upstreams.push_back({*address, u.port, "upstream"});
+      if (u.usable() && !u.refclock && address) upstreams.push_back({*address, u.port, "upstream"});
     }
   }
   if (upstreams.size() >= kMinReferences) return Found{ReferenceSource::daemon, upstreams};
@@ -886,8 +888,7 @@ Result<CheckFacts> gather_check(const SystemFacts& system, const CheckRequest& r
     facts.firewall = opening.before;
     facts.firewall_fix = opening.fix();
   }
-  auto references =
-      reference_targets(request, facts.daemon ? &*facts.daemon : nullptr, effects.fs);
+  auto references = reference_targets(request, facts.daemon ? &*facts.daemon : nullptr, effects.fs);
   if (!references) return tl::unexpected(std::move(references.error()));
   options.references = references->second;
   if (!targets.empty()) {
@@ -904,10 +905,9 @@ Result<CheckFacts> gather_check(const SystemFacts& system, const CheckRequest& r
     if (facts.local || references->first != ReferenceSource::none) {
       const DaemonState* state =
           facts.daemon && facts.daemon->state ? &*facts.daemon->state : nullptr;
-      facts.clock = estimate_clock(
-          references->first, std::move(checked->references),
-          state ? std::optional<double>(state->offset_ms) : std::nullopt,
-          facts.daemon ? facts.daemon->name : std::string());
+      facts.clock = estimate_clock(references->first, std::move(checked->references),
+                                   state ? std::optional<double>(state->offset_ms) : std::nullopt,
+                                   facts.daemon ? facts.daemon->name : std::string());
       apply_clock(facts.addresses, *facts.clock);
     }
   }

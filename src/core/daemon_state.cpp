@@ -1,6 +1,5 @@
 #include "pooljoin/daemon_state.hpp"
 
-
 #include <fmt/format.h>
 
 #include "pooljoin/ntp_control.hpp"

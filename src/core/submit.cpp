@@ -399,7 +399,8 @@ Result<std::vector<Verification>> verify_ownership(HttpClient& http, const std::
     v.local_address = response->local_address;
     v.url = url;
     v.body = response->body.substr(0, response->body.find('\n'));
-    while (!v.body.empty() && (v.body.back() == '\r' || v.body.back() == ' ')) v.body.pop_back();
+    while (!v.body.empty() && (v.body.back() == '\r' || v.body.back() == ' '))
+      v.body.pop_back();
     if (v.body.size() > 200) v.body.resize(200);
     if (parse_http_url(v.body)) v.confirm_url = v.body;
     auto local = IpAddress::parse(v.local_address);
@@ -575,9 +576,10 @@ Result<SubmitOutcome> apply_submit(const SubmitPlan& plan, Effects& effects) {
       Verification v;
       v.address = address;
       v.attempted = false;
-      v.message = fmt::format("not proven: no validation URL for {} (the site names one per "
-                              "family: --verify-url{} URL)",
-                              address.is_v4() ? "IPv4" : "IPv6", address.is_v4() ? "4" : "6");
+      v.message = fmt::format(
+          "not proven: no validation URL for {} (the site names one per "
+          "family: --verify-url{} URL)",
+          address.is_v4() ? "IPv4" : "IPv6", address.is_v4() ? "4" : "6");
       outcome.verification.push_back(std::move(v));
       continue;
     }

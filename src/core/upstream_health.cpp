@@ -91,8 +91,7 @@ bool UpstreamHealth::settling() const {
   return state == UpstreamState::rejected && reach != 0 && reach != kReachFull && stratum < 16;
 }
 
-std::optional<UpstreamHealth> upstream_from_peer(std::uint16_t status,
-                                                 std::string_view variables) {
+std::optional<UpstreamHealth> upstream_from_peer(std::uint16_t status, std::string_view variables) {
   const auto list = parse_control_variables(variables);
   auto field = [&](std::string_view name) { return find_variable(list, name); };
   const auto address = field("srcadr");
@@ -114,8 +113,8 @@ std::optional<UpstreamHealth> upstream_from_peer(std::uint16_t status,
   // ntpd sends the register in hex ("0xff"); ntpq shows it in octal ("377").
   if (auto reach = field("reach")) {
     const std::string_view text = *reach;
-    upstream.reach = (text.starts_with("0x") ? parse_int(text.substr(2), 16) : parse_int(text, 8))
-                         .value_or(0);
+    upstream.reach =
+        (text.starts_with("0x") ? parse_int(text.substr(2), 16) : parse_int(text, 8)).value_or(0);
   }
   if (auto offset = field("offset")) upstream.offset_ms = parse_double(*offset);
   if (auto jitter = field("jitter")) upstream.jitter_ms = parse_double(*jitter);
@@ -144,8 +143,8 @@ Result<std::vector<UpstreamHealth>> upstreams_from_chronyc(std::string_view csv)
     const auto state = reach ? state_of_chrony(fields[1], *reach) : std::nullopt;
     if (!stratum || !reach || !offset || !error || !state) {
       return fail(ExitCode::unavailable, "cannot read chronyc's sources",
-                  "not the 10 comma-separated fields of `chronyc -c sources`",
-                  "", std::string(line.substr(0, 200)));
+                  "not the 10 comma-separated fields of `chronyc -c sources`", "",
+                  std::string(line.substr(0, 200)));
     }
     UpstreamHealth upstream;
     upstream.address = std::string(fields[2]);

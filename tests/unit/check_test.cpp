@@ -292,10 +292,10 @@ TEST_CASE("the clock: the monitors see the served time against true time, not ag
   facts.daemon = synced_ntpsec();
   facts.addresses.push_back(address("193.0.0.1", good(0.0002)));
   REQUIRE(facts.addresses.back().predicted > 19.5);
-  facts.clock = estimate_clock(ReferenceSource::daemon,
-                               {reference("192.0.2.1", 0.5), reference("192.0.2.2", 0.501),
-                                reference("192.0.2.3", 0.499)},
-                               0.0, "ntpsec");
+  facts.clock = estimate_clock(
+      ReferenceSource::daemon,
+      {reference("192.0.2.1", 0.5), reference("192.0.2.2", 0.501), reference("192.0.2.3", 0.499)},
+      0.0, "ntpsec");
   REQUIRE(facts.clock->reference_offset_ms);
   CHECK(*facts.clock->reference_offset_ms == Approx(500));
   apply_clock(facts.addresses, *facts.clock);
@@ -328,9 +328,10 @@ TEST_CASE("the clock: the monitors see the served time against true time, not ag
   CHECK(find(diagnose(facts), "clock.offset")->severity == Severity::warn);
 }
 
-TEST_CASE("the clock: a falseticker among the references is left out; too few fall back to the "
-          "daemon's own estimate, said so",
-          "[check][clock]") {
+TEST_CASE(
+    "the clock: a falseticker among the references is left out; too few fall back to the "
+    "daemon's own estimate, said so",
+    "[check][clock]") {
   auto clock = estimate_clock(ReferenceSource::option,
                               {reference("192.0.2.1", 0.010), reference("192.0.2.2", 0.011),
                                reference("192.0.2.3", 0.009), reference("192.0.2.4", 2.0)});
@@ -366,8 +367,7 @@ TEST_CASE("the clock: a falseticker among the references is left out; too few fa
   facts.clock = estimate_clock(ReferenceSource::none, {});
   apply_clock(facts.addresses, *facts.clock);
   CHECK_FALSE(facts.addresses.back().seen_offset_s);
-  CHECK_THAT(find(diagnose(facts), "clock.references")->message,
-             Catch::Contains("is not known"));
+  CHECK_THAT(find(diagnose(facts), "clock.references")->message, Catch::Contains("is not known"));
 }
 
 TEST_CASE("upstream health: none, none reachable, fewer than 4 usable, enough", "[check]") {

@@ -1,10 +1,9 @@
 #include "pooljoin/submit.hpp"
 
+#include "fakes.hpp"
 #include <catch2/catch.hpp>
 
 #include "pooljoin/http.hpp"
-
-#include "fakes.hpp"
 
 using namespace pooljoin;
 
@@ -332,9 +331,10 @@ TEST_CASE("ownership proof: one request per address, bound to it", "[submit][ver
   CHECK(stopped.error().code == ExitCode::interrupted);
 }
 
-TEST_CASE("ownership proof: one validation URL per family, the answer's URL to confirm, a family "
-          "without one not proven",
-          "[submit][verify]") {
+TEST_CASE(
+    "ownership proof: one validation URL per family, the answer's URL to confirm, a family "
+    "without one not proven",
+    "[submit][verify]") {
   SubmitRequest request;
   request.verify_url = "https://manage.ntppool.org/v/any";
   CHECK(verify_url_for(request, IpFamily::v4) == "https://manage.ntppool.org/v/any");
@@ -367,8 +367,8 @@ TEST_CASE("ownership proof: one validation URL per family, the answer's URL to c
   CHECK(v4.confirm_url == "https://manage.ntppool.org/manage/verify/confirm/xyz");
   const auto& v6 = outcome->verification[1];
   CHECK_FALSE(v6.attempted);
-  CHECK_THAT(v6.message, Catch::Contains("no validation URL for IPv6") &&
-                             Catch::Contains("--verify-url6 URL"));
+  CHECK_THAT(v6.message,
+             Catch::Contains("no validation URL for IPv6") && Catch::Contains("--verify-url6 URL"));
   // Not proven is not failed: the IPv4 proof stands, and what is missing is named.
   CHECK_FALSE(outcome->failed());
   CHECK(outcome->not_proven() == std::vector<IpFamily>{IpFamily::v6});

@@ -7,8 +7,9 @@ using namespace pooljoin;
 TEST_CASE("ntpd's peers: the selection code of the status word, reach in octal", "[upstreams]") {
   // As ntpsec 1.2.2 answered (`ntpq -c as`: b61a sys.peer, b414 candidate, 8011 reject).
   auto peer = upstream_from_peer(
-      0xb61a, "srcadr=198.51.100.13, srcport=123, stratum=2, reach=003, offset=499.998802, "
-              "jitter=1.1, refid=192.0.2.1");
+      0xb61a,
+      "srcadr=198.51.100.13, srcport=123, stratum=2, reach=003, offset=499.998802, "
+      "jitter=1.1, refid=192.0.2.1");
   REQUIRE(peer);
   CHECK(peer->address == "198.51.100.13");
   CHECK(peer->state == UpstreamState::selected);
@@ -27,9 +28,10 @@ TEST_CASE("ntpd's peers: the selection code of the status word, reach in octal",
   CHECK(falseticker->state == UpstreamState::falseticker);
   CHECK_FALSE(falseticker->usable());
   // Never answered: unreachable whatever the selection code, and no offset to show.
-  auto silent = upstream_from_peer(
-      0x8011, "srcadr=198.51.100.14, srcport=123, stratum=16, reach=000, offset=0.0, "
-              "jitter=0.000122, refid=STEP");
+  auto silent =
+      upstream_from_peer(0x8011,
+                         "srcadr=198.51.100.14, srcport=123, stratum=16, reach=000, offset=0.0, "
+                         "jitter=0.000122, refid=STEP");
   CHECK(silent->state == UpstreamState::unreachable);
   CHECK_FALSE(silent->offset_ms);
   CHECK_FALSE(silent->usable());
@@ -38,10 +40,12 @@ TEST_CASE("ntpd's peers: the selection code of the status word, reach in octal",
         UpstreamState::rejected);
   // Just after the daemon synchronised: answered once, not judged yet (ntpq ' ').
   CHECK(upstream_from_peer(0x9014, "srcadr=198.51.100.11, stratum=2, reach=0x1")->settling());
-  CHECK_FALSE(upstream_from_peer(0x9014, "srcadr=198.51.100.11, stratum=2, reach=0xff")->settling());
+  CHECK_FALSE(
+      upstream_from_peer(0x9014, "srcadr=198.51.100.11, stratum=2, reach=0xff")->settling());
   // ntpd judges a peer only after its iburst: 7 of 8 answered is still settling.
   CHECK(upstream_from_peer(0x9014, "srcadr=198.51.100.11, stratum=2, reach=0x7f")->settling());
-  CHECK_FALSE(upstream_from_peer(0x9014, "srcadr=198.51.100.11, stratum=16, reach=0x1")->settling());
+  CHECK_FALSE(
+      upstream_from_peer(0x9014, "srcadr=198.51.100.11, stratum=16, reach=0x1")->settling());
   CHECK_FALSE(upstream_from_peer(0xb414, "srcadr=198.51.100.11, stratum=2, reach=0x1")->settling());
   // ntpsec's pool association only spawns servers: not an upstream.
   CHECK_FALSE(upstream_from_peer(0x8811, "srcadr=0.0.0.0, reach=000, refid=POOL"));

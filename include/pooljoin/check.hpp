@@ -141,8 +141,23 @@ struct CheckedTargets {
 // the monitors never get.
 Result<CheckedTargets> check_addresses(NtpTransport& ntp, const std::vector<ProbeTarget>& targets,
                                        const CheckOptions& options);
+// What this machine's clock is measured against: `hosts` (--reference, HOST[:PORT]) when given;
+// else the daemon's usable upstreams (servers, not refclocks) when there are kMinReferences;
+// else the servers resolve saved; else the usable upstreams there are. ExitCode::usage for a
+// malformed host, ExitCode::unavailable for a name that does not resolve.
+struct References {
+  ReferenceSource source = ReferenceSource::none;
+  std::vector<ProbeTarget> targets;
+};
+Result<References> choose_references(const std::vector<std::string>& hosts,
+                                     const DaemonReport* daemon, const RootedFs& fs);
+
 // The step and the prediction of each address, from what the monitors will see with `clock`.
 void apply_clock(std::vector<AddressCheck>& addresses, const ClockEstimate& clock);
+// facts.clock from the references' reports (probed with the addresses) and the daemon's own
+// estimate, then applied to facts.addresses.
+void measure_clock(CheckFacts& facts, const References& references,
+                   std::vector<ProbeReport> reports);
 
 // The targets of `--server` values: "host", "host:port", "[v6]:port" (port 123 by default). A
 // hostname stands for each of its addresses (as the pool treats every address as a server);

@@ -794,17 +794,16 @@ std::string hopeless(const DaemonReport& daemon, bool looked_again,
   return {};
 }
 
-// What this machine's clock is measured against: --reference; else the daemon's usable
-// upstreams (servers, not refclocks) when there are enough; else the saved selection.
-Result<std::pair<ReferenceSource, std::vector<ProbeTarget>>> reference_targets(
-    const CheckRequest& request, const DaemonReport* daemon, const RootedFs& fs) {
-  using Found = std::pair<ReferenceSource, std::vector<ProbeTarget>>;
-  if (!request.references.empty()) {
-    auto targets = server_targets(request.references);
+}  // namespace
+
+Result<References> choose_references(const std::vector<std::string>& hosts,
+                                     const DaemonReport* daemon, const RootedFs& fs) {
+  if (!hosts.empty()) {
+    auto targets = server_targets(hosts);
     if (!targets) return tl::unexpected(std::move(targets.error()));
-    return Found{ReferenceSource::option, std::move(*targets)};
+    return References{ReferenceSource::option, std::move(*targets)};
   }
-  if (!daemon) return Found{ReferenceSource::none, {}};
+  if (!daemon) return References{};
   std::vector<ProbeTarget> upstreams;
   if (daemon->upstreams) {
     for (const auto& u : *daemon->upstreams) {
@@ -812,19 +811,26 @@ Result<std::pair<ReferenceSource, std::vector<ProbeTarget>>> reference_targets(
       if (u.usable() && !u.refclock && address) upstreams.push_back({*address, u.port, "upstream"});
     }
   }
-  if (upstreams.size() >= kMinReferences) return Found{ReferenceSource::daemon, upstreams};
+  if (upstreams.size() >= kMinReferences) return References{ReferenceSource::daemon, upstreams};
   auto saved = load_selection(fs);
   if (saved && *saved && !(*saved)->servers.empty()) {
     std::vector<ProbeTarget> servers;
     for (const auto& server : (*saved)->servers)
       servers.push_back({server.address, 123, server.host});
-    return Found{ReferenceSource::selection, std::move(servers)};
+    return References{ReferenceSource::selection, std::move(servers)};
   }
-  if (!upstreams.empty()) return Found{ReferenceSource::daemon, upstreams};
-  return Found{ReferenceSource::none, {}};
+  if (!upstreams.empty()) return References{ReferenceSource::daemon, upstreams};
+  return References{};
 }
 
-}  // namespace
+void measure_clock(CheckFacts& facts, const References& references,
+                   std::vector<ProbeReport> reports) {
+  const DaemonState* state = facts.daemon && facts.daemon->state ? &*facts.daemon->state : nullptr;
+  facts.clock = estimate_clock(references.source, std::move(reports),
+                               state ? std::optional<double>(state->offset_ms) : std::nullopt,
+                               facts.daemon ? facts.daemon->name : std::string());
+  apply_clock(facts.addresses, *facts.clock);
+}
 
 Result<CheckFacts> gather_check(const SystemFacts& system, const CheckRequest& request,
                                 Effects& effects, const CheckEvents& events) {
@@ -888,9 +894,10 @@ Result<CheckFacts> gather_check(const SystemFacts& system, const CheckRequest& r
     facts.firewall = opening.before;
     facts.firewall_fix = opening.fix();
   }
-  auto references = reference_targets(request, facts.daemon ? &*facts.daemon : nullptr, effects.fs);
+  auto references =
+      choose_references(request.references, facts.daemon ? &*facts.daemon : nullptr, effects.fs);
   if (!references) return tl::unexpected(std::move(references.error()));
-  options.references = references->second;
+  options.references = references->targets;
   if (!targets.empty()) {
     events.step.on_waiting(fmt::format(
         "probing {} address{} as the pool's monitors do{}", targets.size(),
@@ -902,14 +909,8 @@ Result<CheckFacts> gather_check(const SystemFacts& system, const CheckRequest& r
     events.step.on_waiting("");
     if (!checked) return tl::unexpected(std::move(checked.error()));
     facts.addresses = std::move(checked->addresses);
-    if (facts.local || references->first != ReferenceSource::none) {
-      const DaemonState* state =
-          facts.daemon && facts.daemon->state ? &*facts.daemon->state : nullptr;
-      facts.clock = estimate_clock(references->first, std::move(checked->references),
-                                   state ? std::optional<double>(state->offset_ms) : std::nullopt,
-                                   facts.daemon ? facts.daemon->name : std::string());
-      apply_clock(facts.addresses, *facts.clock);
-    }
+    if (facts.local || references->source != ReferenceSource::none)
+      measure_clock(facts, *references, std::move(checked->references));
   }
   return facts;
 }

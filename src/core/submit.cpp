@@ -513,10 +513,16 @@ Result<SubmitPlan> plan_submit(const SystemFacts& system, const SubmitRequest& r
     targets.push_back({address, 123, {}});
   CheckOptions options;
   options.probe = request.probe;
+  // The clock as the monitors will measure it: against the daemon's upstreams (or the saved
+  // selection), probed in the same round.
+  auto references = choose_references({}, &*check.daemon, effects.fs);
+  if (!references) return tl::unexpected(std::move(references.error()));
+  options.references = references->targets;
   auto checked = check_addresses(effects.ntp, targets, options);
   events.on_waiting("");
   if (!checked) return tl::unexpected(std::move(checked.error()));
   check.addresses = std::move(checked->addresses);
+  measure_clock(check, *references, std::move(checked->references));
   for (std::size_t i = 0; i < facts.addresses.size(); ++i)
     facts.addresses[i].ntp = ntp_answer(check.addresses[i]);
   const FirewallFacts firewall = gather_firewall(system, effects);

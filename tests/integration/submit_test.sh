@@ -146,6 +146,35 @@ test_preflight_fails_on_an_unsynchronised_server() {
   assert_contains "$(jqr '.findings[] | select(.id == "submit.check") | .message')" "not synchronised"
 }
 
+test_preflight_fails_on_a_clock_the_monitors_will_see_500_ms_off() {
+  # Another machine: an ntpsec that may not set the clock follows upstreams 500 ms ahead. It says
+  # it is synchronised at stratum 3, which the site's own one-query test accepts; the monitors
+  # would see it 500 ms off and score it down, and the pre-flight's check says so.
+  local ns3 SITE_PORT SITE_LOG  # its own site; the suite's stays as it was
+  make_netns ns3 submit-clock
+  ip -n "$ns3" addr add 185.255.0.15/32 dev lo
+  upstreams_for "$ns3" 3 192.0.2.1:123,stratum=2,offset=0.5 192.0.2.2:123,stratum=2,offset=0.5 \
+    192.0.2.3:123,stratum=2,offset=0.5 192.0.2.4:123,stratum=2,offset=0.5
+  start_ntpsec "$ns3" "tinker step 0
+restrict 185.255.0.0/16 nomodify notrap nopeer noquery"
+  wait_stratum "$ns3" 3
+  wait_for_usable "$ns3" 3
+  start_site site3 --netns "$ns3"
+  local rc=0
+  ip netns exec "$ns3" env "${QUICK_ENV[@]}" "$POOLJOIN" --api-base "http://127.0.0.1:$SITE_PORT" --json submit \
+    >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
+  OUT=$(cat "$TEST_TMP/out")
+  ERR=$(cat "$TEST_TMP/err")
+  assert_eq "$rc" 1
+  # The site would take it (stratum 3 answers), and the pre-flight's check fails it on the clock.
+  assert_eq "$(jqr '.findings[] | select(.id == "submit.ntp.ok") | .severity')" ok
+  assert_eq "$(jqr '.findings[] | select(.id == "submit.check") | .severity')" fail
+  assert_contains "$(jqr '.findings[] | select(.id == "submit.check") | .message')" \
+    "first: the time this machine serves is -"
+  assert_contains "$(jqr '.findings[] | select(.id == "submit.check") | .message')" \
+    "ms from true time: the median of 4 of 4 references (the daemon's upstreams)"
+}
+
 test_a_non_global_address_is_refused_by_the_preflight() {
   pjn 1 --json submit 10.20.30.40
   assert_eq "$(jqr '.findings[0].id')" "submit.address.not-global"

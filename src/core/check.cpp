@@ -278,12 +278,8 @@ void diagnose_upstreams(const CheckFacts& facts, std::vector<Finding>& out) {
   const auto& upstreams = *facts.daemon->upstreams;
   std::vector<std::string> usable, unusable;
   for (const auto& u : upstreams) {
-    if (u.usable()) {
-      usable.push_back(fmt::format("{} ({}, reach {:o})", u.address, to_string(u.state), u.reach));
-    } else {
-      unusable.push_back(
-          fmt::format("{} ({}, reach {:o})", u.address, to_string(u.state), u.reach));
-    }
+    (u.usable() ? usable : unusable)
+        .push_back(fmt::format("{} ({}, reach {:o})", u.address, to_string(u.state), u.reach));
   }
   if (upstreams.empty()) {
     out.push_back({"upstreams.none", Severity::fail,

@@ -63,7 +63,6 @@ wait_for_usable "$NS" 4
 
 # Dual-stack, so that requests from IPv4 and IPv6 addresses both reach it.
 start_site site --netns "$NS" --bind ::
-BASE="http://127.0.0.1:$SITE_PORT"
 
 # pjn EXPECTED_EXIT ARGS...: pooljoin inside the namespace, asking its site; `env` words in the
 # PJN_ENV array go first.
@@ -71,15 +70,19 @@ PJN_ENV=()
 # The pre-flight checks each address as the monitors do; a quicker version of it here, through
 # the environment variables every option reads.
 QUICK_ENV=(POOLJOIN_SAMPLES=2 POOLJOIN_INTERVAL=100ms POOLJOIN_TIMEOUT=700ms)
-pjn() {
-  local expected=$1
-  shift
+pjn() { pj_on "$NS" "$@"; }
+
+# pj_on NETNS EXPECTED_EXIT ARGS...: the same in another namespace, asking the site on
+# $SITE_PORT (a test that starts a site of its own shadows it).
+pj_on() {
+  local ns=$1 expected=$2
+  shift 2
   local rc=0
-  ip netns exec "$NS" env "${PJN_ENV[@]}" "${QUICK_ENV[@]}" "$POOLJOIN" --api-base "$BASE" "$@" \
-    >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
+  ip netns exec "$ns" env "${PJN_ENV[@]}" "${QUICK_ENV[@]}" "$POOLJOIN" \
+    --api-base "http://127.0.0.1:$SITE_PORT" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
   OUT=$(cat "$TEST_TMP/out")
   ERR=$(cat "$TEST_TMP/err")
-  [ "$rc" = "$expected" ] || fail "pooljoin $* in $NS exited $rc, expected $expected"
+  [ "$rc" = "$expected" ] || fail "pooljoin $* in $ns exited $rc, expected $expected"
 }
 
 test_a_registered_address_is_a_warning_as_the_site_may_take_it_again() {
@@ -130,12 +133,7 @@ test_preflight_fails_on_an_unsynchronised_server() {
   ip -n "$ns2" addr add 185.255.0.14/32 dev lo
   start_ntpsec "$ns2" ""
   start_site site2 --netns "$ns2"
-  local rc=0
-  ip netns exec "$ns2" env "${QUICK_ENV[@]}" "$POOLJOIN" --api-base "http://127.0.0.1:$SITE_PORT" --json submit \
-    >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
-  OUT=$(cat "$TEST_TMP/out")
-  ERR=$(cat "$TEST_TMP/err")
-  assert_eq "$rc" 1
+  pj_on "$ns2" 1 --json submit
   # The two failures, and the registration rule really checked (the site answered 404): passed.
   assert_eq "$(jq -c '.findings | map("\(.severity) \(.id)")' <<<"$OUT")" "$(jq -n -c '[
     "ok submit.address.global", "ok submit.not-registered", "fail submit.ntp.stratum",
@@ -160,12 +158,7 @@ restrict 185.255.0.0/16 nomodify notrap nopeer noquery"
   wait_stratum "$ns3" 3
   wait_for_usable "$ns3" 3
   start_site site3 --netns "$ns3"
-  local rc=0
-  ip netns exec "$ns3" env "${QUICK_ENV[@]}" "$POOLJOIN" --api-base "http://127.0.0.1:$SITE_PORT" --json submit \
-    >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
-  OUT=$(cat "$TEST_TMP/out")
-  ERR=$(cat "$TEST_TMP/err")
-  assert_eq "$rc" 1
+  pj_on "$ns3" 1 --json submit
   # The site would take it (stratum 3 answers), and the pre-flight's check fails it on the clock.
   assert_eq "$(jqr '.findings[] | select(.id == "submit.ntp.ok") | .severity')" ok
   assert_eq "$(jqr '.findings[] | select(.id == "submit.check") | .severity')" fail

@@ -41,12 +41,14 @@ std::vector<LintFinding> lint_config(std::string_view text, Daemon daemon);
 // for callers that collect Findings, like `check`.
 std::vector<Finding> lint_findings(std::string_view text, Daemon daemon);
 
-// The live config of `daemon` (at the distribution's path) and its lint findings, each message
-// naming the file. A config that cannot be read is one failing finding. nullopt when the
-// distribution does not package the daemon.
+// The config `daemon` really reads and its lint findings, each message naming the file: the one
+// the running daemon was started with, else the one its start script runs (the DHCP copy when it
+// is in force, else the distribution's path), with the DHCP findings first (dhcp.hpp). A config
+// that cannot be read is one failing finding. nullopt when the distribution does not package the
+// daemon.
 struct LiveConfigLint {
   Daemon daemon;
-  std::string path;  // system path
+  std::string path;  // system path of the config read
   std::vector<Finding> findings;
 };
 std::optional<LiveConfigLint> lint_live_config(const RootedFs& fs, const Distro& distro,

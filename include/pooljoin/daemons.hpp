@@ -25,6 +25,16 @@ inline std::string_view daemon_program_name(Daemon daemon) {
   return daemon == Daemon::chrony ? "chronyd" : "ntpd";
 }
 
+// How the Debian family hands DHCP-offered NTP servers to the ntpd family: the DHCP clients' hooks
+// write `copy` (the config with its servers replaced by the offered ones), and the packaged start
+// script runs ntpd on that copy whenever it exists, unless `ignore_variable` is "yes" in
+// `settings` (facts file, section 6). Debian 11's classic ntp has no such switch.
+struct DhcpHook {
+  std::string copy;             // "/run/ntpsec/ntp.conf.dhcp"
+  std::string settings;         // the start script's settings: "/etc/default/ntpsec"
+  std::string ignore_variable;  // "IGNORE_DHCP"; empty when the start script has none
+};
+
 struct DaemonSpec {
   Daemon daemon;
   std::string package;      // what the package manager installs
@@ -32,6 +42,7 @@ struct DaemonSpec {
   std::string service;      // systemd unit / init script / OpenRC service name
   std::string driftfile;
   std::string leapfile;  // ntpd: leap-seconds.list path; chrony: leapsectz zone; may be empty
+  std::optional<DhcpHook> dhcp = std::nullopt;  // where DHCP can replace the config's servers
 };
 
 // How the distribution packages `daemon`; nullopt when it does not ship it (or ships only a

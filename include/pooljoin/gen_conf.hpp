@@ -9,6 +9,7 @@
 
 #include "pooljoin/daemons.hpp"
 #include "pooljoin/detect.hpp"
+#include "pooljoin/dhcp.hpp"
 #include "pooljoin/effects.hpp"
 #include "pooljoin/error.hpp"
 #include "pooljoin/ntp_config.hpp"
@@ -49,9 +50,16 @@ struct GenConfPlan {
   std::string diff;                    // unified diff from `current`; empty when none or equal
   std::vector<std::string> notes;      // worth knowing (no leap-second file)
   std::vector<std::string> warnings;   // worth a warning (a count allowed only by --force)
+  // For the daemon's config: the start settings edit that keeps DHCP from replacing the
+  // upstreams (IGNORE_DHCP="yes" on Debian's ntpsec), written with the config; nullopt when none
+  // is needed or possible.
+  std::optional<SettingsEdit> settings;
+  std::string settings_diff;  // unified diff of that edit
 
   // Whether applying the plan would change the file.
-  bool changes() const { return target == ConfigTarget::standard_output || current != text; }
+  bool config_changes() const { return target == ConfigTarget::standard_output || current != text; }
+  // Whether applying the plan would change anything: the file or the start settings.
+  bool changes() const { return config_changes() || (settings && settings->changes()); }
 };
 
 // Renders the config the request asks for and compares it with the file it would replace. Reads
@@ -63,15 +71,18 @@ Result<GenConfPlan> plan_gen_conf(const SystemFacts& facts, const RootedFs& fs,
                                   const GenConfRequest& request);
 
 struct GenConfOutcome {
-  bool changed = false;      // false: the file already had exactly this content
-  std::string backup;        // the replaced file's backup (same kind of path as plan.path)
-  std::string daemon_check;  // the daemon's verdict on the candidate; empty when not asked
+  bool changed = false;           // false: the file already had exactly this content
+  std::string backup;             // the replaced file's backup (same kind of path as plan.path)
+  std::string daemon_check;       // the daemon's verdict on the candidate; empty when not asked
+  bool settings_changed = false;  // the plan's start settings edit was written
+  std::string settings_backup;    // the replaced settings file's backup; empty when none
 };
 
 // Writes the plan's file: for the daemon's config, the daemon first checks the candidate (unless
 // `daemon_check` is false), and the previous file is kept as a backup. ExitCode::unavailable when
 // the daemon is not installed to check it, ExitCode::check_failed when it rejects the file,
-// ExitCode::cant_write when the file cannot be written (the old one intact).
+// ExitCode::cant_write when the file cannot be written (the old one intact). The start settings
+// edit is written after the config; when it cannot be, the config is put back as it was.
 Result<GenConfOutcome> apply_gen_conf(const GenConfPlan& plan, Effects& effects, bool daemon_check,
                                       const StepEvents& events = {});
 

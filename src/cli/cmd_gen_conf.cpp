@@ -11,6 +11,7 @@
 
 #include "pooljoin/conf_lint.hpp"
 #include "pooljoin/detect.hpp"
+#include "pooljoin/dhcp.hpp"
 #include "pooljoin/gen_conf.hpp"
 
 namespace pooljoin::cli {
@@ -34,19 +35,27 @@ int run_lint(Context& ctx, const GenConfCommand& command) {
   const SystemFacts facts = detect(ctx.fs, ctx.effects.runner);
   std::string text, shown;
   Daemon daemon;
+  std::vector<LintFinding> findings;
   if (command.lint_file.empty()) {
     DaemonSpec spec = value_or_throw(resolve_daemon_spec(
         facts, command.step.daemon,
         "give the file to check and its daemon: `pooljoin gen-conf --lint FILE --daemon D`"));
-    auto content = ctx.fs.read_file(spec.config_path);
+    // What the daemon really reads: the config it runs, or the DHCP copy its start script runs.
+    const auto dhcp = read_dhcp_state(ctx.fs, spec);
+    const auto running = running_config(ctx.fs, spec);
+    const std::string path = effective_config(spec, dhcp, running);
+    auto content = ctx.fs.read_file(path);
     if (!content) {
-      throw Fatal(ExitCode::unavailable, fmt::format("cannot lint {}", spec.config_path),
-                  content.error().why,
+      throw Fatal(ExitCode::unavailable, fmt::format("cannot lint {}", path), content.error().why,
                   "give the file to check: `pooljoin gen-conf --lint FILE` (and --daemon)");
     }
     text = std::move(*content);
-    shown = ctx.fs.host(spec.config_path).string();
+    shown = ctx.fs.host(path).string();
     daemon = spec.daemon;
+    if (dhcp) {
+      for (auto& finding : diagnose_dhcp(*dhcp, spec, running))
+        if (finding.severity != Severity::ok) findings.push_back({0, std::move(finding)});
+    }
   } else {
     if (command.lint_file == "-") {
       text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
@@ -59,7 +68,8 @@ int run_lint(Context& ctx, const GenConfCommand& command) {
     daemon = daemon_to_lint_as(text, command.step.daemon, facts);
   }
 
-  auto findings = lint_config(text, daemon);
+  for (auto& finding : lint_config(text, daemon))
+    findings.push_back(std::move(finding));
   const std::size_t upstreams = count_upstreams(text, daemon);
   std::vector<Finding> plain;
   for (const auto& f : findings)
@@ -103,7 +113,12 @@ nlohmann::json to_json(const GenConfPlan& plan, const Context& ctx) {
   if (plan.target != ConfigTarget::standard_output) {
     doc["diff"] = plan.current ? nlohmann::json(plan.diff) : nlohmann::json(nullptr);
   }
-  (void)ctx;
+  if (plan.settings) {
+    doc["settings"] = {{"path", ctx.fs.host(plan.settings->path).string()},
+                       {"why", plan.settings->why},
+                       {"content", plan.settings->text},
+                       {"diff", plan.settings_diff}};
+  }
   return doc;
 }
 
@@ -113,26 +128,49 @@ void add_outcome(nlohmann::json& doc, const GenConfOutcome& outcome, const Conte
                                          : nlohmann::json(ctx.fs.host(outcome.backup).string());
   doc["daemon_check"] =
       outcome.daemon_check.empty() ? nlohmann::json(nullptr) : nlohmann::json(outcome.daemon_check);
+  if (doc.contains("settings")) {
+    doc["settings"]["changed"] = outcome.settings_changed;
+    doc["settings"]["backup"] = outcome.settings_backup.empty()
+                                    ? nlohmann::json(nullptr)
+                                    : nlohmann::json(ctx.fs.host(outcome.settings_backup).string());
+  }
 }
 
 std::string render(const GenConfPlan& plan, const GenConfOutcome& outcome, const Context& ctx) {
-  if (!outcome.changed)
-    return fmt::format("{} already has this content; nothing written\n", plan.shown);
-  std::string out = fmt::format("wrote {} ({}, {} upstream servers)\n", plan.shown,
-                                to_string(plan.spec.daemon), plan.upstreams.size());
-  if (!outcome.backup.empty() && !ctx.console.quiet())
-    out += fmt::format("previous file kept as {}\n", ctx.fs.host(outcome.backup).string());
-  if (!outcome.daemon_check.empty() && !ctx.console.quiet())
-    out += fmt::format("checked: {}\n", outcome.daemon_check);
+  std::string out;
+  if (!outcome.changed) {
+    out = fmt::format("{} already has this content; nothing written\n", plan.shown);
+  } else {
+    out = fmt::format("wrote {} ({}, {} upstream servers)\n", plan.shown,
+                      to_string(plan.spec.daemon), plan.upstreams.size());
+    if (!outcome.backup.empty() && !ctx.console.quiet())
+      out += fmt::format("previous file kept as {}\n", ctx.fs.host(outcome.backup).string());
+    if (!outcome.daemon_check.empty() && !ctx.console.quiet())
+      out += fmt::format("checked: {}\n", outcome.daemon_check);
+  }
+  if (outcome.settings_changed) {
+    out += fmt::format("wrote {} ({})\n", ctx.fs.host(plan.settings->path).string(),
+                       plan.settings->why);
+    if (!outcome.settings_backup.empty() && !ctx.console.quiet()) {
+      out +=
+          fmt::format("previous file kept as {}\n", ctx.fs.host(outcome.settings_backup).string());
+    }
+  }
   return out;
 }
 
-// The plan as a dry run shows it: the config, and the diff against the file it replaces.
+// The plan as a dry run shows it: the config, and the diff against the file it replaces; then the
+// start settings edit.
 std::string render_plan(const GenConfPlan& plan, const Context& ctx) {
   if (ctx.console.quiet()) {
-    return fmt::format("would write {} ({} upstream servers)\n", plan.shown, plan.upstreams.size());
+    std::string out =
+        fmt::format("would write {} ({} upstream servers)\n", plan.shown, plan.upstreams.size());
+    if (plan.settings) {
+      out += fmt::format("would write {}\n", ctx.fs.host(plan.settings->path).string());
+    }
+    return out;
   }
-  return plan.text + plan.diff;
+  return plan.text + plan.diff + plan.settings_diff;
 }
 
 void note_current(const GenConfPlan& plan, const Context& ctx) {
@@ -201,7 +239,7 @@ int run_gen_conf(Context& ctx, const GenConfCommand& command) {
     return to_int(ExitCode::ok);
   }
   ctx.console.print(render(plan, outcome, ctx));
-  if (plan.target == ConfigTarget::daemon_config && outcome.changed) {
+  if (plan.target == ConfigTarget::daemon_config && (outcome.changed || outcome.settings_changed)) {
     ctx.console.note(fmt::format("next: `pooljoin restart` runs {} on it", plan.spec.service));
   }
   return to_int(ExitCode::ok);
@@ -271,11 +309,11 @@ StepOutcome join_gen_conf(JoinRun& j) {
     return {"planned", "would write " + j.spec.config_path, doc};
   }
   j.driver.confirm(fmt::format("Write {}?", j.spec.config_path),
-                   plan.current ? plan.diff : plan.text);
+                   (plan.current ? plan.diff : plan.text) + plan.settings_diff);
   const GenConfOutcome outcome = apply_shown(j.ctx, plan, !j.options.gen_conf.no_daemon_check);
   add_outcome(doc, outcome, j.ctx);
   j.driver.show(render(plan, outcome, j.ctx));
-  j.config_changed = outcome.changed;
+  j.config_changed = outcome.changed || outcome.settings_changed;
   if (j.config_changed) j.driver.state().restart_pending = true;
   return {"done",
           fmt::format("{} written ({})", j.spec.config_path,

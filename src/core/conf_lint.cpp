@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "pooljoin/detect.hpp"
+#include "pooljoin/dhcp.hpp"
 #include "pooljoin/fs.hpp"
 #include "pooljoin/ntp_config.hpp"
 #include "pooljoin/text.hpp"
@@ -422,17 +423,20 @@ std::optional<LiveConfigLint> lint_live_config(const RootedFs& fs, const Distro&
                                                Daemon daemon) {
   auto spec = daemon_spec(distro, daemon);
   if (!spec) return std::nullopt;
-  LiveConfigLint live{spec->daemon, spec->config_path, {}};
-  auto text = fs.read_file(spec->config_path);
+  const auto dhcp = read_dhcp_state(fs, *spec);
+  const auto running = running_config(fs, *spec);
+  LiveConfigLint live{spec->daemon, effective_config(*spec, dhcp, running), {}};
+  if (dhcp) live.findings = diagnose_dhcp(*dhcp, *spec, running);
+  auto text = fs.read_file(live.path);
   if (!text) {
     live.findings.push_back({"lint.unreadable", Severity::fail,
-                             fmt::format("{}: cannot read the {} config ({})", spec->config_path,
+                             fmt::format("{}: cannot read the {} config ({})", live.path,
                                          to_string(spec->daemon), text.error().why),
                              "write one with `pooljoin gen-conf`"});
     return live;
   }
   for (auto& finding : lint_findings(*text, spec->daemon)) {
-    finding.message = fmt::format("{}: {}", spec->config_path, finding.message);
+    finding.message = fmt::format("{}: {}", live.path, finding.message);
     live.findings.push_back(std::move(finding));
   }
   return live;

@@ -72,16 +72,22 @@ std::optional<DaemonSpec> daemon_spec(const Distro& distro, Daemon daemon) {
     case Family::debian:
       // Verified on Debian 12 (ntpsec 1.2.2): config, service, drift and leap files.
       if (daemon == Daemon::ntpsec) {
-        return DaemonSpec{Daemon::ntpsec,
-                          "ntpsec",
-                          "/etc/ntpsec/ntp.conf",
-                          "ntpsec",
-                          "/var/lib/ntpsec/ntp.drift",
-                          "/usr/share/zoneinfo/leap-seconds.list"};
+        return DaemonSpec{
+            Daemon::ntpsec,
+            "ntpsec",
+            "/etc/ntpsec/ntp.conf",
+            "ntpsec",
+            "/var/lib/ntpsec/ntp.drift",
+            "/usr/share/zoneinfo/leap-seconds.list",
+            DhcpHook{"/run/ntpsec/ntp.conf.dhcp", "/etc/default/ntpsec", "IGNORE_DHCP"}};
       }
       if (daemon == Daemon::ntp) {
         if (!debian_has_classic_ntp(distro)) return std::nullopt;
-        return classic_ntp("ntp");
+        // Debian 11's ntp 4.2.8p15: its start script (/usr/lib/ntp/ntp-systemd-wrapper) runs the
+        // DHCP copy whenever it exists; /etc/default/ntp has no switch to ignore it.
+        auto spec = classic_ntp("ntp");
+        spec.dhcp = DhcpHook{"/run/ntp.conf.dhcp", "/etc/default/ntp", ""};
+        return spec;
       }
       return chrony_debian_style("chrony");
     case Family::fedora:

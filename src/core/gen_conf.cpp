@@ -1,5 +1,7 @@
 #include "pooljoin/gen_conf.hpp"
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "pooljoin/conf_lint.hpp"
@@ -15,6 +17,57 @@ constexpr const char* kManualConfig =
 // The filesystem the target lives in: the system under --root, or the caller's own.
 const RootedFs& target_fs(ConfigTarget target, const RootedFs& system, const RootedFs& host) {
   return target == ConfigTarget::daemon_config ? system : host;
+}
+
+// The daemon's config is read by its start script only when DHCP has not handed it a copy: the
+// plan turns the copy off where the packaging can, and says so where it cannot.
+void plan_dhcp_settings(const RootedFs& fs, const DaemonSpec& spec, GenConfPlan& plan) {
+  auto state = read_dhcp_state(fs, spec);
+  if (!state) return;
+  if (state->hook.ignore_variable.empty()) {
+    if (state->copy_exists) {
+      for (const auto& finding : diagnose_dhcp(*state, spec, std::nullopt))
+        plan.warnings.push_back(finding.message + "; " + finding.fix);
+    }
+    return;
+  }
+  plan.settings = plan_ignore_dhcp(fs, spec);
+  if (plan.settings) {
+    const std::string shown = fs.host(plan.settings->path).string();
+    plan.settings_diff =
+        unified_diff(plan.settings->current.value_or(""), plan.settings->text,
+                     plan.settings->current ? shown : "/dev/null", shown + " (new)");
+    plan.notes.push_back(fmt::format("{}: {}", shown, plan.settings->why));
+  } else if (!state->ignored()) {
+    plan.notes.push_back(fmt::format(
+        "gen-conf sets {}=\"yes\" in {} once {} is installed, so that DHCP cannot replace the "
+        "upstreams",
+        state->hook.ignore_variable, state->hook.settings, spec.package));
+  }
+}
+
+// Writes the plan's start settings edit; on failure puts the config back as it was.
+Result<void> apply_settings(const GenConfPlan& plan, const RootedFs& fs, const WriteOptions& base,
+                            GenConfOutcome& outcome) {
+  if (!plan.settings || !plan.settings->changes()) return {};
+  WriteOptions write;
+  write.now = base.now;
+  auto written = fs.write_atomic(plan.settings->path, plan.settings->text, write);
+  if (written) {
+    outcome.settings_changed = written->changed;
+    outcome.settings_backup = written->backup;
+    return {};
+  }
+  if (outcome.changed) {
+    if (!outcome.backup.empty()) {
+      (void)fs.restore(plan.path, outcome.backup);
+    } else {
+      ::unlink(fs.host(plan.path).c_str());
+    }
+    outcome.changed = false;
+    outcome.backup.clear();
+  }
+  return tl::unexpected(std::move(written.error()));
 }
 
 }  // namespace
@@ -103,6 +156,7 @@ Result<GenConfPlan> plan_gen_conf(const SystemFacts& facts, const RootedFs& fs,
   if (plan.current) {
     plan.diff = unified_diff(*plan.current, plan.text, plan.shown, plan.shown + " (new)");
   }
+  if (plan.target == ConfigTarget::daemon_config) plan_dhcp_settings(fs, *spec, plan);
   return plan;
 }
 
@@ -141,6 +195,10 @@ Result<GenConfOutcome> apply_gen_conf(const GenConfPlan& plan, Effects& effects,
   if (!written) return tl::unexpected(std::move(written.error()));
   outcome.changed = written->changed;
   outcome.backup = written->backup;
+  if (plan.target == ConfigTarget::daemon_config) {
+    if (auto settings = apply_settings(plan, fs, write, outcome); !settings)
+      return tl::unexpected(std::move(settings.error()));
+  }
   return outcome;
 }
 

@@ -258,4 +258,54 @@ test_lint_reports_lines_and_fixes() {
   assert_contains "$ERR" "--lint: /nonexistent/ntp.conf does not exist"
 }
 
+# Debian's ntpsec runs /run/ntpsec/ntp.conf.dhcp (a DHCP client's copy of the config with the
+# offered servers instead of its own) unless IGNORE_DHCP="yes" in /etc/default/ntpsec. The linter
+# reads what the daemon runs; gen-conf sets the switch beside the config, with a backup.
+test_dhcp_copy_is_linted_and_turned_off() {
+  require_root
+  local root backup
+  root=$(image_with_selection debian-12 dhcp)
+  mkdir -p "$root/usr/sbin" "$root/etc/ntpsec" "$root/etc/default" "$root/run/ntpsec"
+  install -m 755 /dev/null "$root/usr/sbin/ntpd"
+  install -m 755 /dev/null "$root/usr/sbin/ntpkeygen"
+  # As Debian 12's ntpsec ships it.
+  printf '%s\n' 'NTPD_OPTS="-g -N"' '' '# Set to "yes" to ignore DHCP servers returned by DHCP.' \
+    'IGNORE_DHCP=""' '' 'NTPSEC_CERTBOT_CERT_NAME=""' >"$root/etc/default/ntpsec"
+  cp "$root/etc/default/ntpsec" "$TEST_TMP/settings.before"
+  "$POOLJOIN" --root "$root" gen-conf --output "$root/etc/ntpsec/ntp.conf" >/dev/null 2>&1 ||
+    fail "could not render the config"
+  printf 'server 192.0.2.53 iburst\nrestrict default kod limited nomodify noquery\n' \
+    >"$root/run/ntpsec/ntp.conf.dhcp"
+  # The linter reads the copy the start script would run, and fails with the fix.
+  pj 1 --root "$root" gen-conf --lint
+  assert_contains "$OUT" "$root/run/ntpsec/ntp.conf.dhcp (read as a ntpsec config): 1 upstream server"
+  assert_contains "$OUT" "ntpd will run at its next start /run/ntpsec/ntp.conf.dhcp, the copy a DHCP client wrote: its servers (192.0.2.53) replace the upstreams of /etc/ntpsec/ntp.conf"
+  assert_contains "$OUT" 'set IGNORE_DHCP="yes" in /etc/default/ntpsec'
+  pj 1 --json --root "$root" gen-conf --lint
+  assert_eq "$(jqr '.findings[0].id')" "dhcp.copy-in-force"
+  # The dry run shows both changes and makes neither.
+  pj 0 --dry-run --root "$root" gen-conf
+  assert_contains "$OUT" "+++ $root/etc/default/ntpsec (new)"
+  assert_contains "$OUT" '+IGNORE_DHCP="yes"'
+  assert_contains "$ERR" "IGNORE_DHCP=\"yes\": ntpsec's start script then runs /etc/ntpsec/ntp.conf"
+  cmp -s "$root/etc/default/ntpsec" "$TEST_TMP/settings.before" || fail "the dry run changed the settings"
+  pj 0 --dry-run --json --root "$root" gen-conf
+  assert_eq "$(jqr .settings.path)" "$root/etc/default/ntpsec"
+  # Written: the one variable changed, every other line kept, the old file backed up.
+  pj 0 --root "$root" gen-conf --no-daemon-check
+  assert_contains "$OUT" "wrote $root/etc/default/ntpsec (IGNORE_DHCP=\"yes\""
+  diff <(grep -v '^IGNORE_DHCP=' "$TEST_TMP/settings.before") \
+    <(grep -v '^IGNORE_DHCP=' "$root/etc/default/ntpsec") >&2 || fail "other lines changed"
+  assert_eq "$(grep '^IGNORE_DHCP=' "$root/etc/default/ntpsec")" 'IGNORE_DHCP="yes"'
+  backup=$(ls "$root/etc/default" | grep '^ntpsec.pooljoin-.*Z.bak$')
+  cmp -s "$root/etc/default/$backup" "$TEST_TMP/settings.before" || fail "no backup of the settings"
+  # The start script now runs the config itself: the linter reads it, and says the copy is ignored.
+  pj 0 --root "$root" gen-conf --lint
+  assert_contains "$OUT" "$root/etc/ntpsec/ntp.conf (read as a ntpsec config): 5 upstream servers"
+  # Nothing more to do.
+  pj 0 --root "$root" gen-conf --no-daemon-check
+  assert_contains "$OUT" "already has this content; nothing written"
+  assert_eq "$(ls "$root/etc/default" | grep -c pooljoin)" "1"
+}
+
 run_tests "$@"

@@ -83,12 +83,18 @@ std::optional<std::string> daemon_program(const RootedFs& fs, Daemon daemon);
 inline constexpr auto kNtpdCheckWindow = std::chrono::milliseconds(2000);
 inline constexpr auto kNtpdCheckSlowWindow = std::chrono::milliseconds(6000);
 
+// mkdtemp's template of the directory the ntpd check works in (a system path).
+inline constexpr const char* kNtpdCheckDir = "/tmp/pooljoin-check-XXXXXX";
+
 // Has the daemon itself check `candidate` (a system path under fs.root(), run through `chroot`
 // in an image): chronyd parses it with `-p`; ntpd, which has no config-test option, is started
 // on it for a bounded time in a throwaway network namespace, without CAP_SYS_TIME (it cannot
-// touch the clock), with its own pid and log files beside the candidate, and its log is read for
-// config errors. Returns a one-line account of the check; ExitCode::check_failed with the
-// daemon's words when it rejects the file, ExitCode::unavailable when it could not be run.
+// touch the clock), on a copy of the candidate in a directory of its own under /tmp
+// (kNtpdCheckDir) with its pid and log files, and its log is read for config errors: /tmp is where
+// the AppArmor profile of Debian's and Ubuntu's ntpd lets it read and write files of its owner,
+// and a confined ntpd could not read a candidate beside the config. Returns a one-line account of
+// the check; ExitCode::check_failed with the daemon's words when it rejects the file,
+// ExitCode::unavailable when it could not be run.
 Result<std::string> check_with_daemon(const RootedFs& fs, ProcessRunner& runner, Daemon daemon,
                                       const std::string& program, const std::string& candidate);
 

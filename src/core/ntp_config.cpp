@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <sstream>
+#include <utility>
 
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "render_template.hpp"
@@ -22,6 +26,58 @@ namespace {
 
 // How long chronyd may take to parse a config with -p.
 constexpr auto kChronydParseTimeout = std::chrono::seconds(10);
+
+// The owner's files in a directory of its own under /tmp: the only place, besides its packaged
+// paths, where the AppArmor profile of Debian's and Ubuntu's ntpd (/etc/apparmor.d/usr.sbin.ntpd,
+// through abstractions/user-tmp) lets it read a config and write a log and a pid file.
+class NtpdCheckFiles {
+ public:
+  static Result<NtpdCheckFiles> make(const RootedFs& fs) {
+    if (!fs.is_directory("/tmp")) {
+      std::error_code ec;
+      std::filesystem::create_directory(fs.host("/tmp"), ec);
+      std::filesystem::permissions(
+          fs.host("/tmp"), std::filesystem::perms::all | std::filesystem::perms::sticky_bit, ec);
+    }
+    std::string host = fs.host(kNtpdCheckDir).string();
+    if (::mkdtemp(host.data()) == nullptr) {
+      return fail(ExitCode::cant_write, "cannot check the new config with ntpd",
+                  fmt::format("cannot make a directory like {}: {}", host, std::strerror(errno)),
+                  "make /tmp writable, or add --no-daemon-check");
+    }
+    const std::string dir =
+        std::string(kNtpdCheckDir).substr(0, std::string_view(kNtpdCheckDir).rfind('/') + 1) +
+        std::filesystem::path(host).filename().string();
+    return NtpdCheckFiles(fs, dir);
+  }
+  NtpdCheckFiles(NtpdCheckFiles&& other) noexcept
+      : config(other.config),
+        pid(other.pid),
+        log(other.log),
+        fs_(other.fs_),
+        dir_(std::exchange(other.dir_, {})) {}
+  NtpdCheckFiles(const NtpdCheckFiles&) = delete;
+  NtpdCheckFiles& operator=(const NtpdCheckFiles&) = delete;
+  NtpdCheckFiles& operator=(NtpdCheckFiles&&) = delete;
+  ~NtpdCheckFiles() {
+    if (dir_.empty()) return;
+    for (const auto& file : {config, pid, log})
+      ::unlink(fs_.host(file).c_str());
+    ::rmdir(fs_.host(dir_).c_str());
+  }
+
+  const std::string config, pid, log;  // system paths
+
+ private:
+  NtpdCheckFiles(const RootedFs& fs, const std::string& dir)
+      : config(dir + "/ntp.conf"),
+        pid(dir + "/ntpd.pid"),
+        log(dir + "/ntpd.log"),
+        fs_(fs),
+        dir_(dir) {}
+  const RootedFs& fs_;
+  std::string dir_;
+};
 
 bool well_formed_time(std::string_view text) {
   // "2026-11-26T03:22:43Z"
@@ -226,17 +282,20 @@ Result<std::string> check_with_daemon(const RootedFs& fs, ProcessRunner& runner,
 
   // ntpd: started for a moment in a network namespace of its own, which disappears with it, and
   // without CAP_SYS_TIME in its bounding set, so that it can neither serve nor touch the clock.
-  const std::string log = candidate + ".log";
-  const std::string pid = candidate + ".pid";
-  struct Cleanup {
-    const RootedFs& fs;
-    std::string log, pid;
-    ~Cleanup() {
-      ::unlink(fs.host(log).c_str());
-      ::unlink(fs.host(pid).c_str());
-    }
-  } cleanup{fs, log, pid};
-  Command command = in_root(fs, {{program, "-n", "-c", candidate, "-p", pid, "-l", log}});
+  // Its files go where the distributions' AppArmor profile lets a confined ntpd read and write.
+  auto files = NtpdCheckFiles::make(fs);
+  if (!files) return tl::unexpected(std::move(files.error()));
+  auto content = fs.read_file(candidate);
+  if (!content) return tl::unexpected(std::move(content.error()));
+  WriteOptions copy;
+  copy.backup = false;
+  copy.create_parents = false;
+  copy.mode_if_new = 0600;
+  if (auto copied = fs.write_atomic(files->config, *content, copy); !copied)
+    return tl::unexpected(std::move(copied.error()));
+  const std::string& log = files->log;
+  Command command =
+      in_root(fs, {{program, "-n", "-c", files->config, "-p", files->pid, "-l", files->log}});
   command.argv.insert(command.argv.begin(),
                       {"unshare", "--net", "setpriv", "--bounding-set", "-sys_time"});
 
@@ -267,9 +326,9 @@ Result<std::string> check_with_daemon(const RootedFs& fs, ProcessRunner& runner,
           "the previous file is unchanged; please report this with the lines below", details);
     }
     return fmt::format(
-        "{} read it without a config error (run for {} ms in a throwaway network "
-        "namespace)",
-        program, window.count());
+        "{} read it without a config error (a copy in {}, where AppArmor lets ntpd read it; run "
+        "for {} ms in a throwaway network namespace)",
+        program, files->config, window.count());
   }
   return fail(ExitCode::unavailable, "cannot tell whether ntpd accepts the new config",
               fmt::format("its log does not show it finished reading {} within {} ms", shown,

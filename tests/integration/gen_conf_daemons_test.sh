@@ -102,8 +102,11 @@ test_the_daemon_checks_the_candidate_inside_an_image() {
   assert_contains "$OUT" "checked: /usr/sbin/ntpd read it without a config error"
   assert_contains "$ERR" "checking /etc/ntpsec/.ntp.conf.pooljoin-"
   cmp -s "$root/etc/ntpsec/ntp.conf" "$GOLDEN/ntpsec-debian.conf" || fail "written file differs"
-  # The check's pid and log files went with the candidate.
+  # ntpd read a copy under /tmp, where Debian's AppArmor profile lets it (apparmor_test), and
+  # the copy, pid and log files went with the check.
+  assert_contains "$OUT" "(a copy in /tmp/pooljoin-check-"
   assert_eq "$(ls -A "$root/etc/ntpsec" | grep -c -v -e '^ntp.conf$' -e '\.bak$')" "0"
+  assert_eq "$(ls -A "$root/tmp")" ""
 }
 
 run_tests "$@"

@@ -72,7 +72,7 @@ complete -c pooljoin -n '__pooljoin_needs_subcommand' -a join -d 'All of the ste
 complete -c pooljoin -n '__pooljoin_needs_subcommand' -a completion -d 'Print the completion script for bash, zsh or fish'
 
 # install-ntp
-complete -c pooljoin -n '__pooljoin_using install-ntp' -l daemon -x -a 'auto ntpsec ntp chrony' -d 'Which daemon: auto (keep an installed one, else the distribution\'s), ntpsec, ntp or chrony'
+complete -c pooljoin -n '__pooljoin_using install-ntp' -l daemon -x -a 'auto ntpsec ntp chrony' -d 'Which daemon: auto (keep an installed one, else pooljoin\'s pick for the distribution: ntpsec on Fedora, whose own default is chrony), ntpsec, ntp or chrony'
 complete -c pooljoin -n '__pooljoin_using install-ntp' -l lock-timeout -x -d 'Seconds to wait for another package manager run to finish'
 
 # resolve
@@ -137,7 +137,7 @@ complete -c pooljoin -n '__pooljoin_using web-redirect' -l mode -x -a 'alias rew
 complete -c pooljoin -n '__pooljoin_using web-redirect' -l target -x -d 'Where HTTP requests go'
 
 # join
-complete -c pooljoin -n '__pooljoin_using join' -l daemon -x -a 'auto ntpsec ntp chrony' -d 'Which daemon, for every step: auto (keep an installed one, else the distribution\'s), ntpsec, ntp or chrony'
+complete -c pooljoin -n '__pooljoin_using join' -l daemon -x -a 'auto ntpsec ntp chrony' -d 'Which daemon, for every step: auto (keep an installed one, else pooljoin\'s pick for the distribution), ntpsec, ntp or chrony'
 complete -c pooljoin -n '__pooljoin_using join' -l lock-timeout -x -d 'Seconds to wait for another package manager run to finish'
 complete -c pooljoin -n '__pooljoin_using join' -l country -x -d 'ISO 3166 country whose pool zone to use (default: from the system\'s time zone)'
 complete -c pooljoin -n '__pooljoin_using join' -l servers -x -d 'How many upstream servers to select (the pool asks 4 to 7)'

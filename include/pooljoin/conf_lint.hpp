@@ -35,6 +35,7 @@ struct LintFinding {
 //   lint.no-allow             chrony without `allow`: it serves nobody
 //   lint.no-ratelimit         chrony without `ratelimit` (warn)
 //   lint.include              an included file or directory that was not read (warn)
+//   lint.dhcp-sources         chrony `sourcedir /run/chrony-dhcp`: DHCP-offered upstreams (warn)
 std::vector<LintFinding> lint_config(std::string_view text, Daemon daemon);
 
 // The same findings without their line numbers as fields (each message still names its line),

@@ -43,6 +43,10 @@ struct DaemonSpec {
   std::string driftfile;
   std::string leapfile;  // ntpd: leap-seconds.list path; chrony: leapsectz zone; may be empty
   std::optional<DhcpHook> dhcp = std::nullopt;  // where DHCP can replace the config's servers
+  // The distribution's own config when config_path is only an administrator's override that may
+  // be absent (openSUSE Tumbleweed's chrony: /usr/etc/chrony.conf); empty elsewhere. The daemon
+  // reads config_path when it exists, else this one; gen-conf writes config_path.
+  std::string vendor_config = {};
 };
 
 // How the distribution packages `daemon`; nullopt when it does not ship it (or ships only a

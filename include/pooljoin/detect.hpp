@@ -45,7 +45,8 @@ struct SystemFacts {
   std::string package_manager;  // "apt-get", "dnf", "yum", "pacman", "zypper", "apk"; "" if none
   InitSystem init = InitSystem::none;
   std::string virtualization;  // "none", "openvz", "lxc", "docker", "podman", "kvm", "xen", ...
-  // Time daemons: "ntpsec", "ntp", "chrony", "openntpd", "systemd-timesyncd".
+  // Time daemons: "ntpsec", "ntp", "chrony", "openntpd", "systemd-timesyncd", "busybox-ntpd"
+  // (Alpine's /usr/sbin/ntpd, a busybox applet: a client to stop, never set up).
   std::vector<std::string> daemons_installed;
   std::vector<std::string> daemons_running;
   // The daemon to set up: one already installed that pooljoin supports (the running one first),

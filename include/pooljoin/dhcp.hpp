@@ -71,8 +71,11 @@ std::optional<std::string> running_config(const RootedFs& fs, const DaemonSpec& 
 std::vector<Finding> diagnose_dhcp(const DhcpState& state, const DaemonSpec& spec,
                                    const std::optional<std::string>& running);
 
-// The config the daemon reads: the one it runs, else the one its start script would run.
-std::string effective_config(const DaemonSpec& spec, const std::optional<DhcpState>& dhcp,
+// The config the daemon reads: the one it runs, else the one its start script would run (the
+// DHCP copy in force, else config_path, else the vendor config when config_path is an absent
+// override).
+std::string effective_config(const RootedFs& fs, const DaemonSpec& spec,
+                             const std::optional<DhcpState>& dhcp,
                              const std::optional<std::string>& running);
 
 }  // namespace pooljoin

@@ -43,7 +43,7 @@ int run_lint(Context& ctx, const GenConfCommand& command) {
     // What the daemon really reads: the config it runs, or the DHCP copy its start script runs.
     const auto dhcp = read_dhcp_state(ctx.fs, spec);
     const auto running = running_config(ctx.fs, spec);
-    const std::string path = effective_config(spec, dhcp, running);
+    const std::string path = effective_config(ctx.fs, spec, dhcp, running);
     auto content = ctx.fs.read_file(path);
     if (!content) {
       throw Fatal(ExitCode::unavailable, fmt::format("cannot lint {}", path), content.error().why,

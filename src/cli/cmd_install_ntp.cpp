@@ -70,8 +70,9 @@ int run_install_ntp(Context& ctx, const InstallOptions& options) {
 Action add_install_ntp(CLI::App& sub) {
   auto options = std::make_shared<InstallOptions>();
   add_daemon_option(sub, options->daemon,
-                    "Which daemon: auto (keep an installed one, else the distribution's), ntpsec, "
-                    "ntp or chrony");
+                    "Which daemon: auto (keep an installed one, else pooljoin's pick for the "
+                    "distribution: ntpsec on Fedora, whose own default is chrony), ntpsec, ntp "
+                    "or chrony");
   add_install_options(sub, *options);
   return [options](Context& ctx) { return run_install_ntp(ctx, *options); };
 }

@@ -251,8 +251,8 @@ SubmitRequest submit_request(const Context& ctx, const SubmitOptions& options,
 
 void add_join_options(CLI::App& app, JoinOptions& o) {
   add_daemon_option(app, o.install.daemon,
-                    "Which daemon, for every step: auto (keep an installed one, else the "
-                    "distribution's), ntpsec, ntp or chrony");
+                    "Which daemon, for every step: auto (keep an installed one, else pooljoin's "
+                    "pick for the distribution), ntpsec, ntp or chrony");
   add_install_options(app, o.install);
   add_resolve_options(app, o.resolve);
   o.servers = app.get_option("--servers");

@@ -339,6 +339,14 @@ void lint_chrony(Linter& lint, const std::vector<Directive>& all) {
       has_allow = true;
     } else if (key == "ratelimit") {
       has_ratelimit = true;
+    } else if (key == "sourcedir" && d.words.size() == 2 &&
+               d.words[1].find("chrony-dhcp") != std::string::npos) {
+      // Debian's, Fedora's and openSUSE's stock configs: the DHCP clients' hooks and
+      // NetworkManager's dispatcher write the offered servers there, beside the config's own.
+      lint.add(
+          d.line, "lint.dhcp-sources", Severity::warn,
+          fmt::format("{} adds the NTP servers a DHCP server offers to the upstreams", quote(d)),
+          "remove the line: a pool server keeps the upstreams it chose");
     } else if (key == "include" || key == "confdir" || key == "sourcedir") {
       has_include = true;
       lint.add(d.line, "lint.include", Severity::warn,
@@ -425,7 +433,7 @@ std::optional<LiveConfigLint> lint_live_config(const RootedFs& fs, const Distro&
   if (!spec) return std::nullopt;
   const auto dhcp = read_dhcp_state(fs, *spec);
   const auto running = running_config(fs, *spec);
-  LiveConfigLint live{spec->daemon, effective_config(*spec, dhcp, running), {}};
+  LiveConfigLint live{spec->daemon, effective_config(fs, *spec, dhcp, running), {}};
   if (dhcp) live.findings = diagnose_dhcp(*dhcp, *spec, running);
   auto text = fs.read_file(live.path);
   if (!text) {

@@ -91,7 +91,7 @@ std::optional<DaemonSpec> daemon_spec(const Distro& distro, Daemon daemon) {
       }
       return chrony_debian_style("chrony");
     case Family::fedora:
-      // Fedora packages ntpsec with the classic paths and an ntpd.service unit (unverified here).
+      // Fedora packages ntpsec with the classic paths and an ntpd.service unit (its spec file).
       if (daemon == Daemon::ntpsec) {
         return DaemonSpec{Daemon::ntpsec,           "ntpsec",
                           "/etc/ntp.conf",          "ntpd",
@@ -108,12 +108,38 @@ std::optional<DaemonSpec> daemon_spec(const Distro& distro, Daemon daemon) {
       if (daemon == Daemon::chrony) return chrony_rpm_style();
       return std::nullopt;
     case Family::suse:
-      // SLE/openSUSE 15 dropped ntpd for chrony, their default client.
-      if (daemon == Daemon::chrony) return chrony_rpm_style();
+      // SLE/openSUSE Leap 15 dropped ntpd for chrony, their default client.
+      if (distro.id != "opensuse-tumbleweed") {
+        if (daemon == Daemon::chrony) return chrony_rpm_style();
+        return std::nullopt;
+      }
+      // Tumbleweed: chrony 4.9 ships its config as /usr/etc/chrony.conf, and /etc/chrony.conf is
+      // the administrator's override; ntpsec is packaged too (its spec: /etc/ntp.conf,
+      // ntpd.service; the drift directory of openSUSE's ntp user).
+      if (daemon == Daemon::chrony) {
+        auto spec = chrony_rpm_style();
+        spec.vendor_config = "/usr/etc/chrony.conf";
+        return spec;
+      }
+      if (daemon == Daemon::ntpsec) {
+        return DaemonSpec{Daemon::ntpsec,
+                          "ntpsec",
+                          "/etc/ntp.conf",
+                          "ntpd",
+                          "/var/lib/ntp/drift/ntp.drift",
+                          "/usr/share/zoneinfo/leap-seconds.list"};
+      }
       return std::nullopt;
     case Family::alpine:
-      // Alpine's default NTP server is chrony (setup-ntp), with Debian-style paths.
+      // Alpine's default NTP server is chrony (setup-ntp), with Debian-style paths. ntpsec is in
+      // the community repository (1.2.3 in 3.20): classic paths, OpenRC service `ntpsec`. Its
+      // /usr/sbin/ntpd is busybox's applet until then, which detect tells apart.
       if (daemon == Daemon::chrony) return chrony_debian_style("chronyd");
+      if (daemon == Daemon::ntpsec) {
+        return DaemonSpec{Daemon::ntpsec,           "ntpsec",
+                          "/etc/ntp.conf",          "ntpsec",
+                          "/var/lib/ntp/ntp.drift", "/usr/share/zoneinfo/leap-seconds.list"};
+      }
       return std::nullopt;
     case Family::unknown:
       break;

@@ -118,6 +118,17 @@ bool SystemFacts::can_reach_ipv4() const {
          });
 }
 
+// Whether the first `program` in the usual binary directories is a link to busybox.
+static bool is_busybox_applet(const RootedFs& fs, std::string_view program) {
+  for (const char* dir : kBinaryDirs) {
+    const std::string path = std::string(dir) + "/" + std::string(program);
+    if (!fs.exists(path)) continue;
+    auto target = fs.read_link(path);
+    return target && std::filesystem::path(*target).filename() == "busybox";
+  }
+  return false;
+}
+
 bool has_program(const RootedFs& fs, std::string_view program) {
   return std::any_of(std::begin(kBinaryDirs), std::end(kBinaryDirs), [&](const char* dir) {
     return fs.exists(std::string(dir) + "/" + std::string(program));
@@ -224,8 +235,11 @@ std::string detect_virtualization(const RootedFs& fs, ProcessRunner& runner) {
 std::vector<std::string> detect_installed_daemons(const RootedFs& fs) {
   std::vector<std::string> installed;
   // ntpsec, classic ntp and OpenNTPD all install an `ntpd`; their other programs tell them apart.
+  // Every Alpine has one too: busybox's applet, a link to busybox, which is not classic ntp.
   if (has_program(fs, "ntpd")) {
-    if (has_program(fs, "ntpleapfetch") || has_program(fs, "ntpkeygen")) {
+    if (is_busybox_applet(fs, "ntpd")) {
+      installed.push_back("busybox-ntpd");
+    } else if (has_program(fs, "ntpleapfetch") || has_program(fs, "ntpkeygen")) {
       installed.push_back("ntpsec");
     } else if (has_program(fs, "ntpctl")) {
       installed.push_back("openntpd");
@@ -253,7 +267,8 @@ std::vector<std::string> detect_running_daemons(const RootedFs& fs,
   // The ntpd process belongs to whichever ntpd-providing package is installed.
   std::string ntpd_owner = "ntp";
   for (const auto& name : installed) {
-    if (name == "ntpsec" || name == "ntp" || name == "openntpd") ntpd_owner = name;
+    if (name == "ntpsec" || name == "ntp" || name == "openntpd" || name == "busybox-ntpd")
+      ntpd_owner = name;
   }
   // A daemon in another network namespace (a container, a test) does not serve this one's
   // addresses: on the live system only processes in our own namespace count.

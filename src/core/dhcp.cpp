@@ -160,15 +160,19 @@ std::optional<std::string> running_config(const RootedFs& fs, const DaemonSpec& 
     if (!cmdline) continue;
     auto config = spec.daemon == Daemon::chrony ? option_value(*cmdline, "-f", "-f")
                                                 : option_value(*cmdline, "-c", "--configfile");
-    return config.value_or(spec.config_path);
+    if (config) return config;
+    return effective_config(fs, spec, std::nullopt, std::nullopt);
   }
   return std::nullopt;
 }
 
-std::string effective_config(const DaemonSpec& spec, const std::optional<DhcpState>& dhcp,
+std::string effective_config(const RootedFs& fs, const DaemonSpec& spec,
+                             const std::optional<DhcpState>& dhcp,
                              const std::optional<std::string>& running) {
   if (running) return *running;
-  return dhcp && dhcp->copy_in_force() ? dhcp->hook.copy : spec.config_path;
+  if (dhcp && dhcp->copy_in_force()) return dhcp->hook.copy;
+  if (!spec.vendor_config.empty() && !fs.exists(spec.config_path)) return spec.vendor_config;
+  return spec.config_path;
 }
 
 std::vector<Finding> diagnose_dhcp(const DhcpState& state, const DaemonSpec& spec,

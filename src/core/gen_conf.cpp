@@ -156,7 +156,16 @@ Result<GenConfPlan> plan_gen_conf(const SystemFacts& facts, const RootedFs& fs,
   if (plan.current) {
     plan.diff = unified_diff(*plan.current, plan.text, plan.shown, plan.shown + " (new)");
   }
-  if (plan.target == ConfigTarget::daemon_config) plan_dhcp_settings(fs, *spec, plan);
+  if (plan.target == ConfigTarget::daemon_config) {
+    plan_dhcp_settings(fs, *spec, plan);
+    if (!spec->vendor_config.empty()) {
+      plan.notes.push_back(fmt::format(
+          "{} is the administrator's override of {}, which the package owns: {} reads the "
+          "override when it exists, and {} stays as shipped",
+          spec->config_path, spec->vendor_config, daemon_program_name(spec->daemon),
+          spec->vendor_config));
+    }
+  }
   return plan;
 }
 

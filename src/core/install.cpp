@@ -80,9 +80,13 @@ Result<InstallPlan> plan_install(const SystemFacts& facts, const RootedFs& fs,
 
   // Two daemons cannot both serve UDP 123. On Debian and its derivatives the packages conflict,
   // so installing one removes the other; elsewhere `pooljoin restart` stops the other one.
-  for (const char* other : {"ntpsec", "ntp", "chrony", "openntpd"}) {
+  for (const char* other : {"ntpsec", "ntp", "chrony", "openntpd", "busybox-ntpd"}) {
     if (other == to_string(daemon) || !facts.has_installed(other)) continue;
-    if (facts.distro.family == Family::debian) {
+    if (other == std::string_view("busybox-ntpd")) {
+      plan.notes.push_back(
+          "busybox's ntpd is also there (part of busybox, not a package to remove); "
+          "`pooljoin restart` stops and disables its service ntpd");
+    } else if (facts.distro.family == Family::debian) {
       plan.removes.push_back(other);
     } else {
       plan.notes.push_back(

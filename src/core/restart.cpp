@@ -28,6 +28,7 @@ constexpr const char* kRunitEnabledDirs[] = {"/run/runit/service", "/var/service
 
 std::string service_name(const Distro& distro, const std::string& daemon) {
   if (daemon == "systemd-timesyncd" || daemon == "openntpd") return daemon;
+  if (daemon == "busybox-ntpd") return "ntpd";  // Alpine's OpenRC service of busybox's applet
   if (auto parsed = parse_daemon(daemon)) {
     if (auto spec = daemon_spec(distro, *parsed)) return spec->service;
     if (*parsed == Daemon::chrony) return distro.family == Family::debian ? "chrony" : "chronyd";

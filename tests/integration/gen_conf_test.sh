@@ -24,6 +24,9 @@ rocky-9 chrony chrony-rhel.conf
 arch chrony chrony-arch.conf
 opensuse-leap-15.6 chrony chrony-suse.conf
 alpine-3.20 chrony chrony-alpine.conf
+alpine-3.20 ntpsec ntpsec-fedora.conf
+opensuse-tumbleweed ntpsec ntpsec-tumbleweed.conf
+opensuse-tumbleweed chrony chrony-suse.conf
 TABLE
   # --daemon auto takes the distribution's own choice.
   root=$(image_with_selection rocky-9 auto-rocky)

@@ -128,7 +128,7 @@ TEST_CASE("dhcp: the copy a DHCP client wrote is judged as the start script woul
     REQUIRE(state);
     CHECK_FALSE(state->copy_in_force());
     CHECK(diagnose_dhcp(*state, spec, std::nullopt).empty());
-    CHECK(effective_config(spec, state, std::nullopt) == "/etc/ntpsec/ntp.conf");
+    CHECK(effective_config(fs, spec, state, std::nullopt) == "/etc/ntpsec/ntp.conf");
   }
   SECTION("a copy and the stock settings: ntpd runs the copy at its next start") {
     auto root = test::image({kDebian12, "/etc/default/ntpsec=" + kStockSettings,
@@ -139,7 +139,7 @@ TEST_CASE("dhcp: the copy a DHCP client wrote is judged as the start script woul
     CHECK(state->offered == std::vector<std::string>{"192.0.2.53", "192.0.2.54"});
     CHECK(state->setting == "");
     CHECK(state->copy_in_force());
-    CHECK(effective_config(spec, state, std::nullopt) == "/run/ntpsec/ntp.conf.dhcp");
+    CHECK(effective_config(fs, spec, state, std::nullopt) == "/run/ntpsec/ntp.conf.dhcp");
     auto findings = diagnose_dhcp(*state, spec, std::nullopt);
     REQUIRE(findings.size() == 1);
     CHECK(findings[0].id == "dhcp.copy-in-force");
@@ -169,7 +169,7 @@ TEST_CASE("dhcp: the copy a DHCP client wrote is judged as the start script woul
     REQUIRE(stale.size() == 1);
     CHECK(stale[0].id == "dhcp.not-restarted");
     CHECK(stale[0].severity == Severity::fail);
-    CHECK(effective_config(spec, state, std::string("/run/ntpsec/ntp.conf.dhcp")) ==
+    CHECK(effective_config(fs, spec, state, std::string("/run/ntpsec/ntp.conf.dhcp")) ==
           "/run/ntpsec/ntp.conf.dhcp");
   }
   SECTION("Debian 11's classic ntp has no switch: the fix is by hand") {
@@ -273,4 +273,31 @@ TEST_CASE("dhcp: without the daemon installed the switch waits for its package",
   REQUIRE(edit);
   CHECK_FALSE(edit->current);
   CHECK(shell_assignment(edit->text, "IGNORE_DHCP") == "yes");
+}
+
+TEST_CASE("dhcp: openSUSE Tumbleweed's chronyd reads /usr/etc/chrony.conf until /etc overrides it",
+          "[dhcp]") {
+  const std::string os = "/etc/os-release=ID=\"opensuse-tumbleweed\"\nVERSION_ID=\"20241120\"\n";
+  auto root = test::image(
+      {os, "/usr/sbin/chronyd", "/usr/etc/chrony.conf=pool 2.opensuse.pool.ntp.org iburst\n"});
+  RootedFs fs(root->path());
+  auto live = lint_live_config(fs, facts_of(fs).distro, Daemon::chrony);
+  REQUIRE(live);
+  CHECK(live->path == "/usr/etc/chrony.conf");
+  REQUIRE(find(live->findings, "lint.pool-upstream"));
+  // gen-conf writes the override, and says what it is.
+  auto request = four_servers();
+  request.daemon = Daemon::chrony;
+  test::FakeEffects fx(root->path());
+  auto plan = plan_gen_conf(facts_of(fs), fs, request);
+  REQUIRE(plan);
+  CHECK(plan->path == "/etc/chrony.conf");
+  CHECK_FALSE(plan->current);
+  CHECK_THAT(plan->notes.back(),
+             Catch::StartsWith("/etc/chrony.conf is the administrator's override of "
+                               "/usr/etc/chrony.conf"));
+  REQUIRE(apply_gen_conf(*plan, fx.effects(), false));
+  CHECK(lint_live_config(fs, facts_of(fs).distro, Daemon::chrony)->path == "/etc/chrony.conf");
+  CHECK(test::read_text(root->path() / "usr/etc/chrony.conf") ==
+        "pool 2.opensuse.pool.ntp.org iburst\n");
 }

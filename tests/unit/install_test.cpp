@@ -308,3 +308,28 @@ TEST_CASE("apply_install: once the lock is free the install goes on, and the pro
   REQUIRE(installed);
   CHECK(installed->installed == std::vector<std::string>{"ntpsec"});
 }
+
+TEST_CASE("install-ntp: what Alpine and openSUSE package besides chrony", "[install]") {
+  auto spec_of = [](const char* image, Daemon daemon) {
+    return daemon_spec(read_distro(RootedFs(test::fixture_image(image))), daemon);
+  };
+  // Alpine's community ntpsec: classic paths, OpenRC service ntpsec.
+  auto alpine = spec_of("alpine-3.20", Daemon::ntpsec);
+  REQUIRE(alpine);
+  CHECK(alpine->config_path == "/etc/ntp.conf");
+  CHECK(alpine->service == "ntpsec");
+  CHECK(alpine->driftfile == "/var/lib/ntp/ntp.drift");
+  CHECK_FALSE(spec_of("alpine-3.20", Daemon::ntp));
+  // Tumbleweed: ntpsec with ntpd.service; chrony's /etc/chrony.conf overrides /usr/etc's.
+  auto tumbleweed = spec_of("opensuse-tumbleweed", Daemon::ntpsec);
+  REQUIRE(tumbleweed);
+  CHECK(tumbleweed->config_path == "/etc/ntp.conf");
+  CHECK(tumbleweed->service == "ntpd");
+  auto chrony = spec_of("opensuse-tumbleweed", Daemon::chrony);
+  REQUIRE(chrony);
+  CHECK(chrony->config_path == "/etc/chrony.conf");
+  CHECK(chrony->vendor_config == "/usr/etc/chrony.conf");
+  // Leap 15.6 is unchanged: chrony only, its config in /etc.
+  CHECK_FALSE(spec_of("opensuse-leap-15.6", Daemon::ntpsec));
+  CHECK(spec_of("opensuse-leap-15.6", Daemon::chrony)->vendor_config.empty());
+}

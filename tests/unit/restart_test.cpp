@@ -174,6 +174,21 @@ TEST_CASE("restart in an image: enable at boot, disable the others, start nothin
     CHECK(lines(*plan, *root) == std::vector<Argv>{{"rc-update", "add", "chronyd", "default"}});
     CHECK(plan->restart.front().argv.back() == "restart");
   }
+  SECTION("OpenRC on Alpine: busybox's ntpd is not classic ntp, and its service goes") {
+    auto root =
+        image({"/etc/os-release=ID=alpine\nVERSION_ID=3.20.3\n", "/usr/sbin/chronyd",
+               "/bin/busybox", "/run/openrc/softlevel", "/etc/init.d/chronyd", "/etc/init.d/ntpd"});
+    std::filesystem::create_symlink("/bin/busybox", root->path() / "usr/sbin/ntpd");
+    test::FakeRunner runner;
+    const SystemFacts facts = detect(RootedFs(root->path()), runner);
+    CHECK(facts.daemons_installed == std::vector<std::string>{"busybox-ntpd", "chrony"});
+    CHECK(facts.recommended == Daemon::chrony);
+    auto plan = plan_for(*root);
+    REQUIRE(plan);
+    CHECK(plan->conflicting == std::vector<std::string>{"ntpd"});
+    CHECK(lines(*plan, *root) == std::vector<Argv>{{"rc-update", "del", "ntpd", "default"},
+                                                   {"rc-update", "add", "chronyd", "default"}});
+  }
   SECTION("runit: the service directory is linked where runsvdir looks") {
     auto root = image({"/etc/os-release=ID=arch\n", "/usr/bin/ntpd", "/run/runit/.keep",
                        "/etc/sv/ntpd/run", "/var/service/.keep"});

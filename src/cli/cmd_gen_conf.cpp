@@ -308,18 +308,24 @@ StepOutcome join_gen_conf(JoinRun& j) {
     j.driver.show(render_plan(plan, j.ctx));
     return {"planned", "would write " + j.spec.config_path, doc};
   }
-  j.driver.confirm(fmt::format("Write {}?", j.spec.config_path),
+  const std::string what = plan.config_changes() ? j.spec.config_path : plan.settings->path;
+  j.driver.confirm(fmt::format("Write {}?", what),
                    (plan.current ? plan.diff : plan.text) + plan.settings_diff);
   const GenConfOutcome outcome = apply_shown(j.ctx, plan, !j.options.gen_conf.no_daemon_check);
   add_outcome(doc, outcome, j.ctx);
   j.driver.show(render(plan, outcome, j.ctx));
   j.config_changed = outcome.changed || outcome.settings_changed;
   if (j.config_changed) j.driver.state().restart_pending = true;
-  return {"done",
-          fmt::format("{} written ({})", j.spec.config_path,
-                      outcome.backup.empty() ? "there was none before"
-                                             : "the old one kept as " + outcome.backup),
-          doc};
+  std::string summary;
+  if (outcome.changed) {
+    summary = fmt::format(
+        "{} written ({})", j.spec.config_path,
+        outcome.backup.empty() ? "there was none before" : "the old one kept as " + outcome.backup);
+  } else {
+    summary = j.spec.config_path + " is already this config";
+  }
+  if (outcome.settings_changed) summary += fmt::format("; {} written", plan.settings->path);
+  return {"done", summary, doc};
 }
 
 }  // namespace pooljoin::cli

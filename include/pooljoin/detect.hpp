@@ -61,6 +61,8 @@ struct SystemFacts {
   bool can_reach_ipv4() const;
   bool has_running(std::string_view daemon) const;
   bool has_global(IpFamily family) const;
+  // Every address of the machine: the global ones, then the others.
+  std::vector<LocalAddress> all_addresses() const;
 };
 
 // The facts of the system under fs.root(). `runner` runs read-only queries only

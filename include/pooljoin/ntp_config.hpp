@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pooljoin/daemons.hpp"
+#include "pooljoin/detect.hpp"
 #include "pooljoin/error.hpp"
 #include "pooljoin/selection.hpp"
 
@@ -51,6 +52,14 @@ std::string selection_origin(const Selection& selection);
 
 // Refuses an empty list, duplicates, and (unless `force`) a count outside 4..7; ExitCode::usage.
 Result<void> check_upstream_count(const std::vector<Upstream>& servers, bool force);
+
+// Refuses an upstream that is one of `own`, the machine's addresses (global or not): a server
+// would follow its own clock. Names are not looked up (the daemon resolves them). ExitCode::usage
+// for servers given on the command line; ExitCode::unavailable naming the selection file when
+// they come from a saved selection (`from_selection`), which may have been copied from another
+// machine.
+Result<void> check_not_own_address(const std::vector<Upstream>& servers,
+                                   const std::vector<LocalAddress>& own, bool from_selection);
 
 struct ConfigRequest {
   DaemonSpec spec;

@@ -106,6 +106,12 @@ bool SystemFacts::has_global(IpFamily family) const {
                      [&](const LocalAddress& a) { return a.address.family() == family; });
 }
 
+std::vector<LocalAddress> SystemFacts::all_addresses() const {
+  std::vector<LocalAddress> all = addresses;
+  all.insert(all.end(), excluded.begin(), excluded.end());
+  return all;
+}
+
 bool SystemFacts::only_private_addresses() const {
   return addresses.empty() && std::any_of(excluded.begin(), excluded.end(),
                                           [](const LocalAddress& a) { return a.behind_nat(); });

@@ -48,6 +48,12 @@ Result<GenConfPlan> plan_gen_conf(const SystemFacts& facts, const RootedFs& fs,
   if (auto counted = check_upstream_count(config.servers, request.force); !counted) {
     return tl::unexpected(std::move(counted.error()));
   }
+  // Under --root, detect's addresses are those of the machine running pooljoin, not the image's.
+  if (fs.is_live()) {
+    auto own =
+        check_not_own_address(config.servers, facts.all_addresses(), request.upstreams.empty());
+    if (!own) return tl::unexpected(std::move(own.error()));
+  }
 
   GenConfPlan plan;
   plan.spec = *spec;

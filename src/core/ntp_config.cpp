@@ -141,6 +141,30 @@ Result<void> check_upstream_count(const std::vector<Upstream>& servers, bool for
   return {};
 }
 
+Result<void> check_not_own_address(const std::vector<Upstream>& servers,
+                                   const std::vector<LocalAddress>& own, bool from_selection) {
+  for (const auto& server : servers) {
+    auto address = IpAddress::parse(server.address);
+    if (!address) continue;
+    auto local = std::find_if(own.begin(), own.end(),
+                              [&](const LocalAddress& l) { return l.address == *address; });
+    if (local == own.end()) continue;
+    const std::string whose =
+        fmt::format("{} is this machine's own address{}", server.address,
+                    local->interface.empty() ? "" : " (on " + local->interface + ")");
+    if (from_selection) {
+      return fail(ExitCode::unavailable, fmt::format("cannot use {}", kSelectionPath),
+                  fmt::format("its server {}: a server cannot be its own upstream", whose),
+                  "run `pooljoin resolve` again (it leaves this machine's addresses out), or give "
+                  "the servers with --upstream");
+    }
+    return fail(ExitCode::usage, fmt::format("--upstream {}", whose),
+                "a server cannot be its own upstream: it would follow its own clock",
+                "leave it out and give 4 to 7 other servers");
+  }
+  return {};
+}
+
 bool same_apart_from_generation_time(std::string_view current, std::string_view rendered) {
   auto body = [](std::string_view text) -> std::optional<std::string_view> {
     if (!text.starts_with(kGeneratedMarker)) return std::nullopt;

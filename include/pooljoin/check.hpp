@@ -110,6 +110,9 @@ struct CheckFacts {
   std::optional<DaemonReport> daemon;  // only for this machine
   std::optional<ClockEstimate> clock;  // nullopt: not estimated (--server without --reference)
   std::vector<AddressCheck> addresses;
+  // This machine's global addresses, with how long the kernel keeps each (the pool asks for
+  // static ones); empty for --server, whose lifetimes cannot be seen from here.
+  std::vector<LocalAddress> local_addresses;
   // This machine has private addresses but no global one (typical behind 1:1 NAT).
   bool only_private_addresses = false;
   // The config of this machine's daemon, checked by the pool's rules; nullopt for --server or
@@ -164,8 +167,8 @@ void measure_clock(CheckFacts& facts, const References& references,
 // ExitCode::usage for a malformed value, ExitCode::unavailable when a name does not resolve.
 Result<std::vector<ProbeTarget>> server_targets(const std::vector<std::string>& servers);
 
-// Every diagnoser over the facts, in order: daemon, addresses, host firewall, exposure, and what
-// a check from this machine cannot see.
+// Every diagnoser over the facts, in order: daemon, upstreams, clock, addresses (their replies,
+// then their lifetimes), host firewall, exposure, and what a check from this machine cannot see.
 std::vector<Finding> diagnose(const CheckFacts& facts);
 
 // What `check` reports: diagnose(facts), then the findings of the config's lint.

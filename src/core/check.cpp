@@ -392,6 +392,13 @@ void diagnose_addresses(const CheckFacts& facts, std::vector<Finding>& out) {
     diagnose_reply(facts, address, out);
 }
 
+// A dynamic address of this machine (a DHCP lease, SLAAC) may change under the pool.
+void diagnose_lifetimes(const CheckFacts& facts, std::vector<Finding>& out) {
+  if (!facts.local) return;
+  auto found = diagnose_dynamic_addresses(facts.local_addresses, "address.dynamic");
+  out.insert(out.end(), found.begin(), found.end());
+}
+
 void diagnose_firewall(const CheckFacts& facts, std::vector<Finding>& out) {
   if (!facts.firewall) return;
   for (const auto& a : facts.firewall->addresses) {
@@ -735,8 +742,8 @@ Result<CheckedTargets> check_addresses(NtpTransport& ntp, const std::vector<Prob
 std::vector<Finding> diagnose(const CheckFacts& facts) {
   using Diagnoser = void (*)(const CheckFacts&, std::vector<Finding>&);
   static constexpr Diagnoser kDiagnosers[] = {
-      diagnose_daemon,   diagnose_upstreams, diagnose_clock,  diagnose_addresses,
-      diagnose_firewall, diagnose_exposure,  diagnose_outside};
+      diagnose_daemon,    diagnose_upstreams, diagnose_clock,    diagnose_addresses,
+      diagnose_lifetimes, diagnose_firewall,  diagnose_exposure, diagnose_outside};
   std::vector<Finding> findings;
   for (Diagnoser diagnoser : kDiagnosers)
     diagnoser(facts, findings);
@@ -881,6 +888,7 @@ Result<CheckFacts> gather_check(const SystemFacts& system, const CheckRequest& r
     facts.daemon = std::move(daemon);
     for (const auto& local : system.addresses)
       targets.push_back({local.address, 123, local.interface});
+    facts.local_addresses = system.addresses;
     facts.only_private_addresses = system.only_private_addresses();
     if (auto configured = configured_daemon(system)) {
       facts.lint = lint_live_config(effects.fs, system.distro, *configured);

@@ -395,3 +395,32 @@ TEST_CASE("upstream health: none, none reachable, fewer than 4 usable, enough", 
   facts.daemon->upstreams_error = "no answer";
   CHECK(find(diagnose(facts), "upstreams.unknown")->severity == Severity::warn);
 }
+
+TEST_CASE("a dynamic address of this machine is a warning; another server's is not judged",
+          "[check]") {
+  CheckFacts facts;
+  facts.daemon = synced_ntpsec();
+  facts.addresses = {address("185.255.0.5", good()), address("185.255.0.6", good())};
+  LocalAddress leased{*IpAddress::parse("185.255.0.5"), "eth0"};
+  leased.lifetime = AddressLifetime{3600, 3600, false};
+  LocalAddress fixed{*IpAddress::parse("185.255.0.6"), "eth0"};
+  fixed.lifetime = AddressLifetime{};
+  facts.local_addresses = {leased, fixed};
+  auto findings = diagnose(facts);
+  auto dynamic = find(findings, "address.dynamic");
+  REQUIRE(dynamic);
+  CHECK(dynamic->severity == Severity::warn);
+  CHECK_THAT(dynamic->message, Catch::StartsWith("185.255.0.5 on eth0 is dynamic"));
+  CHECK(std::count_if(findings.begin(), findings.end(),
+                      [](const Finding& f) { return f.id == "address.dynamic"; }) == 1);
+  // After the addresses' own findings, before the firewall's.
+  auto at = [&](std::string_view id) {
+    return std::find_if(findings.begin(), findings.end(),
+                        [&](const Finding& f) { return f.id == id; }) -
+           findings.begin();
+  };
+  CHECK(at("address.ok") < at("address.dynamic"));
+  // --server: another machine, whose lifetimes cannot be seen from here.
+  facts.local = false;
+  CHECK_FALSE(find(diagnose(facts), "address.dynamic"));
+}

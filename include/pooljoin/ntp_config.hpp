@@ -70,8 +70,15 @@ struct ConfigRequest {
 };
 
 // The system path of the leap-second data the daemon would read (ntpd: the leapfile; chrony:
-// the right/ zone under /usr/share/zoneinfo); empty when the distribution has none.
+// its leap-second list, or the right/ zone under /usr/share/zoneinfo); empty when the
+// distribution has none.
 std::string leap_data_path(const DaemonSpec& spec);
+
+// Whether that data is a leap-seconds.list, which expires (ntpd's `leapfile`, chrony's
+// `leapseclist`), rather than a time zone (chrony's `leapsectz`). A chrony spec's `leapfile`
+// names a list by its absolute path (where the packaged chrony, 4.6 or later, reads one) and a
+// zone by its name under /usr/share/zoneinfo ("right/UTC").
+bool reads_leap_list(const DaemonSpec& spec);
 
 // Whether two configs rendered by gen-conf differ in nothing but the time in their first line:
 // then the file on disk is kept as it is, so running gen-conf again changes nothing.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "pooljoin/conf_lint.hpp"
+#include "pooljoin/leap_list.hpp"
 #include "pooljoin/resources.hpp"
 #include "pooljoin/text_diff.hpp"
 
@@ -72,6 +73,13 @@ Result<GenConfPlan> plan_gen_conf(const SystemFacts& facts, const RootedFs& fs,
   if (!leap.empty() && !config.leapfile) {
     plan.notes.push_back(
         fmt::format("{} does not exist under {}: no leap-second line", leap, fs.root().string()));
+  }
+  if (config.leapfile && reads_leap_list(*spec) && request.now) {
+    const LeapList list = read_leap_list(fs, leap, *request.now);
+    if (list.state != LeapListState::valid) {
+      const Finding stale = leap_list_finding(list, to_string(spec->daemon), facts.package_manager);
+      plan.warnings.push_back(fmt::format("{}; {}", stale.message, stale.fix));
+    }
   }
   config.generated_at = request.generated_at;
   auto templates = templates_dir();

@@ -175,9 +175,13 @@ bool same_apart_from_generation_time(std::string_view current, std::string_view 
   return a && b && *a == *b;
 }
 
+bool reads_leap_list(const DaemonSpec& spec) {
+  return !spec.leapfile.empty() && (spec.daemon != Daemon::chrony || spec.leapfile.front() == '/');
+}
+
 std::string leap_data_path(const DaemonSpec& spec) {
   if (spec.leapfile.empty()) return {};
-  if (spec.daemon == Daemon::chrony) return "/usr/share/zoneinfo/" + spec.leapfile;
+  if (!reads_leap_list(spec)) return "/usr/share/zoneinfo/" + spec.leapfile;
   return spec.leapfile;
 }
 
@@ -189,14 +193,20 @@ Result<std::string> render_config(const std::filesystem::path& templates_dir,
   data.set("origin", request.origin);
   data.set("config_name", std::filesystem::path(request.spec.config_path).filename().string());
   data.set("driftfile", request.spec.driftfile);
-  // A list of none or one: a false section would leave its line empty.
+  // Lists of none or one: a false section would leave its line empty. ntpd's templates take
+  // `leapfiles`; chrony's a time zone (`leapsectz`) or a leap-seconds.list (`leapseclist`).
   mustache::data leapfiles{mustache::data::type::list};
+  mustache::data leapzones{mustache::data::type::list};
+  mustache::data leaplists{mustache::data::type::list};
   if (request.leapfile && !request.spec.leapfile.empty()) {
     mustache::data leap;
     leap.set("path", request.spec.leapfile);
     leapfiles.push_back(leap);
+    (reads_leap_list(request.spec) ? leaplists : leapzones).push_back(leap);
   }
   data.set("leapfiles", leapfiles);
+  data.set("leapzones", leapzones);
+  data.set("leaplists", leaplists);
   mustache::data servers{mustache::data::type::list};
   for (const auto& server : request.servers) {
     mustache::data entry;

@@ -134,6 +134,36 @@ test_the_machines_own_address_is_never_an_upstream() {
   assert_contains "$OUT" "server 185.255.0.9 iburst"
 }
 
+test_a_stale_leap_second_list_is_a_warning_with_the_fix() {
+  local root list
+  for list in valid expired no-expiry; do
+    root=$(image_with_selection debian-12 "leap-$list")
+    cp "$POOLJOIN_FIXTURES/leap/$list.list" "$root/usr/share/zoneinfo/leap-seconds.list"
+    pj 0 --root "$root" gen-conf --daemon ntpsec --output -
+    assert_contains "$OUT" "leapfile /usr/share/zoneinfo/leap-seconds.list"
+    case $list in
+      valid) assert_not_contains "$ERR" "leap" ;;
+      expired)
+        assert_eq "$ERR" "pooljoin: warning: /usr/share/zoneinfo/leap-seconds.list, the leap-second list ntpsec reads, expired on 2017-06-28: a leap second announced since is not in it, and ntpsec logs that the list needs an update; update the tzdata package (\`apt-get install --only-upgrade tzdata\`), then restart the daemon so that it reads the new list (\`pooljoin restart\`)"
+        ;;
+      no-expiry) assert_contains "$ERR" "pooljoin: warning: /usr/share/zoneinfo/leap-seconds.list, the leap-second list ntpsec reads, has no expiry line (#@)" ;;
+    esac
+  done
+  # Fedora 41's chrony reads the list too (leapseclist), and is warned the same way; Debian 12's
+  # reads the right/UTC zone, which does not expire.
+  root=$(image_with_selection fedora-41 leap-fedora)
+  cp "$POOLJOIN_FIXTURES/leap/expired.list" "$root/usr/share/zoneinfo/leap-seconds.list"
+  pj 0 --root "$root" gen-conf --daemon chrony --output -
+  assert_contains "$OUT" $'\nleapseclist /usr/share/zoneinfo/leap-seconds.list\n'
+  assert_contains "$ERR" "the leap-second list chrony reads, expired on 2017-06-28"
+  assert_contains "$ERR" "(\`dnf upgrade tzdata\`)"
+  root=$(image_with_selection debian-12 leap-chrony)
+  cp "$POOLJOIN_FIXTURES/leap/expired.list" "$root/usr/share/zoneinfo/leap-seconds.list"
+  pj 0 --root "$root" gen-conf --daemon chrony --output -
+  assert_contains "$OUT" $'\nleapsectz right/UTC\n'
+  assert_not_contains "$ERR" "leap"
+}
+
 test_write_into_an_image_keeps_a_backup_and_the_mode() {
   require_root
   local root backup

@@ -424,3 +424,34 @@ TEST_CASE("a dynamic address of this machine is a warning; another server's is n
   facts.local = false;
   CHECK_FALSE(find(diagnose(facts), "address.dynamic"));
 }
+
+TEST_CASE("the leap-second list the live config names: stale is a warning with the fix",
+          "[check][leap]") {
+  CheckFacts facts;
+  facts.daemon = synced_ntpsec();
+  facts.lint = LiveConfigLint{Daemon::ntpsec, "/etc/ntpsec/ntp.conf", {}};
+  facts.package_manager = "apt-get";
+  facts.leap_list =
+      LeapList{"/usr/share/zoneinfo/leap-seconds.list", LeapListState::expired,
+               std::chrono::system_clock::time_point(std::chrono::seconds(1782604800))};
+  auto expired = find(diagnose(facts), "leap.expired");
+  REQUIRE(expired);
+  CHECK(expired->severity == Severity::warn);
+  CHECK(expired->message ==
+        "/usr/share/zoneinfo/leap-seconds.list, the leap-second list ntpsec reads, expired on "
+        "2026-06-28: a leap second announced since is not in it, and ntpsec logs that the list "
+        "needs an update");
+  CHECK_THAT(expired->fix, Catch::Contains("`apt-get install --only-upgrade tzdata`"));
+  facts.leap_list->state = LeapListState::valid;
+  auto ok = find(diagnose(facts), "leap.ok");
+  REQUIRE(ok);
+  CHECK(ok->severity == Severity::ok);
+  // No list named (chrony's leapsectz, or no line), or another machine: nothing said.
+  facts.leap_list.reset();
+  for (const auto& f : diagnose(facts))
+    CHECK(f.id.rfind("leap.", 0) != 0);
+  facts.leap_list = LeapList{"/x", LeapListState::missing, std::nullopt};
+  facts.local = false;
+  for (const auto& f : diagnose(facts))
+    CHECK(f.id.rfind("leap.", 0) != 0);
+}

@@ -205,6 +205,37 @@ TEST_CASE("upstreams: none of the machine's own addresses", "[ntp-config]") {
         "server cannot be its own upstream");
 }
 
+TEST_CASE("chrony reads the leap-second list only where its chrony is known to (Fedora 41+)",
+          "[ntp-config][leap]") {
+  struct Row {
+    Distro distro;
+    const char* leapfile;
+    const char* data;
+  };
+  const Row rows[] = {
+      {distro("fedora", "41", Family::fedora), "/usr/share/zoneinfo/leap-seconds.list",
+       "/usr/share/zoneinfo/leap-seconds.list"},
+      {distro("fedora", "42", Family::fedora), "/usr/share/zoneinfo/leap-seconds.list",
+       "/usr/share/zoneinfo/leap-seconds.list"},
+      {distro("fedora", "", Family::fedora), "/usr/share/zoneinfo/leap-seconds.list",
+       "/usr/share/zoneinfo/leap-seconds.list"},
+      {distro("fedora", "40", Family::fedora), "right/UTC", "/usr/share/zoneinfo/right/UTC"},
+      {Distro{"nobara", {"fedora"}, "41", "Nobara 41", Family::fedora}, "right/UTC",
+       "/usr/share/zoneinfo/right/UTC"},
+      {distro("debian", "12", Family::debian), "right/UTC", "/usr/share/zoneinfo/right/UTC"},
+      {distro("rocky", "9.4", Family::rhel), "right/UTC", "/usr/share/zoneinfo/right/UTC"},
+  };
+  for (const auto& row : rows) {
+    INFO(row.distro.id << " " << row.distro.version_id);
+    auto spec = daemon_spec(row.distro, Daemon::chrony);
+    REQUIRE(spec);
+    CHECK(spec->leapfile == row.leapfile);
+    CHECK(leap_data_path(*spec) == row.data);
+    CHECK(reads_leap_list(*spec) == (row.leapfile[0] == '/'));
+  }
+  CHECK(reads_leap_list(*daemon_spec(distro("debian", "12", Family::debian), Daemon::ntpsec)));
+}
+
 TEST_CASE("golden configs: every daemon of every distribution family", "[ntp-config][golden]") {
   struct Row {
     Distro distro;

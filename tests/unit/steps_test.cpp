@@ -296,3 +296,48 @@ TEST_CASE("gen-conf: the machine's own address is refused as an upstream on the 
   REQUIRE(image);
   CHECK_THAT(image->text, Catch::Contains("server 10.0.0.7 iburst"));
 }
+
+TEST_CASE("gen-conf: a stale leap-second list the new config names is a warning with the fix",
+          "[steps][leap]") {
+  const std::string fixtures = std::string(POOLJOIN_FIXTURES) + "/leap/";
+  auto plan_with = [&](const char* os_release, Daemon daemon, const std::string& list) {
+    auto root = test::image(
+        {os_release, "/usr/bin/apt-get", "/usr/bin/dnf", "/usr/share/zoneinfo/right/UTC",
+         "/usr/share/zoneinfo/leap-seconds.list=" + test::read_text(fixtures + list)});
+    test::FakeEffects fx(root->path());
+    GenConfRequest request;
+    request.daemon = daemon;
+    request.target = ConfigTarget::standard_output;
+    for (const char* a : {"192.0.2.1", "192.0.2.65", "198.51.100.1", "203.0.113.1"})
+      request.upstreams.push_back({a});
+    request.now = fx.clock.now();  // 2026-11-26
+    auto plan = plan_gen_conf(facts_of(fx.fs()), fx.fs(), request);
+    REQUIRE(plan);
+    return *plan;
+  };
+  const char* debian = "/etc/os-release=ID=debian\nVERSION_ID=\"12\"\n";
+  const char* fedora = "/etc/os-release=ID=fedora\nVERSION_ID=41\n";
+  auto expired = plan_with(debian, Daemon::ntpsec, "expired.list");
+  CHECK_THAT(expired.text, Catch::Contains("leapfile /usr/share/zoneinfo/leap-seconds.list"));
+  REQUIRE(expired.warnings.size() == 1);
+  CHECK(expired.warnings[0] ==
+        "/usr/share/zoneinfo/leap-seconds.list, the leap-second list ntpsec reads, expired on "
+        "2017-06-28: a leap second announced since is not in it, and ntpsec logs that the list "
+        "needs an update; update the tzdata package (`apt-get install --only-upgrade tzdata`), "
+        "then restart the daemon so that it reads the new list (`pooljoin restart`)");
+  CHECK(plan_with(debian, Daemon::ntpsec, "valid.list").warnings.empty());
+  auto no_expiry = plan_with(debian, Daemon::ntpsec, "no-expiry.list");
+  REQUIRE(no_expiry.warnings.size() == 1);
+  CHECK_THAT(no_expiry.warnings[0], Catch::Contains("has no expiry line (#@)"));
+  // Fedora 41's chrony reads the list (leapseclist): judged the same way.
+  auto fedora_chrony = plan_with(fedora, Daemon::chrony, "expired.list");
+  CHECK_THAT(fedora_chrony.text,
+             Catch::Contains("\nleapseclist /usr/share/zoneinfo/leap-seconds.list\n"));
+  REQUIRE(fedora_chrony.warnings.size() == 1);
+  CHECK_THAT(fedora_chrony.warnings[0], Catch::Contains("the leap-second list chrony reads") &&
+                                            Catch::Contains("`dnf upgrade tzdata`"));
+  // Debian 12's chrony (4.3) reads the right/UTC zone, which has no expiry: nothing to judge.
+  auto debian_chrony = plan_with(debian, Daemon::chrony, "expired.list");
+  CHECK_THAT(debian_chrony.text, Catch::Contains("\nleapsectz right/UTC\n"));
+  CHECK(debian_chrony.warnings.empty());
+}

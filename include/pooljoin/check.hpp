@@ -15,6 +15,7 @@
 #include "pooljoin/effects.hpp"
 #include "pooljoin/finding.hpp"
 #include "pooljoin/firewall.hpp"
+#include "pooljoin/leap_list.hpp"
 #include "pooljoin/ntp_probe.hpp"
 #include "pooljoin/pool_rules.hpp"
 #include "pooljoin/pool_score.hpp"
@@ -110,6 +111,9 @@ struct CheckFacts {
   std::optional<DaemonReport> daemon;  // only for this machine
   std::optional<ClockEstimate> clock;  // nullopt: not estimated (--server without --reference)
   std::vector<AddressCheck> addresses;
+  // This machine's global addresses, with how long the kernel keeps each (the pool asks for
+  // static ones); empty for --server, whose lifetimes cannot be seen from here.
+  std::vector<LocalAddress> local_addresses;
   // This machine has private addresses but no global one (typical behind 1:1 NAT).
   bool only_private_addresses = false;
   // The config of this machine's daemon, checked by the pool's rules; nullopt for --server or
@@ -118,6 +122,10 @@ struct CheckFacts {
   // How long the check waited for the daemon to synchronise; nullopt when it did not wait.
   std::optional<std::chrono::milliseconds> waited;
   std::string wait_stopped;  // why the wait ended before the daemon synchronised or time ran out
+  // The leap-second list the live config names (ntpd's leapfile, chrony's leapseclist), judged
+  // at the time of the check; nullopt for --server, or when the config names none.
+  std::optional<LeapList> leap_list;
+  std::string package_manager;  // detect's: the fix of a stale leap-second list names its command
   // This machine's host firewall, judged for UDP 123 from outside; nullopt for --server.
   std::optional<FirewallVerdict> firewall;
   std::string firewall_fix;  // what opens it ("pooljoin firewall", or the front-end's command)
@@ -164,8 +172,9 @@ void measure_clock(CheckFacts& facts, const References& references,
 // ExitCode::usage for a malformed value, ExitCode::unavailable when a name does not resolve.
 Result<std::vector<ProbeTarget>> server_targets(const std::vector<std::string>& servers);
 
-// Every diagnoser over the facts, in order: daemon, addresses, host firewall, exposure, and what
-// a check from this machine cannot see.
+// Every diagnoser over the facts, in order: daemon, upstreams, clock, leap-second list,
+// addresses (their replies, then their lifetimes), host firewall, exposure, and what a check
+// from this machine cannot see.
 std::vector<Finding> diagnose(const CheckFacts& facts);
 
 // What `check` reports: diagnose(facts), then the findings of the config's lint.

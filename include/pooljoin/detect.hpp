@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "pooljoin/address_lifetime.hpp"
 #include "pooljoin/daemons.hpp"
+#include "pooljoin/finding.hpp"
 #include "pooljoin/net.hpp"
 #include "pooljoin/os_release.hpp"
 
@@ -32,6 +34,8 @@ struct LocalAddress {
   IpAddress address;
   std::string interface;
   Exclusion excluded = Exclusion::none;
+  // How long the kernel keeps it (netlink); nullopt when that could not be read.
+  std::optional<AddressLifetime> lifetime = std::nullopt;
 
   // Why it is excluded, for people ("private (RFC 1918)", "temporary (privacy) address"); empty
   // when it is not.
@@ -62,6 +66,8 @@ struct SystemFacts {
   bool can_reach_ipv4() const;
   bool has_running(std::string_view daemon) const;
   bool has_global(IpFamily family) const;
+  // Every address of the machine: the global ones, then the others.
+  std::vector<LocalAddress> all_addresses() const;
 };
 
 // The facts of the system under fs.root(). `runner` runs read-only queries only
@@ -75,9 +81,19 @@ std::string detect_virtualization(const RootedFs& fs, ProcessRunner& runner);
 std::vector<std::string> detect_installed_daemons(const RootedFs& fs);
 std::vector<std::string> detect_running_daemons(const RootedFs& fs,
                                                 const std::vector<std::string>& installed);
-// The machine's addresses from the kernel, split into usable (global) and excluded ones.
-// IPv6 temporary, deprecated, tentative and duplicate addresses are excluded: they change.
+// The machine's addresses from the kernel (getifaddrs, with each one's lifetime over netlink),
+// split into usable (global) and excluded ones. IPv6 temporary, deprecated, tentative and
+// duplicate addresses are excluded: they change.
 void machine_addresses(std::vector<LocalAddress>& global, std::vector<LocalAddress>& excluded);
+
+// The pool asks for an address that changes once a year or less. One warning (id `id`) for each
+// of `addresses` that is dynamic (a DHCP lease or IPv6 autoconfiguration: the kernel keeps it for
+// a limited time, or it was not set by hand); an address whose lifetime is unknown is not judged.
+std::vector<Finding> diagnose_dynamic_addresses(const std::vector<LocalAddress>& addresses,
+                                                const std::string& id);
+
+// How long an address of `lifetime` stays valid, for people: "1h30m", "29 days", "forever".
+std::string describe_lifetime(const AddressLifetime& lifetime);
 
 // Whether `program` exists under one of the usual binary directories of the system.
 bool has_program(const RootedFs& fs, std::string_view program);

@@ -3,6 +3,7 @@
 // atomically, with a backup, after the daemon itself has accepted the candidate.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,8 @@ struct GenConfRequest {
   ConfigTarget target = ConfigTarget::daemon_config;
   std::string output;        // the host path for ConfigTarget::file (absolute)
   std::string generated_at;  // RFC 3339 UTC, for the header
+  // The time the leap-second list's expiry is judged at (the effects' clock); nullopt: not judged.
+  std::optional<std::chrono::system_clock::time_point> now;
 };
 
 struct GenConfPlan {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pooljoin/daemons.hpp"
+#include "pooljoin/detect.hpp"
 #include "pooljoin/error.hpp"
 #include "pooljoin/selection.hpp"
 
@@ -52,6 +53,14 @@ std::string selection_origin(const Selection& selection);
 // Refuses an empty list, duplicates, and (unless `force`) a count outside 4..7; ExitCode::usage.
 Result<void> check_upstream_count(const std::vector<Upstream>& servers, bool force);
 
+// Refuses an upstream that is one of `own`, the machine's addresses (global or not): a server
+// would follow its own clock. Names are not looked up (the daemon resolves them). ExitCode::usage
+// for servers given on the command line; ExitCode::unavailable naming the selection file when
+// they come from a saved selection (`from_selection`), which may have been copied from another
+// machine.
+Result<void> check_not_own_address(const std::vector<Upstream>& servers,
+                                   const std::vector<LocalAddress>& own, bool from_selection);
+
 struct ConfigRequest {
   DaemonSpec spec;
   std::vector<Upstream> servers;  // each from parse_upstream or upstreams_from
@@ -61,8 +70,15 @@ struct ConfigRequest {
 };
 
 // The system path of the leap-second data the daemon would read (ntpd: the leapfile; chrony:
-// the right/ zone under /usr/share/zoneinfo); empty when the distribution has none.
+// its leap-second list, or the right/ zone under /usr/share/zoneinfo); empty when the
+// distribution has none.
 std::string leap_data_path(const DaemonSpec& spec);
+
+// Whether that data is a leap-seconds.list, which expires (ntpd's `leapfile`, chrony's
+// `leapseclist`), rather than a time zone (chrony's `leapsectz`). A chrony spec's `leapfile`
+// names a list by its absolute path (where the packaged chrony, 4.6 or later, reads one) and a
+// zone by its name under /usr/share/zoneinfo ("right/UTC").
+bool reads_leap_list(const DaemonSpec& spec);
 
 // Whether two configs rendered by gen-conf differ in nothing but the time in their first line:
 // then the file on disk is kept as it is, so running gen-conf again changes nothing.

@@ -75,6 +75,23 @@ enum class DnsOutcome {
 // (marked not fresh).
 DnsOutcome apply_answers(CandidatePlan& plan, const std::vector<NameAnswer>& answers);
 
+// One of the machine's own addresses among the candidates' (once the machine has joined, its
+// own pool zone hands its address out): a server is never its own upstream.
+struct OwnAddress {
+  LocalAddress local;              // the address, its interface, and why detect excludes it
+  std::vector<std::string> hosts;  // the candidates that gave it, each once
+};
+
+// Rules out every candidate address that is one of `own` (all the machine's addresses, global
+// or not, as detect lists them), whatever ruled it out before, and returns those met, each once,
+// in the order met.
+std::vector<OwnAddress> drop_own_addresses(std::vector<Candidate>& candidates,
+                                           const std::vector<LocalAddress>& own);
+
+// Why a candidate that is the machine's own address is left out: "this machine's own address
+// (on eth0)".
+std::string own_address_error(const LocalAddress& local);
+
 // The addresses worth measuring: each address once, leaving out those already ruled out.
 std::vector<IpAddress> addresses_to_probe(const std::vector<Candidate>& candidates);
 
@@ -130,7 +147,8 @@ struct ResolveRequest {
 
 // What to look up and how to choose.
 struct ResolvePlan {
-  CandidatePlan candidates;  // the zones and candidates, their addresses still empty
+  CandidatePlan candidates;                 // the zones and candidates, their addresses still empty
+  std::vector<LocalAddress> own_addresses;  // the machine's: never candidates
   DnsOptions dns;
   SelectionPolicy policy;
   bool probe = true;
@@ -151,8 +169,10 @@ struct ResolveSurvey {
   CandidatePlan candidates;              // each address with its measurement and verdict
   std::vector<std::string> dns_servers;  // the servers asked
   DnsOutcome dns = DnsOutcome::resolved;
-  std::size_t probed = 0;  // addresses measured over NTP
-  bool measured = true;    // false: selected without measurements (--no-probe, or silence)
+  std::size_t probed = 0;       // addresses measured over NTP
+  bool measured = true;         // false: selected without measurements (--no-probe, or silence)
+  std::vector<OwnAddress> own;  // the machine's own addresses the candidates gave, left out
+  std::vector<std::string> notes;
   std::vector<std::string> warnings;
   int wanted = kDefaultUpstreams;
   Selection selection;

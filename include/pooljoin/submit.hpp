@@ -92,6 +92,9 @@ struct AddressFacts {
 struct PreflightFacts {
   std::vector<AddressFacts> addresses;
   std::vector<LocalAddress> excluded;  // the machine's other addresses, for the NAT hint
+  // The machine's global addresses, with their lifetimes: a submitted one that is dynamic is a
+  // warning (an address behind NAT is not among them, and is not judged).
+  std::vector<LocalAddress> own;
   bool verifying = false;  // proving ownership: the addresses are expected to be registered
   std::optional<std::vector<Finding>> lint;   // `gen-conf --lint` of the live config
   std::optional<std::vector<Finding>> check;  // `check` of this machine
@@ -99,7 +102,7 @@ struct PreflightFacts {
 
 using PreflightDiagnoser = std::vector<Finding> (*)(const PreflightFacts&);
 
-std::vector<Finding> diagnose_addresses(const PreflightFacts& facts);     // global unicast
+std::vector<Finding> diagnose_addresses(const PreflightFacts& facts);     // global unicast, static
 std::vector<Finding> diagnose_registration(const PreflightFacts& facts);  // not yet registered
 std::vector<Finding> diagnose_ntp(const PreflightFacts& facts);           // 0 < stratum < 6
 std::vector<Finding> diagnose_outside(const PreflightFacts& facts);       // reachable from outside

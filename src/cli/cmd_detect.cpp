@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "findings.hpp"
 #include "steps.hpp"
 #include "table.hpp"
 #include <fmt/format.h>
@@ -20,9 +21,27 @@ nlohmann::json addresses_json(const std::vector<LocalAddress>& addresses, bool w
                             {"family", to_string(a.address.family())},
                             {"interface", a.interface}};
     if (with_reason) entry["reason"] = a.reason();
+    // Seconds left, null for forever; all null when the kernel's lifetimes could not be read.
+    auto seconds = [&](std::uint32_t AddressLifetime::*field) {
+      return a.lifetime && (*a.lifetime).*field != AddressLifetime::kForever
+                 ? nlohmann::json((*a.lifetime).*field)
+                 : nlohmann::json();
+    };
+    entry["dynamic"] = a.lifetime ? nlohmann::json(a.lifetime->dynamic()) : nlohmann::json();
+    entry["valid_lifetime_s"] = seconds(&AddressLifetime::valid_s);
+    entry["preferred_lifetime_s"] = seconds(&AddressLifetime::preferred_s);
     list.push_back(std::move(entry));
   }
   return list;
+}
+
+// ", dynamic: valid for 1h more" for a leased or autoconfigured address; "" otherwise.
+std::string lifetime_text(const LocalAddress& a, const Console& console) {
+  if (!a.lifetime || !a.lifetime->dynamic()) return {};
+  return console.paint(Console::Style::warn, a.lifetime->valid_s == AddressLifetime::kForever
+                                                 ? std::string(", dynamic")
+                                                 : fmt::format(", dynamic: valid for {} more",
+                                                               describe_lifetime(*a.lifetime)));
 }
 
 }  // namespace
@@ -46,7 +65,17 @@ nlohmann::json to_json(const SystemFacts& facts) {
          facts.recommended ? nlohmann::json(to_string(*facts.recommended)) : nlohmann::json()}}},
       {"addresses", addresses_json(facts.addresses, false)},
       {"excluded_addresses", addresses_json(facts.excluded, true)},
+      {"findings", to_json(address_findings(facts))},
   };
+}
+
+std::vector<Finding> address_findings(const SystemFacts& facts) {
+  return diagnose_dynamic_addresses(facts.addresses, "detect.address.dynamic");
+}
+
+void warn_facts(const Context& ctx, const SystemFacts& facts) {
+  for (const auto& finding : address_findings(facts))
+    ctx.console.warn(fmt::format("{}; {}", finding.message, finding.fix));
 }
 
 std::string render(const SystemFacts& facts, const Console& console) {
@@ -73,8 +102,8 @@ std::string render(const SystemFacts& facts, const Console& console) {
   for (std::size_t i = 0; i < facts.addresses.size(); ++i) {
     const auto& a = facts.addresses[i];
     table.add({i == 0 ? "global addresses" : "",
-               fmt::format("{} ({}, {})", a.address.to_string(), to_string(a.address.family()),
-                           a.interface)});
+               fmt::format("{} ({}, {}){}", a.address.to_string(), to_string(a.address.family()),
+                           a.interface, lifetime_text(a, console))});
   }
   for (std::size_t i = 0; i < facts.excluded.size(); ++i) {
     const auto& a = facts.excluded[i];
@@ -110,6 +139,7 @@ Action add_detect(CLI::App&) {
     } else {
       ctx.console.print(render(facts, ctx.console));
     }
+    warn_facts(ctx, facts);
     if (facts.addresses.empty()) {
       ctx.console.note(
           facts.only_private_addresses()

@@ -207,6 +207,7 @@ int run_gen_conf(Context& ctx, const GenConfCommand& command) {
     require_root(ctx, "gen-conf");
   }
   request.generated_at = generated_at(ctx.effects.clock.now());
+  request.now = ctx.effects.clock.now();
 
   const SystemFacts facts = detect(ctx.fs, ctx.effects.runner);
   show_facts(ctx, facts);
@@ -298,6 +299,7 @@ StepOutcome join_gen_conf(JoinRun& j) {
   request.selection_saved = !j.dry;
   request.force = j.options.gen_conf.force;
   request.generated_at = generated_at(j.ctx.effects.clock.now());
+  request.now = j.ctx.effects.clock.now();
   const GenConfPlan plan = value_or_throw(plan_gen_conf(j.facts, j.ctx.fs, request));
   nlohmann::json doc = to_json(plan, j.ctx);
   j.driver.keep(doc);

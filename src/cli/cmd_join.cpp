@@ -17,6 +17,7 @@ int run_join(Context& ctx, const JoinOptions& options) {
     j.driver.step("detect", [&] {
       j.facts = detect(ctx.fs, ctx.effects.runner);
       show_facts(ctx, j.facts);
+      warn_facts(ctx, j.facts);
       return StepOutcome{"done", summary(j.facts), to_json(j.facts)};
     });
     j.driver.step("install-ntp", [&] { return join_install(j); });

@@ -70,6 +70,12 @@ nlohmann::json to_json(const ResolveSurvey& survey) {
                           {"addresses", addresses},
                           {"error", c.error.empty() ? nlohmann::json() : nlohmann::json(c.error)}});
   }
+  auto own = nlohmann::json::array();
+  for (const auto& o : survey.own) {
+    own.push_back({{"address", o.local.address.to_string()},
+                   {"interface", o.local.interface},
+                   {"hosts", o.hosts}});
+  }
   auto chosen = nlohmann::json::array();
   for (const auto& s : survey.selection.servers) {
     chosen.push_back({{"host", s.host},
@@ -82,6 +88,7 @@ nlohmann::json to_json(const ResolveSurvey& survey) {
       {"reason", plan.zone.reason},
       {"dns_reachable", survey.dns == DnsOutcome::resolved},
       {"candidates", candidates},
+      {"own_addresses", own},
       {"selected", chosen}};
 }
 
@@ -101,7 +108,7 @@ int run_resolve(Context& ctx, const ResolveOptions& options) {
   } else if (!ctx.console.quiet()) {
     ctx.console.print(render(survey, ctx.console));
   }
-  print_notes(ctx.console, {}, survey.warnings);
+  print_notes(ctx.console, survey.notes, survey.warnings);
   value_or_throw(survey.usable());
   const std::size_t count = survey.selection.servers.size();
   // The table is the result; -q shows the line that sums it up instead.
@@ -165,7 +172,7 @@ StepOutcome join_resolve(JoinRun& j) {
   }();
   j.driver.keep(to_json(survey));
   if (!j.ctx.console.quiet()) j.driver.show(render(survey, j.ctx.console));
-  print_notes(j.ctx.console, {}, survey.warnings);
+  print_notes(j.ctx.console, survey.notes, survey.warnings);
   value_or_throw(survey.usable());
   j.selection = survey.selection;
   if (!j.dry) value_or_throw(apply_resolve(survey, j.ctx.effects));

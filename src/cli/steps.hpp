@@ -138,6 +138,9 @@ std::string render(const SystemFacts& facts, const Console& console);
 std::string summary(const SystemFacts& facts);
 // With -v: the facts a step decides from.
 void show_facts(const Context& ctx, const SystemFacts& facts);
+// What detect warns about (a dynamic global address), as findings and as warnings on stderr.
+std::vector<Finding> address_findings(const SystemFacts& facts);
+void warn_facts(const Context& ctx, const SystemFacts& facts);
 
 nlohmann::json to_json(const InstallPlan& plan);
 // Installing the daemon would remove another one: warns, and asks (default no). True to go on.

@@ -374,6 +374,14 @@ void diagnose_clock(const CheckFacts& facts, std::vector<Finding>& out) {
   }
 }
 
+// A stale leap-second list: the daemon stops taking leap seconds from it.
+void diagnose_leap_list(const CheckFacts& facts, std::vector<Finding>& out) {
+  if (!facts.local || !facts.leap_list) return;
+  const std::string daemon =
+      facts.lint ? std::string(to_string(facts.lint->daemon)) : std::string("the daemon");
+  out.push_back(leap_list_finding(*facts.leap_list, daemon, facts.package_manager));
+}
+
 void diagnose_addresses(const CheckFacts& facts, std::vector<Finding>& out) {
   if (facts.addresses.empty()) {
     if (facts.local) {
@@ -390,6 +398,13 @@ void diagnose_addresses(const CheckFacts& facts, std::vector<Finding>& out) {
   }
   for (const auto& address : facts.addresses)
     diagnose_reply(facts, address, out);
+}
+
+// A dynamic address of this machine (a DHCP lease, SLAAC) may change under the pool.
+void diagnose_lifetimes(const CheckFacts& facts, std::vector<Finding>& out) {
+  if (!facts.local) return;
+  auto found = diagnose_dynamic_addresses(facts.local_addresses, "address.dynamic");
+  out.insert(out.end(), found.begin(), found.end());
 }
 
 void diagnose_firewall(const CheckFacts& facts, std::vector<Finding>& out) {
@@ -735,8 +750,9 @@ Result<CheckedTargets> check_addresses(NtpTransport& ntp, const std::vector<Prob
 std::vector<Finding> diagnose(const CheckFacts& facts) {
   using Diagnoser = void (*)(const CheckFacts&, std::vector<Finding>&);
   static constexpr Diagnoser kDiagnosers[] = {
-      diagnose_daemon,   diagnose_upstreams, diagnose_clock,  diagnose_addresses,
-      diagnose_firewall, diagnose_exposure,  diagnose_outside};
+      diagnose_daemon,    diagnose_upstreams, diagnose_clock,
+      diagnose_leap_list, diagnose_addresses, diagnose_lifetimes,
+      diagnose_firewall,  diagnose_exposure,  diagnose_outside};
   std::vector<Finding> findings;
   for (Diagnoser diagnoser : kDiagnosers)
     diagnoser(facts, findings);
@@ -788,6 +804,17 @@ std::string hopeless(const DaemonReport& daemon, bool looked_again,
   if (daemon.upstreams && daemon.upstreams->empty() && elapsed >= kNoUpstreamGrace)
     return fmt::format("{} has no upstream servers to synchronise from", daemon.name);
   return {};
+}
+
+// The leap-second list the live config names, read under the root at the effects' time.
+std::optional<LeapList> live_leap_list(const std::optional<LiveConfigLint>& live,
+                                       Effects& effects) {
+  if (!live) return std::nullopt;
+  auto text = effects.fs.read(live->path);
+  if (!text) return std::nullopt;
+  auto path = configured_leap_list(*text, live->daemon);
+  if (!path) return std::nullopt;
+  return read_leap_list(effects.fs, *path, effects.clock.now());
 }
 
 }  // namespace
@@ -881,10 +908,13 @@ Result<CheckFacts> gather_check(const SystemFacts& system, const CheckRequest& r
     facts.daemon = std::move(daemon);
     for (const auto& local : system.addresses)
       targets.push_back({local.address, 123, local.interface});
+    facts.local_addresses = system.addresses;
     facts.only_private_addresses = system.only_private_addresses();
     if (auto configured = configured_daemon(system)) {
       facts.lint = lint_live_config(effects.fs, system.distro, *configured);
     }
+    facts.leap_list = live_leap_list(facts.lint, effects);
+    facts.package_manager = system.package_manager;
     const FirewallFacts firewall = gather_firewall(system, effects);
     const FirewallPlan opening = plan_firewall(firewall, effects.fs, {});
     facts.firewall = opening.before;

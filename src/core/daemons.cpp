@@ -28,6 +28,17 @@ DaemonSpec chrony_rpm_style() {
           "/var/lib/chrony/drift", "right/UTC"};
 }
 
+// Fedora 41's own chrony.conf reads tzdata's leap-second list with `leapseclist`, which chrony
+// has since 4.6 (facts file, section 6). Elsewhere leapseclist is not known to be supported by
+// the packaged chrony (Debian 12 has 4.3, Leap 15.6 4.1, RHEL 9 4.5), and the right/UTC zone
+// stays; Fedora's derivatives number their releases their own way and keep it too.
+DaemonSpec fedora_chrony(const Distro& d) {
+  DaemonSpec spec = chrony_rpm_style();
+  if (d.id == "fedora" && (d.version_id.empty() || compare_versions(d.version_id, "41") >= 0))
+    spec.leapfile = "/usr/share/zoneinfo/leap-seconds.list";
+  return spec;
+}
+
 DaemonSpec chrony_debian_style(std::string service) {
   return {Daemon::chrony,
           "chrony",
@@ -97,7 +108,7 @@ std::optional<DaemonSpec> daemon_spec(const Distro& distro, Daemon daemon) {
                           "/etc/ntp.conf",          "ntpd",
                           "/var/lib/ntp/ntp.drift", "/usr/share/zoneinfo/leap-seconds.list"};
       }
-      if (daemon == Daemon::chrony) return chrony_rpm_style();
+      if (daemon == Daemon::chrony) return fedora_chrony(distro);
       return std::nullopt;
     case Family::rhel:
       // RHEL 8+ and its rebuilds, and Amazon Linux 2023, ship only chrony in the base OS.

@@ -12,6 +12,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
+#include "pooljoin/duration.hpp"
 #include "pooljoin/fs.hpp"
 #include "pooljoin/process.hpp"
 
@@ -104,6 +107,12 @@ bool SystemFacts::has_running(std::string_view daemon) const {
 bool SystemFacts::has_global(IpFamily family) const {
   return std::any_of(addresses.begin(), addresses.end(),
                      [&](const LocalAddress& a) { return a.address.family() == family; });
+}
+
+std::vector<LocalAddress> SystemFacts::all_addresses() const {
+  std::vector<LocalAddress> all = addresses;
+  all.insert(all.end(), excluded.begin(), excluded.end());
+  return all;
 }
 
 bool SystemFacts::only_private_addresses() const {
@@ -318,12 +327,17 @@ void machine_addresses(std::vector<LocalAddress>& global, std::vector<LocalAddre
   ifaddrs* list = nullptr;
   if (::getifaddrs(&list) != 0) return;
   auto flags = ipv6_flags();
+  const auto lifetimes = read_address_lifetimes();
   for (ifaddrs* it = list; it; it = it->ifa_next) {
     if (!it->ifa_addr ||
         (it->ifa_addr->sa_family != AF_INET && it->ifa_addr->sa_family != AF_INET6)) {
       continue;
     }
     LocalAddress local{IpAddress::from_sockaddr(it->ifa_addr), it->ifa_name};
+    if (lifetimes) {
+      auto found = lifetimes->find(local.address);
+      if (found != lifetimes->end()) local.lifetime = found->second;
+    }
     if (!local.address.is_global_unicast()) {
       local.excluded = Exclusion::not_global;
     } else if (!local.address.is_v4()) {
@@ -344,6 +358,35 @@ void machine_addresses(std::vector<LocalAddress>& global, std::vector<LocalAddre
   auto order = [](const LocalAddress& a, const LocalAddress& b) { return a.address < b.address; };
   std::sort(global.begin(), global.end(), order);
   std::sort(excluded.begin(), excluded.end(), order);
+}
+
+std::string describe_lifetime(const AddressLifetime& lifetime) {
+  if (lifetime.valid_s == AddressLifetime::kForever) return "forever";
+  constexpr std::uint32_t kDay = 24 * 3600;
+  if (lifetime.valid_s >= 2 * kDay) return fmt::format("{} days", lifetime.valid_s / kDay);
+  return format_duration(std::chrono::seconds(lifetime.valid_s));
+}
+
+std::vector<Finding> diagnose_dynamic_addresses(const std::vector<LocalAddress>& addresses,
+                                                const std::string& id) {
+  std::vector<Finding> findings;
+  for (const auto& a : addresses) {
+    if (!a.lifetime || !a.lifetime->dynamic()) continue;
+    const std::string how =
+        a.lifetime->valid_s == AddressLifetime::kForever
+            ? std::string("not set by hand, though without an end to its lifetime")
+            : fmt::format("the kernel drops it in {} unless it is renewed",
+                          describe_lifetime(*a.lifetime));
+    findings.push_back(
+        {id, Severity::warn,
+         fmt::format("{} on {} is dynamic, a DHCP lease or IPv6 autoconfiguration ({}): the "
+                     "pool asks for an address that changes once a year or less",
+                     a.address.to_string(), a.interface, how),
+         "configure it statically, or make sure the lease is a reservation that never changes "
+         "(many providers hand out a fixed address by DHCP: ask yours); if it changes, the pool "
+         "keeps sending clients to the old one"});
+  }
+  return findings;
 }
 
 SystemFacts detect(const RootedFs& fs, ProcessRunner& runner) {

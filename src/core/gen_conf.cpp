@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "pooljoin/conf_lint.hpp"
+#include "pooljoin/leap_list.hpp"
 #include "pooljoin/resources.hpp"
 #include "pooljoin/text_diff.hpp"
 
@@ -101,6 +102,12 @@ Result<GenConfPlan> plan_gen_conf(const SystemFacts& facts, const RootedFs& fs,
   if (auto counted = check_upstream_count(config.servers, request.force); !counted) {
     return tl::unexpected(std::move(counted.error()));
   }
+  // Under --root, detect's addresses are those of the machine running pooljoin, not the image's.
+  if (fs.is_live()) {
+    auto own =
+        check_not_own_address(config.servers, facts.all_addresses(), request.upstreams.empty());
+    if (!own) return tl::unexpected(std::move(own.error()));
+  }
 
   GenConfPlan plan;
   plan.spec = *spec;
@@ -119,6 +126,13 @@ Result<GenConfPlan> plan_gen_conf(const SystemFacts& facts, const RootedFs& fs,
   if (!leap.empty() && !config.leapfile) {
     plan.notes.push_back(
         fmt::format("{} does not exist under {}: no leap-second line", leap, fs.root().string()));
+  }
+  if (config.leapfile && reads_leap_list(*spec) && request.now) {
+    const LeapList list = read_leap_list(fs, leap, *request.now);
+    if (list.state != LeapListState::valid) {
+      const Finding stale = leap_list_finding(list, to_string(spec->daemon), facts.package_manager);
+      plan.warnings.push_back(fmt::format("{}; {}", stale.message, stale.fix));
+    }
   }
   config.generated_at = request.generated_at;
   auto templates = templates_dir();

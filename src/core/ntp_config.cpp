@@ -197,6 +197,30 @@ Result<void> check_upstream_count(const std::vector<Upstream>& servers, bool for
   return {};
 }
 
+Result<void> check_not_own_address(const std::vector<Upstream>& servers,
+                                   const std::vector<LocalAddress>& own, bool from_selection) {
+  for (const auto& server : servers) {
+    auto address = IpAddress::parse(server.address);
+    if (!address) continue;
+    auto local = std::find_if(own.begin(), own.end(),
+                              [&](const LocalAddress& l) { return l.address == *address; });
+    if (local == own.end()) continue;
+    const std::string whose =
+        fmt::format("{} is this machine's own address{}", server.address,
+                    local->interface.empty() ? "" : " (on " + local->interface + ")");
+    if (from_selection) {
+      return fail(ExitCode::unavailable, fmt::format("cannot use {}", kSelectionPath),
+                  fmt::format("its server {}: a server cannot be its own upstream", whose),
+                  "run `pooljoin resolve` again (it leaves this machine's addresses out), or give "
+                  "the servers with --upstream");
+    }
+    return fail(ExitCode::usage, fmt::format("--upstream {}", whose),
+                "a server cannot be its own upstream: it would follow its own clock",
+                "leave it out and give 4 to 7 other servers");
+  }
+  return {};
+}
+
 bool same_apart_from_generation_time(std::string_view current, std::string_view rendered) {
   auto body = [](std::string_view text) -> std::optional<std::string_view> {
     if (!text.starts_with(kGeneratedMarker)) return std::nullopt;
@@ -207,9 +231,13 @@ bool same_apart_from_generation_time(std::string_view current, std::string_view 
   return a && b && *a == *b;
 }
 
+bool reads_leap_list(const DaemonSpec& spec) {
+  return !spec.leapfile.empty() && (spec.daemon != Daemon::chrony || spec.leapfile.front() == '/');
+}
+
 std::string leap_data_path(const DaemonSpec& spec) {
   if (spec.leapfile.empty()) return {};
-  if (spec.daemon == Daemon::chrony) return "/usr/share/zoneinfo/" + spec.leapfile;
+  if (!reads_leap_list(spec)) return "/usr/share/zoneinfo/" + spec.leapfile;
   return spec.leapfile;
 }
 
@@ -221,14 +249,20 @@ Result<std::string> render_config(const std::filesystem::path& templates_dir,
   data.set("origin", request.origin);
   data.set("config_name", std::filesystem::path(request.spec.config_path).filename().string());
   data.set("driftfile", request.spec.driftfile);
-  // A list of none or one: a false section would leave its line empty.
+  // Lists of none or one: a false section would leave its line empty. ntpd's templates take
+  // `leapfiles`; chrony's a time zone (`leapsectz`) or a leap-seconds.list (`leapseclist`).
   mustache::data leapfiles{mustache::data::type::list};
+  mustache::data leapzones{mustache::data::type::list};
+  mustache::data leaplists{mustache::data::type::list};
   if (request.leapfile && !request.spec.leapfile.empty()) {
     mustache::data leap;
     leap.set("path", request.spec.leapfile);
     leapfiles.push_back(leap);
+    (reads_leap_list(request.spec) ? leaplists : leapzones).push_back(leap);
   }
   data.set("leapfiles", leapfiles);
+  data.set("leapzones", leapzones);
+  data.set("leaplists", leaplists);
   mustache::data servers{mustache::data::type::list};
   for (const auto& server : request.servers) {
     mustache::data entry;

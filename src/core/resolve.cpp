@@ -166,6 +166,31 @@ DnsOutcome apply_answers(CandidatePlan& plan, const std::vector<NameAnswer>& ans
   return outcome;
 }
 
+std::string own_address_error(const LocalAddress& local) {
+  return local.interface.empty()
+             ? std::string("this machine's own address")
+             : fmt::format("this machine's own address (on {})", local.interface);
+}
+
+std::vector<OwnAddress> drop_own_addresses(std::vector<Candidate>& candidates,
+                                           const std::vector<LocalAddress>& own) {
+  std::vector<OwnAddress> found;
+  for (auto& c : candidates) {
+    for (auto& a : c.addresses) {
+      auto local = std::find_if(own.begin(), own.end(),
+                                [&](const LocalAddress& l) { return l.address == a.address; });
+      if (local == own.end()) continue;
+      a.error = own_address_error(*local);
+      auto met = std::find_if(found.begin(), found.end(),
+                              [&](const OwnAddress& o) { return o.local.address == a.address; });
+      if (met == found.end()) met = found.insert(found.end(), OwnAddress{*local, {}});
+      if (std::find(met->hosts.begin(), met->hosts.end(), c.host) == met->hosts.end())
+        met->hosts.push_back(c.host);
+    }
+  }
+  return found;
+}
+
 std::vector<IpAddress> addresses_to_probe(const std::vector<Candidate>& candidates) {
   std::vector<IpAddress> addresses;
   for (const auto& c : candidates) {
@@ -333,6 +358,7 @@ Result<ResolvePlan> plan_resolve(const SystemFacts& facts, const RootedFs& fs,
   }
   ResolvePlan plan;
   plan.candidates = plan_candidates(zone, request.hosts, kPoolRounds, request.sources);
+  plan.own_addresses = facts.all_addresses();
   plan.dns.servers = request.dns_servers;
   plan.dns.resolv_conf = fs.host("/etc/resolv.conf").string();
   plan.dns.timeout = request.dns_timeout;
@@ -359,6 +385,13 @@ Result<ResolveSurvey> survey_resolve(const ResolvePlan& plan, Effects& effects,
   if (!looked_up) return tl::unexpected(std::move(looked_up.error()));
   survey.dns_servers = looked_up->servers;
   survey.dns = apply_answers(survey.candidates, looked_up->answers);
+  survey.own = drop_own_addresses(survey.candidates.candidates, plan.own_addresses);
+  for (const auto& own : survey.own) {
+    survey.notes.push_back(fmt::format(
+        "left out {} (given by {}): {}; a server is never its own "
+        "upstream",
+        own.local.address.to_string(), fmt::join(own.hosts, ", "), own_address_error(own.local)));
+  }
   const std::string servers = fmt::format("{}", fmt::join(survey.dns_servers, ", "));
   events.on_note(
       fmt::format("resolved {} names through {}", plan.candidates.names.size(), servers));

@@ -174,6 +174,11 @@ std::vector<Finding> diagnose_addresses(const PreflightFacts& facts) {
     if (a.address.is_global_unicast()) {
       findings.push_back({"submit.address.global", Severity::ok,
                           fmt::format("{} is a global unicast address", ip)});
+      for (const auto& own : facts.own) {
+        if (own.address != a.address) continue;
+        auto dynamic = diagnose_dynamic_addresses({own}, "submit.address.dynamic");
+        findings.insert(findings.end(), dynamic.begin(), dynamic.end());
+      }
     } else {
       findings.push_back(
           {"submit.address.not-global", Severity::fail,
@@ -475,6 +480,7 @@ Result<SubmitPlan> plan_submit(const SystemFacts& system, const SubmitRequest& r
   }
   PreflightFacts& facts = plan.facts;
   facts.excluded = system.excluded;
+  facts.own = system.addresses;
   facts.verifying = plan.proving();
   events.on_waiting("checking what the pool's site will check");
   for (const auto& address : addresses) {

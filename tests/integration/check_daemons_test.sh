@@ -405,4 +405,45 @@ test_no_daemon_running_is_a_failure_and_port_123_is_closed() {
   grep -Eq 'stopped waiting after [12](\.[0-9]+)?s: ntpsec is not running' <<<"$ERR" || fail "no reason to stop: $ERR"
 }
 
+test_the_leap_second_list_the_config_names_is_judged_as_ntpsec_judges_it() {
+  local sb list dir n=21
+  # A real ntpsec on each list: pooljoin's verdict and ntpd's own log agree.
+  for list in valid expired; do
+    sb=$(sandbox_with "leap-$list" "$n")
+    n=$((n + 1))
+    start_ntpsec "$sb" "$RECOMMENDED
+leapfile $POOLJOIN_FIXTURES/leap/$list.list"
+    dir="$TEST_TMP/ntpsec-$sb"
+    pj_in "$sb" 1 --json check "${QUICK[@]}"
+    case $list in
+      valid)
+        assert_eq "$(jqr '.findings[] | select(.id | startswith("leap.")) | "\(.id) \(.severity)"')" "leap.ok ok"
+        assert_contains "$(jqr '.findings[] | select(.id == "leap.ok") | .message')" "valid until 2035-12-31"
+        grep -q "valid.list'): loaded, expire=2035-12-31" "$dir/ntpd.log" || fail "ntpd: $(grep -i leap "$dir/ntpd.log")"
+        ;;
+      expired)
+        assert_eq "$(jqr '.findings[] | select(.id | startswith("leap.")) | "\(.id) \(.severity)"')" "leap.expired warn"
+        assert_contains "$(jqr '.findings[] | select(.id == "leap.expired") | .message')" \
+          "$POOLJOIN_FIXTURES/leap/expired.list, the leap-second list ntpsec reads, expired on 2017-06-28"
+        assert_contains "$(jqr '.findings[] | select(.id == "leap.expired") | .fix')" "apt-get install --only-upgrade tzdata"
+        grep -q "expired.list'): expired less than" "$dir/ntpd.log" || fail "ntpd: $(grep -i leap "$dir/ntpd.log")"
+        ;;
+    esac
+    echo "  ntpd: $(grep -o "leapsecond file.*" "$dir/ntpd.log" | tail -1)"
+  done
+  # No daemon needed to read the config: a list without its expiry, and one that is not there.
+  sb=$(sandbox_with leap-config 23)
+  for list in no-expiry missing; do
+    printf 'driftfile /var/lib/ntpsec/ntp.drift\nleapfile %s\n%s\n%s\n' "$POOLJOIN_FIXTURES/leap/$list.list" \
+      "$UPSTREAMS" "$RECOMMENDED" | write_in "$sb" /etc/ntpsec/ntp.conf
+    pj_in "$sb" 1 --json check "${QUICK[@]}"
+    assert_eq "$(jqr '[.findings[] | select(.id | startswith("leap.")) | "\(.id) \(.severity)"] | join(",")')" \
+      "leap.$list warn"
+  done
+  # No leapfile line: nothing to judge.
+  printf 'driftfile /var/lib/ntpsec/ntp.drift\n%s\n%s\n' "$UPSTREAMS" "$RECOMMENDED" | write_in "$sb" /etc/ntpsec/ntp.conf
+  pj_in "$sb" 1 --json check "${QUICK[@]}"
+  assert_eq "$(jqr '[.findings[] | select(.id | startswith("leap."))] | length')" 0
+}
+
 run_tests "$@"

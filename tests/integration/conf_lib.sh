@@ -12,14 +12,14 @@ ntp_query() {
   ip netns exec "$1" python3 "$(dirname "${BASH_SOURCE[0]}")/ntp_query.py" "$2"
 }
 
-# A copy of fixture image $1 at $TEST_TMP/$2 with the distribution's leap-second data and the
-# selection the golden files were rendered from.
+# A copy of fixture image $1 at $TEST_TMP/$2 with the distribution's leap-second data (a list
+# valid until 2035) and the selection the golden files were rendered from.
 image_with_selection() {
   local image="$TEST_TMP/$2"
   rm -rf "$image"
   cp -a "$IMAGES/$1" "$image"
   mkdir -p "$image/usr/share/zoneinfo/right" "$image/var/lib/pooljoin"
-  : >"$image/usr/share/zoneinfo/leap-seconds.list"
+  cp "$POOLJOIN_FIXTURES/leap/valid.list" "$image/usr/share/zoneinfo/leap-seconds.list"
   : >"$image/usr/share/zoneinfo/right/UTC"
   cat >"$image/var/lib/pooljoin/selection.json" <<'JSON'
 {"version": 1, "created": "2026-11-26T02:20:00Z", "country": "de", "zone": "de.pool.ntp.org",

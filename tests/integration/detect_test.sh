@@ -28,7 +28,7 @@ test_live_system() {
 test_json_keys_are_the_documented_ones() {
   pj 0 --json --root "$IMAGES/ubuntu-24.04-chrony-timesyncd" detect
   assert_eq "$(jqr '[keys[]] | join(",")')" \
-    "addresses,daemons,distro,excluded_addresses,init_system,package_manager,virtualization"
+    "addresses,daemons,distro,excluded_addresses,findings,init_system,package_manager,virtualization"
   assert_eq "$(jqr '.distro | [keys[]] | join(",")')" "family,id,id_like,pretty_name,version_id"
   assert_eq "$(jqr '.daemons | [keys[]] | join(",")')" "installed,recommended,running"
   assert_eq "$(jqr .distro.pretty_name)" "Ubuntu 24.04.1 LTS"
@@ -72,6 +72,61 @@ test_addresses_of_a_namespace() {
   assert_eq "$(jqr '.excluded_addresses[] | select(.address == "10.1.2.3") | .reason')" "private (RFC 1918)"
   assert_eq "$(jqr '.excluded_addresses[] | select(.address == "2a0a:e5c0::dead") | .reason')" "deprecated address"
   assert_eq "$(jqr '.excluded_addresses[] | select(.address == "fd00:1::1") | .reason')" "unique local (ULA)"
+}
+
+test_a_leased_address_is_a_warning_in_detect_check_and_submit() {
+  require_root
+  local ns ip_valid
+  make_netns ns detect-lease
+  # A DHCP lease (an hour) and an IPv6 autoconfigured address (two hours) beside an address set by
+  # hand, on an interface of the namespace's own.
+  ip -n "$ns" link add eth0 type veth peer name eth0p
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" addr add 185.255.0.5/24 dev eth0 valid_lft 3600 preferred_lft 3600
+  ip -n "$ns" -6 addr add 2a0a:e5c0::5/64 dev eth0 nodad valid_lft 7200 preferred_lft 3600
+  ip -n "$ns" addr add 185.255.1.6/32 dev eth0
+  # pjn EXPECTED ARGS...: pooljoin in the namespace.
+  pjn() {
+    local expected=$1 rc=0
+    shift
+    ip netns exec "$ns" "$POOLJOIN" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
+    OUT=$(cat "$TEST_TMP/out")
+    ERR=$(cat "$TEST_TMP/err")
+    [ "$rc" = "$expected" ] || fail "pooljoin $* in $ns exited $rc, expected $expected"
+  }
+  pjn 0 --json detect
+  assert_eq "$(jqr '[.addresses[] | "\(.address)/\(.dynamic)"] | join(" ")')" \
+    "185.255.0.5/true 185.255.1.6/false 2a0a:e5c0::5/true"
+  # The lifetimes the kernel gives, as `ip addr` shows them (a second or two may have passed).
+  ip_valid=$(ip -n "$ns" -j addr show dev eth0 | jq '.[0].addr_info[] | select(.local == "185.255.0.5") | .valid_life_time')
+  jq -e --argjson ip "$ip_valid" '.addresses[0].valid_lifetime_s | . <= 3600 and . >= $ip - 2' <<<"$OUT" >/dev/null ||
+    fail "valid_lifetime_s $(jqr '.addresses[0].valid_lifetime_s'), ip says $ip_valid"
+  jq -e '.addresses[2] | .valid_lifetime_s > 7100 and .preferred_lifetime_s <= 3600' <<<"$OUT" >/dev/null ||
+    fail "IPv6 lifetimes: $(jq -c '.addresses[2]' <<<"$OUT")"
+  assert_eq "$(jqr '.addresses[1] | "\(.valid_lifetime_s) \(.preferred_lifetime_s)"')" "null null"
+  assert_eq "$(jqr '[.findings[] | "\(.severity) \(.id) \(.message | split(" ")[0])"] | join(", ")')" \
+    "warn detect.address.dynamic 185.255.0.5, warn detect.address.dynamic 2a0a:e5c0::5"
+  assert_contains "$(jqr '.findings[0].message')" "185.255.0.5 on eth0 is dynamic, a DHCP lease or IPv6 autoconfiguration (the kernel drops it in"
+  pjn 0 detect
+  assert_contains "$OUT" "185.255.0.5 (ipv4, eth0), dynamic: valid for"
+  assert_contains "$OUT" "185.255.1.6 (ipv4, eth0)"$'\n'
+  assert_contains "$ERR" "pooljoin: warning: 185.255.0.5 on eth0 is dynamic"
+  assert_contains "$ERR" "the pool asks for an address that changes once a year or less; configure it statically"
+  assert_not_contains "$ERR" "185.255.1.6"
+  # check of this machine: the same warning among its findings (nothing serves here: it fails).
+  pjn 1 --json check --samples 1 --timeout 200ms
+  assert_eq "$(jqr '[.findings[] | select(.id == "address.dynamic") | "\(.severity) \(.message | split(" ")[0])"] | join(", ")')" \
+    "warn 185.255.0.5, warn 2a0a:e5c0::5"
+  # Another server's lifetime cannot be seen from here: not judged.
+  pjn 1 --json check --server 185.255.0.5 --samples 1 --timeout 200ms
+  assert_eq "$(jqr '[.findings[] | select(.id == "address.dynamic")] | length')" 0
+  # submit: each submitted address of this machine that is dynamic (the site is not reachable
+  # here: its lookups are "not checked").
+  pjn 1 --json --api-base http://127.0.0.1:9 submit --hostname ntp.example.test --samples 1 --timeout 200ms
+  assert_eq "$(jqr '[.findings[] | select(.id | startswith("submit.address")) | "\(.id) \(.message | split(" ")[0])"] | join(", ")')" \
+    "submit.address.global 185.255.0.5, submit.address.dynamic 185.255.0.5, submit.address.global 185.255.1.6, submit.address.global 2a0a:e5c0::5, submit.address.dynamic 2a0a:e5c0::5"
+  pjn 1 --json --api-base http://127.0.0.1:9 submit --hostname ntp.example.test --samples 1 --timeout 200ms 185.255.1.6
+  assert_eq "$(jqr '[.findings[] | select(.id == "submit.address.dynamic")] | length')" 0
 }
 
 test_a_daemon_runs_where_its_network_namespace_is() {

@@ -102,6 +102,71 @@ test_injection_attempts_are_refused_and_nothing_is_written() {
   assert_eq "$(ls -la --time-style=full-iso "$root/etc/ntpsec"; md5sum "$root/etc/ntpsec/ntp.conf")" "$before"
 }
 
+test_the_machines_own_address_is_never_an_upstream() {
+  require_root
+  local ns root rc
+  make_netns ns gen-own
+  ip -n "$ns" addr add 185.255.0.9/32 dev lo
+  ip -n "$ns" addr add 10.9.9.9/32 dev lo
+  ip -n "$ns" -6 addr add 2a0a:e5c0::9/128 dev lo nodad
+  # pjn EXPECTED ARGS...: pooljoin in the namespace, whose addresses are the machine's.
+  pjn() {
+    local expected=$1
+    shift
+    rc=0
+    ip netns exec "$ns" "$POOLJOIN" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
+    OUT=$(cat "$TEST_TMP/out")
+    ERR=$(cat "$TEST_TMP/err")
+    [ "$rc" = "$expected" ] || fail "pooljoin $* in $ns exited $rc, expected $expected"
+  }
+  # Given on the command line, in any spelling and whatever its scope: refused and named, and
+  # the list is not silently shortened.
+  pjn 2 gen-conf --daemon ntpsec --output - --upstream 192.0.2.1,192.0.2.2,192.0.2.3,2a0a:e5c0:0::9
+  assert_eq "$ERR" "pooljoin: error: --upstream 2a0a:e5c0::9 is this machine's own address (on lo) (a server cannot be its own upstream: it would follow its own clock); leave it out and give 4 to 7 other servers"
+  assert_eq "$OUT" ""
+  pjn 2 gen-conf --daemon chrony --output - --upstream 185.255.0.9,192.0.2.2,192.0.2.3,192.0.2.4
+  assert_contains "$ERR" "--upstream 185.255.0.9 is this machine's own address (on lo)"
+  pjn 2 gen-conf --daemon ntpsec --output - --upstream 192.0.2.1,10.9.9.9,192.0.2.3,192.0.2.4
+  assert_contains "$ERR" "--upstream 10.9.9.9 is this machine's own address (on lo)"
+  # Other servers: written.
+  pjn 0 gen-conf --daemon ntpsec --output - --upstream 192.0.2.1,192.0.2.2,192.0.2.3,192.0.2.4
+  assert_contains "$OUT" "server 192.0.2.4 iburst"
+  # For an image the machine's own addresses say nothing: not checked there.
+  root=$(image_with_selection debian-12 own)
+  pjn 0 --root "$root" gen-conf --daemon ntpsec --output - --upstream 192.0.2.1,192.0.2.2,192.0.2.3,185.255.0.9
+  assert_contains "$OUT" "server 185.255.0.9 iburst"
+}
+
+test_a_stale_leap_second_list_is_a_warning_with_the_fix() {
+  local root list
+  for list in valid expired no-expiry; do
+    root=$(image_with_selection debian-12 "leap-$list")
+    cp "$POOLJOIN_FIXTURES/leap/$list.list" "$root/usr/share/zoneinfo/leap-seconds.list"
+    pj 0 --root "$root" gen-conf --daemon ntpsec --output -
+    assert_contains "$OUT" "leapfile /usr/share/zoneinfo/leap-seconds.list"
+    case $list in
+      valid) assert_not_contains "$ERR" "leap" ;;
+      expired)
+        assert_eq "$ERR" "pooljoin: warning: /usr/share/zoneinfo/leap-seconds.list, the leap-second list ntpsec reads, expired on 2017-06-28: a leap second announced since is not in it, and ntpsec logs that the list needs an update; update the tzdata package (\`apt-get install --only-upgrade tzdata\`), then restart the daemon so that it reads the new list (\`pooljoin restart\`)"
+        ;;
+      no-expiry) assert_contains "$ERR" "pooljoin: warning: /usr/share/zoneinfo/leap-seconds.list, the leap-second list ntpsec reads, has no expiry line (#@)" ;;
+    esac
+  done
+  # Fedora 41's chrony reads the list too (leapseclist), and is warned the same way; Debian 12's
+  # reads the right/UTC zone, which does not expire.
+  root=$(image_with_selection fedora-41 leap-fedora)
+  cp "$POOLJOIN_FIXTURES/leap/expired.list" "$root/usr/share/zoneinfo/leap-seconds.list"
+  pj 0 --root "$root" gen-conf --daemon chrony --output -
+  assert_contains "$OUT" $'\nleapseclist /usr/share/zoneinfo/leap-seconds.list\n'
+  assert_contains "$ERR" "the leap-second list chrony reads, expired on 2017-06-28"
+  assert_contains "$ERR" "(\`dnf upgrade tzdata\`)"
+  root=$(image_with_selection debian-12 leap-chrony)
+  cp "$POOLJOIN_FIXTURES/leap/expired.list" "$root/usr/share/zoneinfo/leap-seconds.list"
+  pj 0 --root "$root" gen-conf --daemon chrony --output -
+  assert_contains "$OUT" $'\nleapsectz right/UTC\n'
+  assert_not_contains "$ERR" "leap"
+}
+
 test_write_into_an_image_keeps_a_backup_and_the_mode() {
   require_root
   local root backup

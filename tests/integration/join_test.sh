@@ -10,11 +10,13 @@ command -v ntpd >/dev/null && [ -x /etc/init.d/ntpsec ] ||
 command -v dnsmasq >/dev/null || { echo "SKIP: dnsmasq is not installed"; exit 77; }
 : "${NTP_RESPONDER:?NTP_RESPONDER must name the test responder}"
 
-# The zone: 0-3.de.pool.ntp.org and 0.europe.pool.ntp.org answer with addresses of the
-# namespace's loopback, each in a /24 of its own, where responders serve the time.
+# The zone: 0-3.de.pool.ntp.org and 0.europe.pool.ntp.org answer with addresses outside the
+# namespace (a machine's own addresses are never its upstreams), each in a /24 of its own,
+# where responders serve the time.
 ZONE_ADDRESSES="185.255.40.1 185.255.41.1 185.255.42.1 185.255.43.1 185.255.44.1 185.255.50.1"
 make_netns NS join
-for a in $ZONE_ADDRESSES; do ip -n "$NS" addr add "$a/32" dev lo; done
+# shellcheck disable=SC2086
+outside_of ZONE_NS "$NS" 1 $ZONE_ADDRESSES
 cat >"$TEST_TMP/hosts" <<'HOSTS'
 185.255.40.1 0.de.pool.ntp.org
 185.255.41.1 1.de.pool.ntp.org
@@ -29,7 +31,7 @@ ip netns exec "$NS" dnsmasq --keep-in-foreground --port=53 --listen-address=127.
 on_exit kill $!
 serve=() delay=5
 for a in $ZONE_ADDRESSES; do serve+=(--serve "$a:123,delay=$delay") && delay=$((delay + 10)); done
-ip netns exec "$NS" "$NTP_RESPONDER" "${serve[@]}" >"$TEST_TMP/responder.out" 2>&1 &
+ip netns exec "$ZONE_NS" "$NTP_RESPONDER" "${serve[@]}" >"$TEST_TMP/responder.out" 2>&1 &
 on_exit kill $!
 for _ in $(seq 50); do
   grep -q '^ready' "$TEST_TMP/responder.out" &&

@@ -166,6 +166,47 @@ upstreams_for() {
   start_responder endpoints --netns "$out" "$@"
 }
 
+# outside_of VAR NETNS INDEX ADDRESS...: the ADDRESSes (IPv4 and IPv6) made real outside NETNS:
+# on the loopback of a namespace of their own behind a veth pair (INDEX names it), each reached
+# from NETNS by a host route; stores that namespace's name in VAR, for the servers a test runs
+# there. A machine's own addresses are never its upstreams (resolve leaves them out), so the
+# servers a test offers it live elsewhere. NETNS gets 198.18.INDEX.1/30 and fd00:18:INDEX::1/64
+# on its side of the pair, neither of them global.
+outside_of() {
+  local -n _outside_var=$1
+  local _outside_in=$2 _outside_index=$3 _outside_ns _outside_a
+  shift 3
+  make_netns _outside_ns "out$_outside_index"
+  ip link add "pjo$_outside_index" netns "$_outside_in" type veth peer name "pjoo$_outside_index" netns "$_outside_ns"
+  ip -n "$_outside_in" addr add "198.18.$_outside_index.1/30" dev "pjo$_outside_index"
+  ip -n "$_outside_ns" addr add "198.18.$_outside_index.2/30" dev "pjoo$_outside_index"
+  ip -n "$_outside_in" -6 addr add "fd00:18:$_outside_index::1/64" dev "pjo$_outside_index" nodad
+  ip -n "$_outside_ns" -6 addr add "fd00:18:$_outside_index::2/64" dev "pjoo$_outside_index" nodad
+  ip -n "$_outside_in" link set "pjo$_outside_index" up
+  ip -n "$_outside_ns" link set "pjoo$_outside_index" up
+  # Each end knows the other's link-layer address from the start: neighbour discovery would lose
+  # the first IPv6 datagram, and a probe gives up on a candidate whose first query goes unanswered.
+  local _outside_mac_in _outside_mac_out
+  _outside_mac_in=$(ip -n "$_outside_in" -o link show "pjo$_outside_index" | grep -o 'link/ether [^ ]*' | cut -d' ' -f2)
+  _outside_mac_out=$(ip -n "$_outside_ns" -o link show "pjoo$_outside_index" | grep -o 'link/ether [^ ]*' | cut -d' ' -f2)
+  ip -n "$_outside_in" neigh replace "198.18.$_outside_index.2" lladdr "$_outside_mac_out" dev "pjo$_outside_index" nud permanent
+  ip -n "$_outside_in" neigh replace "fd00:18:$_outside_index::2" lladdr "$_outside_mac_out" dev "pjo$_outside_index" nud permanent
+  ip -n "$_outside_ns" neigh replace "198.18.$_outside_index.1" lladdr "$_outside_mac_in" dev "pjoo$_outside_index" nud permanent
+  ip -n "$_outside_ns" neigh replace "fd00:18:$_outside_index::1" lladdr "$_outside_mac_in" dev "pjoo$_outside_index" nud permanent
+  ip -n "$_outside_ns" route add default via "198.18.$_outside_index.1"
+  ip -n "$_outside_ns" -6 route add default via "fd00:18:$_outside_index::1"
+  for _outside_a in "$@"; do
+    if [[ $_outside_a == *:* ]]; then
+      ip -n "$_outside_ns" -6 addr add "$_outside_a/128" dev lo nodad
+      ip -n "$_outside_in" -6 route add "$_outside_a/128" via "fd00:18:$_outside_index::2"
+    else
+      ip -n "$_outside_ns" addr add "$_outside_a/32" dev lo
+      ip -n "$_outside_in" route add "$_outside_a/32" via "198.18.$_outside_index.2"
+    fi
+  done
+  _outside_var=$_outside_ns
+}
+
 # wait_for_usable NETNS COUNT: until ntpq counts COUNT upstreams that answer and pass its
 # selection (sys.peer, candidate, outlier...), at most 30 s.
 wait_for_usable() {

@@ -78,7 +78,7 @@ TABLE
 
 test_json_keys_are_the_documented_ones() {
   pjn 0 --dry-run --json resolve --no-probe --country de --candidate both.test
-  assert_eq "$(jqr '[keys[]] | join(",")')" "candidates,country,dns_reachable,reason,selected,zones"
+  assert_eq "$(jqr '[keys[]] | join(",")')" "candidates,country,dns_reachable,own_addresses,reason,selected,zones"
   assert_eq "$(jqr '[.candidates[] | keys | join(",")] | unique | join(" ")')" "addresses,dns,error,host,source"
   assert_eq "$(jqr '[.candidates[] | .dns | select(. != null) | keys | join(",")] | unique | join(" ")')" "a,aaaa"
   assert_eq "$(jqr '[.candidates[].addresses[] | keys | join(",")] | unique | join(" ")')" \
@@ -115,6 +115,57 @@ test_each_failure_is_named_and_stops_nothing_else() {
   # then IPv4 from three different /24 networks.
   assert_eq "$(jqr '[.selected[].address] | join(" ")')" \
     "2a0a:e5c0:10::1 2a0a:e5c0:43::1 185.255.40.1 185.255.41.1 185.255.42.1"
+}
+
+test_the_machines_own_addresses_are_left_out_and_named() {
+  # Once joined, the machine's own zone answers with its address: a DNS server of the test's
+  # own answers the zone with each kind of address the namespace has (global IPv4 and IPv6 on
+  # lo, a private one, loopback) among others.
+  ip -n "$NS" addr add 10.9.9.9/32 dev lo
+  on_exit ip -n "$NS" addr del 10.9.9.9/32 dev lo
+  cat >"$TEST_TMP/own.hosts" <<'HOSTS'
+185.255.40.1 0.de.pool.ntp.org
+185.255.0.1 0.de.pool.ntp.org
+10.9.9.9 1.de.pool.ntp.org
+185.255.42.1 1.de.pool.ntp.org
+2a0a:e5c0::1 2.de.pool.ntp.org
+185.255.43.1 2.de.pool.ntp.org
+127.0.0.1 3.de.pool.ntp.org
+185.255.44.1 3.de.pool.ntp.org
+185.255.0.1 fleet.test
+185.255.45.1 fleet.test
+HOSTS
+  ip netns exec "$NS" dnsmasq --keep-in-foreground --port=5354 --listen-address=127.0.0.1 --bind-interfaces \
+    --conf-file=/dev/null --no-resolv --no-hosts --addn-hosts="$TEST_TMP/own.hosts" --local=/#/ \
+    --pid-file="$TEST_TMP/own-dnsmasq.pid" &
+  on_exit kill $!
+  for _ in $(seq 50); do
+    ip netns exec "$NS" dig +short +time=1 -p 5354 @127.0.0.1 fleet.test | grep -q 185 && break
+    sleep 0.1
+  done
+  pjn 0 --dry-run --json resolve --no-probe --no-catalogue --country de --dns-server 127.0.0.1:5354 \
+    --candidate fleet.test --candidate 2a0a:e5c0::1
+  # DNS gave them (the answers are not filtered before), and each is ruled out as the machine's.
+  assert_eq "$(found 0.de.pool.ntp.org)" "185.255.0.1 185.255.40.1"
+  assert_eq "$(found 3.de.pool.ntp.org)" "127.0.0.1 185.255.44.1"
+  own_verdict() { jqr "[.candidates[] | .host as \$h | .addresses[] | select(.address == \"$1\") | \"\(\$h)=\(.error)\"] | join(\" \")"; }
+  assert_eq "$(own_verdict 185.255.0.1)" \
+    "fleet.test=this machine's own address (on lo) 0.de.pool.ntp.org=this machine's own address (on lo)"
+  assert_eq "$(own_verdict 10.9.9.9)" "1.de.pool.ntp.org=this machine's own address (on lo)"
+  assert_eq "$(own_verdict 127.0.0.1)" "3.de.pool.ntp.org=this machine's own address (on lo)"
+  assert_eq "$(own_verdict 2a0a:e5c0::1)" \
+    "2a0a:e5c0::1=this machine's own address (on lo) 2.de.pool.ntp.org=this machine's own address (on lo)"
+  assert_eq "$(jq -c '[.own_addresses[] | "\(.address) \(.interface) \(.hosts | join(","))"]' <<<"$OUT")" \
+    '["185.255.0.1 lo fleet.test,0.de.pool.ntp.org","2a0a:e5c0::1 lo 2a0a:e5c0::1,2.de.pool.ntp.org","10.9.9.9 lo 1.de.pool.ntp.org","127.0.0.1 lo 3.de.pool.ntp.org"]'
+  # The others are selected; none of the machine's.
+  assert_eq "$(jqr '[.selected[].address] | join(" ")')" \
+    "185.255.45.1 185.255.40.1 185.255.42.1 185.255.43.1 185.255.44.1"
+  assert_contains "$ERR" "note: left out 185.255.0.1 (given by fleet.test, 0.de.pool.ntp.org): this machine's own address (on lo); a server is never its own upstream"
+  assert_contains "$ERR" "note: left out 127.0.0.1 (given by 3.de.pool.ntp.org)"
+  # The table says it too.
+  pjn 0 --dry-run resolve --no-probe --no-catalogue --country de --dns-server 127.0.0.1:5354
+  assert_eq "$(grep -c "this machine's own address (on lo)" <<<"$OUT")" 4
+  assert_contains "$(grep '^0.de.pool.ntp.org *185.255.0.1 ' <<<"$OUT")" "this machine's own address (on lo)"
 }
 
 test_servfail_is_named_and_the_catalogue_steps_in() {
@@ -336,14 +387,13 @@ test_selection_is_saved_under_root_with_the_zone_of_its_time_zone() {
 
 test_measured_selection_is_diverse_and_rejects_the_bad_ones() {
   : "${NTP_RESPONDER:?}"
-  # Each address of the zone gets a server that behaves as the scenario says.
-  for a in 185.255.10.1 185.255.20.1 185.255.40.1 185.255.40.2 185.255.41.1 185.255.42.1 185.255.43.1 185.255.44.1 185.255.50.1; do
-    ip -n "$NS" addr add "$a/32" dev lo 2>/dev/null || true
-  done
-  for a in 2a0a:e5c0:10::1 2a0a:e5c0:30::1 2a0a:e5c0:43::1 2a0a:e5c0:43:1::1; do
-    ip -n "$NS" -6 addr add "$a/128" dev lo nodad 2>/dev/null || true
-  done
-  ip netns exec "$NS" "$NTP_RESPONDER" \
+  # Each address of the zone gets a server that behaves as the scenario says, outside the
+  # machine (its own addresses are never candidates).
+  local out
+  outside_of out "$NS" 1 185.255.10.1 185.255.20.1 185.255.40.1 185.255.40.2 185.255.41.1 \
+    185.255.42.1 185.255.43.1 185.255.44.1 185.255.50.1 \
+    2a0a:e5c0:10::1 2a0a:e5c0:30::1 2a0a:e5c0:43::1 2a0a:e5c0:43:1::1
+  ip netns exec "$out" "$NTP_RESPONDER" \
     --serve 185.255.40.1:123,delay=5,offset=0.001 \
     --serve 185.255.40.2:123,delay=8 \
     --serve 185.255.41.1:123,delay=30 \

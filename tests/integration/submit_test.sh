@@ -32,7 +32,9 @@ start_ntpsec() {
   local ns=$1 dir="$TEST_TMP/ntpsec-$1" conf
   mkdir -p "$dir" "/etc/netns/$ns/ntpsec"
   conf="/etc/netns/$ns/ntpsec/ntp.conf"
-  "$POOLJOIN" gen-conf --daemon ntpsec --upstream 192.0.2.1,192.0.2.2,192.0.2.3,192.0.2.4 \
+  # Rendered on the machine it is for: gen-conf refuses the machine's own addresses as upstreams,
+  # and the host running the tests may have one of TEST-NET-1.
+  ip netns exec "$ns" "$POOLJOIN" gen-conf --daemon ntpsec --upstream 192.0.2.1,192.0.2.2,192.0.2.3,192.0.2.4 \
     --output - >"$dir/recommended.conf" 2>"$dir/gen-conf.err" || fail "gen-conf: $(cat "$dir/gen-conf.err")"
   sed "s|^driftfile .*|driftfile $dir/drift|" "$dir/recommended.conf" >"$conf"
   grep -qx "driftfile $dir/drift" "$conf" || fail "gen-conf wrote no driftfile line"

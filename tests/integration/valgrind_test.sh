@@ -17,22 +17,24 @@ make_netns NS valgrind
 ip -n "$NS" addr add 185.255.0.1/32 dev lo
 ip -n "$NS" -6 addr add 2a0a:e5c0::1/128 dev lo nodad
 
-# The pool zones of DE and Europe, each name on an address of its own where the test responder
-# answers as a healthy stratum 2 server would.
+# The pool zones of DE and Europe, each name on an address of its own outside the machine where
+# the test responder answers as a healthy stratum 2 server would.
 : >"$TEST_TMP/hosts"
 SPECS=()
+ZONE_ADDRESSES=()
 i=40
 for zone in de europe; do
   for n in 0 1 2 3; do
     echo "185.255.$i.1 $n.$zone.pool.ntp.org" >>"$TEST_TMP/hosts"
-    ip -n "$NS" addr add "185.255.$i.1/32" dev lo
+    ZONE_ADDRESSES+=("185.255.$i.1")
     SPECS+=("185.255.$i.1:123")
     i=$((i + 1))
   done
 done
 echo "2a0a:e5c0:43::1 2.de.pool.ntp.org" >>"$TEST_TMP/hosts"
-ip -n "$NS" -6 addr add 2a0a:e5c0:43::1/128 dev lo nodad
+ZONE_ADDRESSES+=(2a0a:e5c0:43::1)
 SPECS+=("[2a0a:e5c0:43::1]:123")
+outside_of ZONE_NS "$NS" 1 "${ZONE_ADDRESSES[@]}"
 ip netns exec "$NS" dnsmasq --keep-in-foreground --port=53 --listen-address=127.0.0.1 --bind-interfaces \
   --conf-file=/dev/null --no-resolv --no-hosts --addn-hosts="$TEST_TMP/hosts" --local=/#/ \
   --pid-file="$TEST_TMP/dnsmasq.pid" --log-facility="$TEST_TMP/dnsmasq.log" &
@@ -41,7 +43,7 @@ for _ in $(seq 50); do
   ip netns exec "$NS" dig +short +time=1 @127.0.0.1 0.de.pool.ntp.org >/dev/null 2>&1 && break
   sleep 0.1
 done
-ip netns exec "$NS" "$NTP_RESPONDER" $(printf -- '--serve %s,stratum=2 ' "${SPECS[@]}") \
+ip netns exec "$ZONE_NS" "$NTP_RESPONDER" $(printf -- '--serve %s,stratum=2 ' "${SPECS[@]}") \
   >"$TEST_TMP/responder" 2>&1 &
 on_exit kill $!
 for _ in $(seq 100); do grep -q '^ready' "$TEST_TMP/responder" && break; sleep 0.05; done

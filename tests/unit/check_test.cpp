@@ -395,3 +395,63 @@ TEST_CASE("upstream health: none, none reachable, fewer than 4 usable, enough", 
   facts.daemon->upstreams_error = "no answer";
   CHECK(find(diagnose(facts), "upstreams.unknown")->severity == Severity::warn);
 }
+
+TEST_CASE("a dynamic address of this machine is a warning; another server's is not judged",
+          "[check]") {
+  CheckFacts facts;
+  facts.daemon = synced_ntpsec();
+  facts.addresses = {address("185.255.0.5", good()), address("185.255.0.6", good())};
+  LocalAddress leased{*IpAddress::parse("185.255.0.5"), "eth0"};
+  leased.lifetime = AddressLifetime{3600, 3600, false};
+  LocalAddress fixed{*IpAddress::parse("185.255.0.6"), "eth0"};
+  fixed.lifetime = AddressLifetime{};
+  facts.local_addresses = {leased, fixed};
+  auto findings = diagnose(facts);
+  auto dynamic = find(findings, "address.dynamic");
+  REQUIRE(dynamic);
+  CHECK(dynamic->severity == Severity::warn);
+  CHECK_THAT(dynamic->message, Catch::StartsWith("185.255.0.5 on eth0 is dynamic"));
+  CHECK(std::count_if(findings.begin(), findings.end(),
+                      [](const Finding& f) { return f.id == "address.dynamic"; }) == 1);
+  // After the addresses' own findings, before the firewall's.
+  auto at = [&](std::string_view id) {
+    return std::find_if(findings.begin(), findings.end(),
+                        [&](const Finding& f) { return f.id == id; }) -
+           findings.begin();
+  };
+  CHECK(at("address.ok") < at("address.dynamic"));
+  // --server: another machine, whose lifetimes cannot be seen from here.
+  facts.local = false;
+  CHECK_FALSE(find(diagnose(facts), "address.dynamic"));
+}
+
+TEST_CASE("the leap-second list the live config names: stale is a warning with the fix",
+          "[check][leap]") {
+  CheckFacts facts;
+  facts.daemon = synced_ntpsec();
+  facts.lint = LiveConfigLint{Daemon::ntpsec, "/etc/ntpsec/ntp.conf", {}};
+  facts.package_manager = "apt-get";
+  facts.leap_list =
+      LeapList{"/usr/share/zoneinfo/leap-seconds.list", LeapListState::expired,
+               std::chrono::system_clock::time_point(std::chrono::seconds(1782604800))};
+  auto expired = find(diagnose(facts), "leap.expired");
+  REQUIRE(expired);
+  CHECK(expired->severity == Severity::warn);
+  CHECK(expired->message ==
+        "/usr/share/zoneinfo/leap-seconds.list, the leap-second list ntpsec reads, expired on "
+        "2026-06-28: a leap second announced since is not in it, and ntpsec logs that the list "
+        "needs an update");
+  CHECK_THAT(expired->fix, Catch::Contains("`apt-get install --only-upgrade tzdata`"));
+  facts.leap_list->state = LeapListState::valid;
+  auto ok = find(diagnose(facts), "leap.ok");
+  REQUIRE(ok);
+  CHECK(ok->severity == Severity::ok);
+  // No list named (chrony's leapsectz, or no line), or another machine: nothing said.
+  facts.leap_list.reset();
+  for (const auto& f : diagnose(facts))
+    CHECK(f.id.rfind("leap.", 0) != 0);
+  facts.leap_list = LeapList{"/x", LeapListState::missing, std::nullopt};
+  facts.local = false;
+  for (const auto& f : diagnose(facts))
+    CHECK(f.id.rfind("leap.", 0) != 0);
+}

@@ -180,6 +180,62 @@ TEST_CASE("a saved selection's addresses pass the same rules as --server", "[ntp
   }
 }
 
+TEST_CASE("upstreams: none of the machine's own addresses", "[ntp-config]") {
+  const std::vector<LocalAddress> own = {
+      {*IpAddress::parse("185.255.0.7"), "eth0"},
+      {*IpAddress::parse("2a0a:e5c0::7"), "eth0"},
+      {*IpAddress::parse("127.0.0.1"), "lo", Exclusion::not_global}};
+  const std::vector<Upstream> others = {
+      {"192.0.2.1"}, {"ntp.example.org"}, {"2a0a:e5c0::8"}, {"198.51.100.7"}};
+  CHECK(check_not_own_address(others, own, false));
+  CHECK(check_not_own_address(others, {}, true));
+  // The address as the operator wrote it, in any spelling.
+  auto given = check_not_own_address({{"192.0.2.1"}, {"2a0a:e5c0:0::7"}}, own, false);
+  REQUIRE_FALSE(given);
+  CHECK(given.error().code == ExitCode::usage);
+  CHECK(given.error().what == "--upstream 2a0a:e5c0:0::7 is this machine's own address (on eth0)");
+  CHECK(given.error().fix == "leave it out and give 4 to 7 other servers");
+  // A saved selection (perhaps copied from another machine of a fleet) names the file.
+  auto saved = check_not_own_address({{"185.255.0.7", "de.pool.ntp.org"}}, own, true);
+  REQUIRE_FALSE(saved);
+  CHECK(saved.error().code == ExitCode::unavailable);
+  CHECK(saved.error().what == "cannot use /var/lib/pooljoin/selection.json");
+  CHECK(saved.error().why ==
+        "its server 185.255.0.7 is this machine's own address (on eth0): a "
+        "server cannot be its own upstream");
+}
+
+TEST_CASE("chrony reads the leap-second list only where its chrony is known to (Fedora 41+)",
+          "[ntp-config][leap]") {
+  struct Row {
+    Distro distro;
+    const char* leapfile;
+    const char* data;
+  };
+  const Row rows[] = {
+      {distro("fedora", "41", Family::fedora), "/usr/share/zoneinfo/leap-seconds.list",
+       "/usr/share/zoneinfo/leap-seconds.list"},
+      {distro("fedora", "42", Family::fedora), "/usr/share/zoneinfo/leap-seconds.list",
+       "/usr/share/zoneinfo/leap-seconds.list"},
+      {distro("fedora", "", Family::fedora), "/usr/share/zoneinfo/leap-seconds.list",
+       "/usr/share/zoneinfo/leap-seconds.list"},
+      {distro("fedora", "40", Family::fedora), "right/UTC", "/usr/share/zoneinfo/right/UTC"},
+      {Distro{"nobara", {"fedora"}, "41", "Nobara 41", Family::fedora}, "right/UTC",
+       "/usr/share/zoneinfo/right/UTC"},
+      {distro("debian", "12", Family::debian), "right/UTC", "/usr/share/zoneinfo/right/UTC"},
+      {distro("rocky", "9.4", Family::rhel), "right/UTC", "/usr/share/zoneinfo/right/UTC"},
+  };
+  for (const auto& row : rows) {
+    INFO(row.distro.id << " " << row.distro.version_id);
+    auto spec = daemon_spec(row.distro, Daemon::chrony);
+    REQUIRE(spec);
+    CHECK(spec->leapfile == row.leapfile);
+    CHECK(leap_data_path(*spec) == row.data);
+    CHECK(reads_leap_list(*spec) == (row.leapfile[0] == '/'));
+  }
+  CHECK(reads_leap_list(*daemon_spec(distro("debian", "12", Family::debian), Daemon::ntpsec)));
+}
+
 TEST_CASE("golden configs: every daemon of every distribution family", "[ntp-config][golden]") {
   struct Row {
     Distro distro;

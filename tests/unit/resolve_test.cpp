@@ -131,6 +131,54 @@ TEST_CASE("answers fill the candidates; duplicates across names are one server",
   CHECK(find("a.st1.ntp.br").error == "NXDOMAIN");
 }
 
+TEST_CASE("the machine's own addresses, global or not, are never candidates", "[resolve]") {
+  const std::vector<LocalAddress> own = {
+      {ip("185.255.0.1"), "eth0"},
+      {ip("2a0a:e5c0::1"), "eth0"},
+      {ip("10.1.2.3"), "eth1", Exclusion::not_global},
+      {ip("127.0.0.1"), "lo", Exclusion::not_global},
+      {ip("2a0a:e5c0::99"), "eth0", Exclusion::temporary},
+  };
+  // Once joined, the machine's own zone hands its address out; the operator's list (shared by a
+  // fleet) may name it too, and a name may give it again after another one did.
+  std::vector<Candidate> candidates = {
+      named("fleet.example", CandidateSource::user,
+            {measured("185.255.0.1", 1), measured("185.3.1.1", 3)}),
+      pool("de", {measured("185.1.1.1", 10), measured("185.255.0.1", 1),
+                  measured("2a0a:e5c0::1", 1), measured("10.1.2.3", 1)}),
+      pool("europe",
+           {measured("127.0.0.1", 1), measured("2a0a:e5c0::99", 1), measured("185.2.1.1", 12)}),
+  };
+  candidates[1].addresses[1].error = "same server as fleet.example";
+  auto dropped = drop_own_addresses(candidates, own);
+  REQUIRE(dropped.size() == 5);
+  CHECK(dropped[0].local.address == ip("185.255.0.1"));
+  CHECK(dropped[0].hosts == std::vector<std::string>{"fleet.example", "0.de.pool.ntp.org"});
+  CHECK(dropped[1].local.address == ip("2a0a:e5c0::1"));
+  CHECK(dropped[2].local.interface == "eth1");
+  CHECK(dropped[3].hosts == std::vector<std::string>{"0.europe.pool.ntp.org"});
+  CHECK(dropped[4].local.excluded == Exclusion::temporary);
+  // Whatever ruled an address out before, the reason shown is that it is the machine's own.
+  CHECK(candidates[0].addresses[0].error == "this machine's own address (on eth0)");
+  CHECK(candidates[1].addresses[1].error == "this machine's own address (on eth0)");
+  CHECK(candidates[1].addresses[3].error == "this machine's own address (on eth1)");
+  CHECK(candidates[2].addresses[0].error == "this machine's own address (on lo)");
+  CHECK(candidates[0].addresses[1].error.empty());
+  // Not measured, not selected.
+  std::vector<std::string> probed;
+  for (const auto& address : addresses_to_probe(candidates))
+    probed.push_back(address.to_string());
+  CHECK(probed == std::vector<std::string>{"185.3.1.1", "185.1.1.1", "185.2.1.1"});
+  SelectionPolicy policy;
+  policy.have_ipv6 = true;
+  CHECK(addresses_of(select_upstreams(candidates, policy)) ==
+        std::vector<std::string>{"185.3.1.1", "185.1.1.1", "185.2.1.1"});
+  CHECK(candidates[0].addresses[0].error == "this machine's own address (on eth0)");
+  // No address of the machine among them: nothing changes.
+  CHECK(drop_own_addresses(candidates, {{ip("192.0.2.77"), "eth0"}}).empty());
+  CHECK(own_address_error({ip("192.0.2.77"), ""}) == "this machine's own address");
+}
+
 TEST_CASE("with no DNS server answering, the catalogue's last known addresses are used",
           "[resolve]") {
   CandidatePlan plan = plan_candidates(zone_for_country("de"), {}, 1);

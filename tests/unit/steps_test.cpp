@@ -105,6 +105,39 @@ TEST_CASE("resolve: the survey looks up, measures and selects through the effect
   CHECK((*loaded)->servers == survey->selection.servers);
 }
 
+TEST_CASE("resolve: the machine's own addresses are left out before anything is measured",
+          "[steps]") {
+  auto root = test::image({kDebian12});
+  test::FakeEffects fx(root->path());
+  fx.dns.table["0.de.pool.ntp.org"] = v4({"185.255.30.1", "185.255.0.7"});
+  fx.dns.table["1.de.pool.ntp.org"] = v4({"185.255.20.1", "10.0.0.7"});
+  fx.dns.table["2.de.pool.ntp.org"] = v4({"185.255.10.1"});
+  fx.dns.table["3.de.pool.ntp.org"] = v4({"185.255.40.1"});
+  answer_every_probe(fx);
+  SystemFacts facts = facts_of(fx.fs());
+  facts.addresses = {{*IpAddress::parse("185.255.0.7"), "eth0"}};
+  facts.excluded = {{*IpAddress::parse("10.0.0.7"), "eth1", Exclusion::not_global}};
+  auto plan = plan_resolve(facts, fx.fs(), german(4));
+  REQUIRE(plan);
+  auto survey = survey_resolve(*plan, fx.effects());
+  REQUIRE(survey);
+  for (const auto& probed : fx.ntp.probed) {
+    CHECK(probed.address.to_string() != "185.255.0.7");
+    CHECK(probed.address.to_string() != "10.0.0.7");
+  }
+  CHECK(survey->probed == 4);
+  REQUIRE(survey->own.size() == 2);
+  CHECK(survey->own[0].local.address.to_string() == "185.255.0.7");
+  CHECK(survey->own[1].hosts == std::vector<std::string>{"1.de.pool.ntp.org"});
+  REQUIRE(survey->notes.size() == 2);
+  CHECK(survey->notes[0] ==
+        "left out 185.255.0.7 (given by 0.de.pool.ntp.org): this machine's own address (on eth0); "
+        "a server is never its own upstream");
+  CHECK(survey->selection.servers.size() == 4);
+  for (const auto& server : survey->selection.servers)
+    CHECK(server.address.to_string() != "185.255.0.7");
+}
+
 TEST_CASE("resolve: silence over NTP fails a real run, and a dry run selects unmeasured",
           "[steps]") {
   auto root = test::image({kDebian12});
@@ -238,4 +271,75 @@ TEST_CASE("gen-conf: the daemon must be there to check the file, and the checker
   REQUIRE(forced);
   REQUIRE(forced->warnings.size() == 1);
   CHECK(forced->warnings[0] == "3 upstream servers, outside the pool's 4 to 7 (--force)");
+}
+
+TEST_CASE("gen-conf: the machine's own address is refused as an upstream on the live system",
+          "[steps]") {
+  SystemFacts facts;
+  facts.distro = Distro{"debian", {}, "12", "Debian 12", Family::debian};
+  facts.recommended = Daemon::ntpsec;
+  facts.addresses = {{*IpAddress::parse("185.255.0.7"), "eth0"}};
+  facts.excluded = {{*IpAddress::parse("10.0.0.7"), "eth1", Exclusion::not_global}};
+  GenConfRequest request;
+  request.target = ConfigTarget::standard_output;
+  for (const char* a : {"192.0.2.1", "192.0.2.65", "198.51.100.1", "10.0.0.7"})
+    request.upstreams.push_back({a});
+  // Refused before any file is read: the live system's root is never touched.
+  const RootedFs live("/");
+  auto refused = plan_gen_conf(facts, live, request);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == ExitCode::usage);
+  CHECK(refused.error().what == "--upstream 10.0.0.7 is this machine's own address (on eth1)");
+  CHECK(refused.error().why ==
+        "a server cannot be its own upstream: it would follow its own clock");
+  // In an image, detect's addresses are those of the machine running pooljoin: not checked.
+  auto root = test::image({kDebian12});
+  auto image = plan_gen_conf(facts, RootedFs(root->path()), request);
+  REQUIRE(image);
+  CHECK_THAT(image->text, Catch::Contains("server 10.0.0.7 iburst"));
+}
+
+TEST_CASE("gen-conf: a stale leap-second list the new config names is a warning with the fix",
+          "[steps][leap]") {
+  const std::string fixtures = std::string(POOLJOIN_FIXTURES) + "/leap/";
+  auto plan_with = [&](const char* os_release, Daemon daemon, const std::string& list) {
+    auto root = test::image(
+        {os_release, "/usr/bin/apt-get", "/usr/bin/dnf", "/usr/share/zoneinfo/right/UTC",
+         "/usr/share/zoneinfo/leap-seconds.list=" + test::read_text(fixtures + list)});
+    test::FakeEffects fx(root->path());
+    GenConfRequest request;
+    request.daemon = daemon;
+    request.target = ConfigTarget::standard_output;
+    for (const char* a : {"192.0.2.1", "192.0.2.65", "198.51.100.1", "203.0.113.1"})
+      request.upstreams.push_back({a});
+    request.now = fx.clock.now();  // 2026-11-26
+    auto plan = plan_gen_conf(facts_of(fx.fs()), fx.fs(), request);
+    REQUIRE(plan);
+    return *plan;
+  };
+  const char* debian = "/etc/os-release=ID=debian\nVERSION_ID=\"12\"\n";
+  const char* fedora = "/etc/os-release=ID=fedora\nVERSION_ID=41\n";
+  auto expired = plan_with(debian, Daemon::ntpsec, "expired.list");
+  CHECK_THAT(expired.text, Catch::Contains("leapfile /usr/share/zoneinfo/leap-seconds.list"));
+  REQUIRE(expired.warnings.size() == 1);
+  CHECK(expired.warnings[0] ==
+        "/usr/share/zoneinfo/leap-seconds.list, the leap-second list ntpsec reads, expired on "
+        "2017-06-28: a leap second announced since is not in it, and ntpsec logs that the list "
+        "needs an update; update the tzdata package (`apt-get install --only-upgrade tzdata`), "
+        "then restart the daemon so that it reads the new list (`pooljoin restart`)");
+  CHECK(plan_with(debian, Daemon::ntpsec, "valid.list").warnings.empty());
+  auto no_expiry = plan_with(debian, Daemon::ntpsec, "no-expiry.list");
+  REQUIRE(no_expiry.warnings.size() == 1);
+  CHECK_THAT(no_expiry.warnings[0], Catch::Contains("has no expiry line (#@)"));
+  // Fedora 41's chrony reads the list (leapseclist): judged the same way.
+  auto fedora_chrony = plan_with(fedora, Daemon::chrony, "expired.list");
+  CHECK_THAT(fedora_chrony.text,
+             Catch::Contains("\nleapseclist /usr/share/zoneinfo/leap-seconds.list\n"));
+  REQUIRE(fedora_chrony.warnings.size() == 1);
+  CHECK_THAT(fedora_chrony.warnings[0], Catch::Contains("the leap-second list chrony reads") &&
+                                            Catch::Contains("`dnf upgrade tzdata`"));
+  // Debian 12's chrony (4.3) reads the right/UTC zone, which has no expiry: nothing to judge.
+  auto debian_chrony = plan_with(debian, Daemon::chrony, "expired.list");
+  CHECK_THAT(debian_chrony.text, Catch::Contains("\nleapsectz right/UTC\n"));
+  CHECK(debian_chrony.warnings.empty());
 }

@@ -168,6 +168,28 @@ TEST_CASE("pre-flight: the site's rules as findings", "[submit][preflight]") {
   CHECK(findings[12].fix == "run `pooljoin gen-conf --lint` and fix what it reports");
 }
 
+TEST_CASE("pre-flight: a dynamic address of this machine is a warning", "[submit][preflight]") {
+  PreflightFacts facts;
+  for (const char* ip : {"185.255.0.10", "185.255.0.11", "185.254.0.20"})
+    facts.addresses.push_back(
+        address_facts(ip, Registration::not_registered, NtpAnswer{true, 2, ""}));
+  // 185.255.0.10 is leased; 185.255.0.11 is set by hand; the third is the public address
+  // of a 1:1 NAT (185.254.0.20), not on this machine: its lifetime is not known here.
+  LocalAddress leased{*IpAddress::parse("185.255.0.10"), "eth0"};
+  leased.lifetime = AddressLifetime{86400, 43200, false};
+  LocalAddress fixed{*IpAddress::parse("185.255.0.11"), "eth0"};
+  fixed.lifetime = AddressLifetime{};
+  facts.own = {leased, fixed};
+  auto findings = diagnose_addresses(facts);
+  CHECK(ids(findings) ==
+        std::vector<std::string>{"ok submit.address.global", "warn submit.address.dynamic",
+                                 "ok submit.address.global", "ok submit.address.global"});
+  CHECK(findings[1].message ==
+        "185.255.0.10 on eth0 is dynamic, a DHCP lease or IPv6 autoconfiguration (the kernel "
+        "drops it in 24h unless it is renewed): the pool asks for an address that changes once a "
+        "year or less");
+}
+
 TEST_CASE("pre-flight: the stratum rule at its edges", "[submit][preflight]") {
   for (int stratum : {0, 1, 5, 6, 15, 16}) {
     PreflightFacts facts;

@@ -72,13 +72,14 @@ container_netns() {
   local -n _ct_ns=$1
   local veth="pjsd$2"
   make_netns _ct_ns "sdc$2"
-  ip link add eth0 netns "$_ct_ns" type veth peer name "$veth" netns "$OUTSIDE"
-  ip -n "$_ct_ns" addr add "$CT_ADDRESS/24" dev eth0
-  ip -n "$_ct_ns" link set eth0 up
-  ip -n "$OUTSIDE" link set "$veth" up
-  ip -n "$OUTSIDE" route add "$CT_ADDRESS/32" dev "$veth"
-  ip -n "$_ct_ns" route add "$GATEWAY/32" dev eth0
-  ip -n "$_ct_ns" route add default via "$GATEWAY"
+  ip link add eth0 netns "$_ct_ns" type veth peer name "$veth" netns "$OUTSIDE" &&
+    ip -n "$_ct_ns" addr add "$CT_ADDRESS/24" dev eth0 &&
+    ip -n "$_ct_ns" link set eth0 up &&
+    ip -n "$OUTSIDE" link set "$veth" up &&
+    ip -n "$OUTSIDE" route add "$CT_ADDRESS/32" dev "$veth" &&
+    ip -n "$_ct_ns" route add "$GATEWAY/32" dev eth0 &&
+    ip -n "$_ct_ns" route add default via "$GATEWAY" ||
+    fail "could not link namespace $_ct_ns to the outside"
 }
 
 # The cgroup hierarchies a container gets a cgroup of its own in: the named v1 "systemd" and the
@@ -156,6 +157,29 @@ shutdown_container() {
   return 0
 }
 
+# start_container NAME INDEX: boot NAME in a namespace of its own (container_netns INDEX); both
+# go when the test ends, whatever its outcome (stop_container ends them first when it passes).
+start_container() {
+  local ns
+  container_netns ns "$2"
+  trap "shutdown_container '$1'; ip netns delete '$ns' 2>/dev/null" EXIT
+  boot "$1" "$ns"
+  CT_NETNS=$ns
+}
+
+# stop_container NAME: the container powered off and its namespace deleted; nothing of it may
+# remain: no process, no cgroup, no mount.
+stop_container() {
+  local t0=$SECONDS h
+  shutdown_container "$1"
+  ip netns delete "$CT_NETNS"
+  trap - EXIT
+  echo "# $1 stopped in $((SECONDS - t0)) s"
+  for h in $CGROUP_ROOTS; do [ ! -d "$h/$1" ] || fail "cgroup $h/$1 is left"; done
+  ! findmnt -rn -o TARGET | grep -F "$1" || fail "mounts of $1 are left"
+  ! pgrep -f "systemd-nspawn .*-M $1 " >/dev/null || fail "systemd-nspawn of $1 still runs"
+}
+
 # ct_sh SCRIPT: runs SCRIPT with the container's sh, entered from here.
 ct_sh() { "${CT[@]}" sh -c "$1"; }
 
@@ -222,10 +246,9 @@ apt_in_container() {
 statuses() { jqr '[.steps[] | "\(.step)=\(.status)"] | join(" ")'; }
 
 test_join_on_a_real_systemd_installs_enables_and_serves() {
-  local clock_before ns t0=$SECONDS name="pj-sd-$$-1"
+  local clock_before t0=$SECONDS name="pj-sd-$$-1"
   clock_before=$(clock_discipline)
-  container_netns ns 1
-  boot "$name" "$ns"
+  start_container "$name" 1
   echo "# booted in $((SECONDS - t0)) s"
   machine_like_a_server
   # As dhclient's ntpsec hook leaves it: the DHCP server's NTP server (an address no one
@@ -302,15 +325,13 @@ test_join_on_a_real_systemd_installs_enables_and_serves() {
   # discipline is as it was.
   assert_contains "$("${CT[@]}" journalctl -u ntpsec -b --no-pager)" "ntp_adjtime: Operation not permitted"
   assert_clock_discipline_kept "$clock_before"
-  shutdown_container "$name"
-  ip netns delete "$ns"
+  stop_container "$name"
 }
 
 test_a_failed_restart_rolls_back_and_a_masked_unit_is_named() {
-  local clock_before ns name="pj-sd-$$-2"
+  local clock_before name="pj-sd-$$-2"
   clock_before=$(clock_discipline)
-  container_netns ns 2
-  boot "$name" "$ns"
+  start_container "$name" 2
   ct_sh "echo 'deb [trusted=yes] file:/srv/pooljoin-repo ./' >/etc/apt/sources.list &&
     echo 'nameserver $GATEWAY' >/etc/resolv.conf" || fail "could not prepare the container"
   apt_in_container update
@@ -364,8 +385,7 @@ test_a_failed_restart_rolls_back_and_a_masked_unit_is_named() {
   assert_eq "$(ct_sh 'ls /etc/ntpsec/ | grep -c pooljoin-failed')" "$failed_before"
 
   assert_clock_discipline_kept "$clock_before"
-  shutdown_container "$name"
-  ip netns delete "$ns"
+  stop_container "$name"
 }
 
 run_tests "$@"

@@ -121,6 +121,8 @@ cp "$R/run/pooljoin-check.log" "$res/daemon.log"
 chroot "$R" env reason=BOUND new_ntp_servers=192.0.2.53 sh -c ". $hook" >"$res/dhclient.log" 2>&1
 mkdir -p "$R/run/lock"
 chroot "$R" sh -c "$(sed 's/exec \$DAEMON/echo $DAEMON/' "$R$wrapper")" >"$res/cmdline" 2>&1
+# What pooljoin's linter reads and says then: the config the start script would run.
+step lint --json gen-conf --lint
 SCENARIO
 export NTP_QUERY
 NTP_QUERY="$(cd "$(dirname "$0")" && pwd)/ntp_query.py"
@@ -147,7 +149,7 @@ statuses() { jqr '[.steps[] | "\(.step)=\(.status)"] | join(" ")'; }
 assert_joined() {
   local package=$2 conf=$3 drift=$4
   result join1
-  assert_eq "$RC" 0 "join in the $1 root: $(tail -3 "$RES/join1.err")"
+  assert_eq "$RC" 0 "join in the $1 root: $(grep -m1 "^pooljoin: error" "$RES/join1.err")"
   assert_eq "$(jqr .status)" ok
   assert_eq "$(statuses)" "detect=done install-ntp=done resolve=done gen-conf=done restart=done firewall=unchanged check=skipped web-redirect=skipped submit=skipped"
   # The release's package, with its own apt-get, from the local repository.
@@ -181,14 +183,21 @@ test_debian_11_joins_with_classic_ntp() {
   local clock_before
   clock_before=$(clock_discipline)
   join_root bullseye ntp /etc/ntp.conf /usr/lib/ntp/ntp-systemd-wrapper /etc/dhcp/dhclient-exit-hooks.d/ntp
-  assert_joined bullseye ntp /etc/ntp.conf /var/lib/ntp/ntp.drift
-  # DHCP's servers must not replace the pool server's upstreams when the image boots: with the
-  # lease's file in place (the hook wrote it), the packaged wrapper starts ntpd on /etc/ntp.conf.
-  # Debian 11's ntp has no IGNORE_DHCP: its wrapper and init script use /run/ntp.conf.dhcp
-  # whenever it exists.
+  # DHCP first (it does not depend on join's outcome): Debian 11's ntp has no IGNORE_DHCP, its
+  # wrapper (and init script) run /run/ntp.conf.dhcp whenever it exists. With the lease's file in
+  # place (the hook wrote it) the packaged wrapper starts ntpd on it, and the linter, reading
+  # what ntpd will run, says so and gives the manual fix.
   [ -f "$TEST_TMP/bullseye/upper/run/ntp.conf.dhcp" ] ||
     fail "the dhclient hook wrote no /run/ntp.conf.dhcp: $(cat "$RES/dhclient.log")"
-  assert_not_contains "$(cat "$RES/cmdline")" "ntp.conf.dhcp"
+  assert_contains "$(cat "$RES/cmdline")" "-c /run/ntp.conf.dhcp"
+  result lint
+  assert_eq "$RC" 1 "gen-conf --lint with the lease's file: $ERR"
+  assert_eq "$(jqr .file)" "$R/run/ntp.conf.dhcp"
+  assert_contains "$(jqr '.findings[] | select(.id == "dhcp.copy-in-force") | .message')" \
+    "ntpd will run at its next start /run/ntp.conf.dhcp, the copy a DHCP client wrote: its servers (192.0.2.53) replace the upstreams of /etc/ntp.conf"
+  assert_contains "$(jqr '.findings[] | select(.id == "dhcp.copy-in-force") | .fix')" \
+    "ntp's start script has no switch to ignore it: stop the DHCP client from asking for NTP servers"
+  assert_joined bullseye ntp /etc/ntp.conf /var/lib/ntp/ntp.drift
   assert_clock_discipline_kept "$clock_before"
 }
 
@@ -209,6 +218,9 @@ test_debian_13_joins_with_ntpsec() {
     fail "the dhclient hook wrote no /run/ntpsec/ntp.conf.dhcp: $(cat "$RES/dhclient.log")"
   assert_not_contains "$(cat "$RES/cmdline")" "ntp.conf.dhcp"
   assert_contains "$(cat "$RES/cmdline")" "-c /etc/ntpsec/ntp.conf"
+  result lint
+  assert_eq "$RC" 0 "gen-conf --lint with the lease's file: $ERR"
+  assert_eq "$(jqr '"\(.file) \(.upstreams) \(.verdict)"')" "$R/etc/ntpsec/ntp.conf 5 ok"
   assert_clock_discipline_kept "$clock_before"
 }
 

@@ -260,6 +260,7 @@ test_join_on_a_real_systemd_installs_enables_and_serves() {
 
   # The operator's part: pooljoin from the repository, then join, unattended.
   apt_in_container update
+  assert_not_contains "$("${CT[@]}" apt-cache policy)" "http"
   apt_in_container install pooljoin
   assert_eq "$("${CT[@]}" dpkg-query -W -f='${Version} ${db:Status-Abbrev}' pooljoin)" "$VERSION ii "
   "${CT[@]}" test ! -e /usr/sbin/ntpd || fail "ntpsec was installed before join"

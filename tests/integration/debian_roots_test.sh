@@ -14,10 +14,12 @@ require_root
 command -v dnsmasq >/dev/null || { echo "SKIP: dnsmasq is not installed (scripts/setup --test)"; exit 77; }
 
 # The zone, as in join_test: 0-3.de.pool.ntp.org and 0.europe.pool.ntp.org answer with addresses
-# of the namespace's loopback, where responders serve the time.
+# outside the namespace (a machine's own addresses are never its upstreams), where responders
+# serve the time; the DNS server is on the namespace's loopback.
 ZONE_ADDRESSES="185.255.40.1 185.255.41.1 185.255.42.1 185.255.43.1 185.255.44.1 185.255.50.1"
 make_netns NS roots
-for a in $ZONE_ADDRESSES; do ip -n "$NS" addr add "$a/32" dev lo; done
+# shellcheck disable=SC2086
+outside_of ZONE_NS "$NS" 1 $ZONE_ADDRESSES
 cat >"$TEST_TMP/hosts" <<'HOSTS'
 185.255.40.1 0.de.pool.ntp.org
 185.255.41.1 1.de.pool.ntp.org
@@ -33,7 +35,7 @@ NOCLOCK=(setpriv --bounding-set -sys_time --inh-caps -sys_time)
 on_exit kill $!
 serve=() delay=5
 for a in $ZONE_ADDRESSES; do serve+=("$a:123,delay=$delay") && delay=$((delay + 10)); done
-start_responder UPSTREAMS --netns "$NS" "${serve[@]}"
+start_responder UPSTREAMS --netns "$ZONE_NS" "${serve[@]}"
 for _ in $(seq 50); do
   [ -n "$(ip netns exec "$NS" dig +short +time=1 @127.0.0.1 0.de.pool.ntp.org 2>/dev/null)" ] && break
   sleep 0.1

@@ -274,19 +274,25 @@ run_tests() {
 }
 
 # clock_discipline: the kernel's clock-discipline state, read with adjtimex(2) modes=0 (which
-# changes nothing): "offset=N freq=N status=N maxerror=N". Tests running a real ntpd compare it
-# before and after: offset, freq and status must not move (maxerror only grows by itself).
+# changes nothing): "offset=N freq=N status=N constant=N tick=N maxerror=N". Tests running a
+# real ntpd compare it before and after: all but maxerror must not move (maxerror only grows by
+# itself).
 clock_discipline() {
   python3 - <<'PY'
 import ctypes
+class Timeval(ctypes.Structure):
+    _fields_ = [("sec", ctypes.c_long), ("usec", ctypes.c_long)]
 class Timex(ctypes.Structure):
     _fields_ = [("modes", ctypes.c_uint), ("offset", ctypes.c_long), ("freq", ctypes.c_long),
                 ("maxerror", ctypes.c_long), ("esterror", ctypes.c_long), ("status", ctypes.c_int),
+                ("constant", ctypes.c_long), ("precision", ctypes.c_long),
+                ("tolerance", ctypes.c_long), ("time", Timeval), ("tick", ctypes.c_long),
                 ("rest", ctypes.c_byte * 256)]
 t = Timex()
 if ctypes.CDLL(None, use_errno=True).adjtimex(ctypes.byref(t)) < 0:
     raise SystemExit("adjtimex failed: errno %d" % ctypes.get_errno())
-print("offset=%d freq=%d status=%d maxerror=%d" % (t.offset, t.freq, t.status, t.maxerror))
+print("offset=%d freq=%d status=%d constant=%d tick=%d maxerror=%d"
+      % (t.offset, t.freq, t.status, t.constant, t.tick, t.maxerror))
 PY
 }
 

@@ -104,8 +104,8 @@ StepOutcome join_install(JoinRun& j) {
     throw Stop{to_int(ExitCode::usage), "declined: replacing " + plan.removes.front(), true};
   }
   ConsoleEvents events(j.ctx.console);
-  j.facts.daemons_installed =
-      value_or_throw(apply_install(plan, j.ctx.effects, events.events())).installed;
+  value_or_throw(apply_install(plan, j.ctx.effects, events.events()));
+  j.refresh_daemons();
   return {"done", "installed " + plan.spec.package, to_json(plan)};
 }
 

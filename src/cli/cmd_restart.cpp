@@ -211,6 +211,7 @@ StepOutcome join_restart(JoinRun& j) {
                            outcome.first.failure)};
   }
   j.driver.state().restart_pending = false;
+  j.refresh_daemons();
   return {"done",
           plan.live ? j.spec.service + " restarted and answering"
                     : j.spec.service + " enabled at boot in the image; it starts when it boots",

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "pooljoin/detect.hpp"
 #include "pooljoin/interrupt.hpp"
 #include "pooljoin/selection.hpp"
 #include "pooljoin/zones.hpp"
@@ -198,6 +199,11 @@ void JoinDriver::report(const std::string& status) {
 void JoinRun::resume_with(const std::string& option, const std::string& value) {
   driver.resume_words().push_back(option);
   if (!value.empty()) driver.resume_words().push_back(value);
+}
+
+void JoinRun::refresh_daemons() {
+  facts.daemons_installed = detect_installed_daemons(ctx.fs);
+  facts.daemons_running = detect_running_daemons(ctx.fs, facts.daemons_installed);
 }
 
 }  // namespace pooljoin::cli

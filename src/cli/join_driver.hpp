@@ -100,7 +100,7 @@ struct JoinRun {
   const JoinOptions& options;
   JoinDriver driver;
   const bool dry;
-  SystemFacts facts;  // gathered once; install-ntp's outcome updates the daemons installed
+  SystemFacts facts;  // gathered once; the daemons read again after install-ntp and restart
   DaemonSpec spec{};
   bool installed_now = false;  // the daemon was (in a dry run: would be) installed by this run
   std::optional<Selection> selection;
@@ -108,6 +108,10 @@ struct JoinRun {
 
   // Adds words to the command that resumes the run.
   void resume_with(const std::string& option, const std::string& value = {});
+  // Reads the daemons installed and running again: install-ntp's package manager removes and
+  // starts some (a postinst starts ntpsec, timesyncd goes), restart stops and starts others, and
+  // the later steps (check, submit's pre-flight) judge what runs now.
+  void refresh_daemons();
 };
 
 // Each step as join runs it, defined with the step's subcommand (cmd_<step>.cpp): the same

@@ -346,8 +346,11 @@ Result<std::string> check_with_daemon(const RootedFs& fs, ProcessRunner& runner,
                   "the previous file is unchanged; see ntpd's words below",
                   last_lines(text.empty() ? result->err + result->out : text, 15));
     }
-    bool parsed = text.find("readconfig: parsing file") != std::string::npos &&
-                  text.find("Listen") != std::string::npos;
+    // Both open their sockets ("Listen normally on", "Listen and drop on") once the config is
+    // read; ntpsec also says when it began to read it, classic ntpd (4.2.8) does not.
+    bool parsed =
+        text.find("Listen") != std::string::npos &&
+        (daemon == Daemon::ntp || text.find("readconfig: parsing file") != std::string::npos);
     if (!parsed) continue;
     auto errors = ntpd_config_errors(text);
     if (!errors.empty()) {

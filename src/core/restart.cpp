@@ -46,6 +46,16 @@ std::string first_existing(const RootedFs& fs, std::initializer_list<const char*
   return {};
 }
 
+// The unit file that masks `service` (a link to /dev/null where systemd looks first); nullopt
+// when it is not masked.
+std::optional<std::string> systemd_mask(const RootedFs& fs, const std::string& service) {
+  for (const char* dir : {"/etc/systemd/system", "/run/systemd/system"}) {
+    const std::string unit = fmt::format("{}/{}.service", dir, service);
+    if (fs.read_link(unit) == "/dev/null") return unit;
+  }
+  return std::nullopt;
+}
+
 struct InitCommands {
   std::vector<Command> enable, restart, stop_other;
   std::vector<std::string> notes;
@@ -242,6 +252,16 @@ Result<RestartPlan> plan_restart(const SystemFacts& facts, const RootedFs& fs,
   plan.live = fs.is_live();
   plan.answer_timeout = request.answer_timeout;
   plan.init = request.init ? *request.init : plan.live ? facts.init : image_init_system(facts, fs);
+  if (plan.init == InitSystem::systemd) {
+    if (auto mask = systemd_mask(fs, spec->service)) {
+      // systemctl would refuse to start it, and the failure is not the config's: nothing is
+      // rolled back, and the running daemon (masking does not stop it) keeps its old config.
+      return fail(ExitCode::unavailable, fmt::format("{}.service is masked", spec->service),
+                  fmt::format("{} links to /dev/null", fs.host(*mask).string()),
+                  fmt::format("if {} is meant to run, `systemctl unmask {}` and run pooljoin again",
+                              spec->service, spec->service));
+    }
+  }
 
   // Two daemons cannot both serve UDP 123: every other time service goes.
   std::vector<std::string> others;

@@ -210,6 +210,21 @@ TEST_CASE("restart in an image: enable at boot, disable the others, start nothin
   }
 }
 
+TEST_CASE("restart: a masked unit is named with its fix before anything runs", "[restart]") {
+  auto root =
+      image({kDebian12, "/usr/sbin/ntpd", "/usr/sbin/ntpkeygen", "/usr/lib/systemd/systemd"});
+  std::filesystem::create_directories(root->path() / "etc/systemd/system");
+  std::filesystem::create_symlink("/dev/null", root->path() / "etc/systemd/system/ntpsec.service");
+  auto plan = plan_for(*root);
+  REQUIRE_FALSE(plan);
+  CHECK(plan.error().code == ExitCode::unavailable);
+  CHECK(plan.error().what == "ntpsec.service is masked");
+  CHECK_THAT(plan.error().fix, Catch::Contains("`systemctl unmask ntpsec`"));
+  // Unmasked: planned as usual.
+  std::filesystem::remove(root->path() / "etc/systemd/system/ntpsec.service");
+  CHECK(plan_for(*root));
+}
+
 TEST_CASE("restart refuses what it cannot do, with the exit code", "[restart]") {
   auto no_daemon = image({kDebian12, "/etc/init.d/ntpsec"});
   auto plan = plan_for(*no_daemon);

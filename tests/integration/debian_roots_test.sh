@@ -16,18 +16,11 @@ command -v dnsmasq >/dev/null || { echo "SKIP: dnsmasq is not installed (scripts
 # The zone, as in join_test: 0-3.de.pool.ntp.org and 0.europe.pool.ntp.org answer with addresses
 # outside the namespace (a machine's own addresses are never its upstreams), where responders
 # serve the time; the DNS server is on the namespace's loopback.
-ZONE_ADDRESSES="185.255.40.1 185.255.41.1 185.255.42.1 185.255.43.1 185.255.44.1 185.255.50.1"
+ZONE_ADDRESSES=$DE_ZONE_ADDRESSES
 make_netns NS roots
 # shellcheck disable=SC2086
 outside_of ZONE_NS "$NS" 1 $ZONE_ADDRESSES
-cat >"$TEST_TMP/hosts" <<'HOSTS'
-185.255.40.1 0.de.pool.ntp.org
-185.255.41.1 1.de.pool.ntp.org
-185.255.42.1 2.de.pool.ntp.org
-185.255.43.1 3.de.pool.ntp.org
-185.255.44.1 3.de.pool.ntp.org
-185.255.50.1 0.europe.pool.ntp.org
-HOSTS
+de_zone_hosts "$TEST_TMP/hosts"
 NOCLOCK=(setpriv --bounding-set -sys_time --inh-caps -sys_time)
 "${NOCLOCK[@]}" ip netns exec "$NS" dnsmasq --keep-in-foreground --port=53 --listen-address=127.0.0.1 \
   --bind-interfaces --conf-file=/dev/null --no-resolv --no-hosts --addn-hosts="$TEST_TMP/hosts" \

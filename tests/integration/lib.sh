@@ -306,3 +306,17 @@ assert_clock_discipline_kept() {
   [ "${now##*maxerror=}" -ge "${1##*maxerror=}" ] ||
     echo "  note: kernel maxerror was reset (${1##*maxerror=} -> ${now##*maxerror=}) by an ntpd of this machine"
 }
+
+# The zone the join tests resolve (--country de): its servers' addresses, outside the machine's
+# namespace, and de_zone_hosts FILE, the dnsmasq hosts file that names them.
+DE_ZONE_ADDRESSES="185.255.40.1 185.255.41.1 185.255.42.1 185.255.43.1 185.255.44.1 185.255.50.1"
+de_zone_hosts() {
+  cat >"$1" <<'HOSTS'
+185.255.40.1 0.de.pool.ntp.org
+185.255.41.1 1.de.pool.ntp.org
+185.255.42.1 2.de.pool.ntp.org
+185.255.43.1 3.de.pool.ntp.org
+185.255.44.1 3.de.pool.ntp.org
+185.255.50.1 0.europe.pool.ntp.org
+HOSTS
+}

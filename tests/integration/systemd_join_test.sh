@@ -37,17 +37,10 @@ VERSION=$(cat "$POOLJOIN_FIXTURES/../../VERSION")
 # it by.
 CT_ADDRESS=185.255.60.1
 GATEWAY=185.255.60.254
-ZONE_ADDRESSES="185.255.40.1 185.255.41.1 185.255.42.1 185.255.43.1 185.255.44.1 185.255.50.1"
+ZONE_ADDRESSES=$DE_ZONE_ADDRESSES
 make_netns OUTSIDE sdo
 for a in $ZONE_ADDRESSES $GATEWAY; do ip -n "$OUTSIDE" addr add "$a/32" dev lo; done
-cat >"$TEST_TMP/hosts" <<'HOSTS'
-185.255.40.1 0.de.pool.ntp.org
-185.255.41.1 1.de.pool.ntp.org
-185.255.42.1 2.de.pool.ntp.org
-185.255.43.1 3.de.pool.ntp.org
-185.255.44.1 3.de.pool.ntp.org
-185.255.50.1 0.europe.pool.ntp.org
-HOSTS
+de_zone_hosts "$TEST_TMP/hosts"
 # Everything that does not run in the container runs without CAP_SYS_TIME.
 NOCLOCK=(setpriv --bounding-set -sys_time --inh-caps -sys_time)
 "${NOCLOCK[@]}" ip netns exec "$OUTSIDE" dnsmasq --keep-in-foreground --port=53 \

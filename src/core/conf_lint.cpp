@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "pooljoin/config_text.hpp"
 #include "pooljoin/detect.hpp"
 #include "pooljoin/dhcp.hpp"
 #include "pooljoin/fs.hpp"
@@ -28,58 +29,6 @@ constexpr const char* kRecommendedRestrict =
     "restrict default kod limited nomodify notrap nopeer noquery";
 constexpr const char* kRecommendedRestrict6 =
     "restrict -6 default kod limited nomodify notrap nopeer noquery";
-
-struct Directive {
-  int line = 0;
-  std::string text;                // the line without its comment, trimmed
-  std::vector<std::string> words;  // words[0] lowercased
-  bool has(std::string_view word) const {
-    return std::find(words.begin() + 1, words.end(), word) != words.end();
-  }
-};
-
-std::vector<Directive> directives(std::string_view text, Daemon daemon) {
-  std::vector<Directive> result;
-  int number = 0;
-  while (!text.empty() || number == 0) {
-    ++number;
-    auto nl = text.find('\n');
-    std::string line(text.substr(0, nl));
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    if (daemon == Daemon::chrony) {
-      // chrony: a line whose first character is one of these is a comment.
-      auto first = line.find_first_not_of(" \t\r");
-      if (first != std::string::npos &&
-          std::string_view("#%;!").find(line[first]) != std::string_view::npos) {
-        line.clear();
-      }
-    } else if (auto hash = line.find('#'); hash != std::string::npos) {
-      line.erase(hash);
-    }
-    Directive d{number, {}, {}};
-    std::size_t pos = 0;
-    while (pos < line.size()) {
-      auto start = line.find_first_not_of(" \t\r", pos);
-      if (start == std::string::npos) break;
-      auto end = line.find_first_of(" \t\r", start);
-      d.words.push_back(line.substr(start, end - start));
-      pos = end == std::string::npos ? line.size() : end;
-    }
-    if (!d.words.empty()) {
-      auto first = line.find_first_not_of(" \t\r");
-      auto last = line.find_last_not_of(" \t\r");
-      d.text = line.substr(first, last - first + 1);
-      d.words[0] = lower(d.words[0]);
-      for (std::size_t i = 1; i < d.words.size(); ++i) {
-        // Flags and keywords; addresses and names are compared lowercased too.
-        d.words[i] = lower(d.words[i]);
-      }
-      result.push_back(std::move(d));
-    }
-    if (nl == std::string_view::npos) break;
-  }
-  return result;
-}
 
 std::string quote(const Directive& d) {
   std::string text = d.text.size() > kQuoteLimit ? d.text.substr(0, kQuoteLimit) + "..." : d.text;

@@ -45,6 +45,10 @@ struct RestartPlan {
   std::vector<Command> enable;   // start the daemon at boot
   std::vector<Command> restart;  // (re)start it now
   std::chrono::seconds answer_timeout = kDefaultAnswerTimeout;
+  // Read-only, while waiting for the answer (systemd only): the unit's state, so that a daemon
+  // that has already failed ends the wait at once, and the last lines of its journal to say why.
+  std::optional<Command> unit_state;
+  std::optional<Command> unit_log;
   std::vector<std::string> notes;
 
   // Every command, in the order they run.

@@ -19,6 +19,24 @@ constexpr auto kInitCommandTimeout = std::chrono::seconds(120);
 // How long one loopback query waits, and the pause after a refused one (nothing listening yet).
 constexpr auto kProbeTimeout = std::chrono::milliseconds(1000);
 constexpr auto kProbePause = std::chrono::milliseconds(250);
+// How long `systemctl is-active` and journalctl may take, and the journal lines a failed unit's
+// report quotes.
+constexpr auto kUnitQueryTimeout = std::chrono::seconds(10);
+constexpr int kUnitLogLines = 5;
+
+// Whether `systemctl is-active` says the unit has stopped for good: "failed" (it exited with an
+// error, or was killed), or "inactive" (it exited by itself). "activating" (still starting, or
+// waiting to be restarted by Restart=) is waited for.
+bool unit_has_stopped(std::string_view state) {
+  return state == "failed" || state == "inactive";
+}
+
+std::string first_word(std::string_view text) {
+  auto start = text.find_first_not_of(" \t\r\n");
+  if (start == std::string_view::npos) return {};
+  auto end = text.find_first_of(" \t\r\n", start);
+  return std::string(text.substr(start, end == std::string_view::npos ? end : end - start));
+}
 
 // Where runit distributions keep the service directories, and the directories runsvdir watches
 // (Void, Artix, Debian's runit).
@@ -58,6 +76,7 @@ std::optional<std::string> systemd_mask(const RootedFs& fs, const std::string& s
 
 struct InitCommands {
   std::vector<Command> enable, restart, stop_other;
+  std::optional<Command> state, log;
   std::vector<std::string> notes;
 };
 
@@ -71,6 +90,9 @@ Result<InitCommands> init_commands(InitSystem init, const RootedFs& fs, const st
     case InitSystem::systemd:
       c.enable.push_back({{"systemctl", "enable", service}});
       c.restart.push_back({{"systemctl", "restart", service}});
+      c.state = Command{{"systemctl", "is-active", service}};
+      c.log = Command{{"journalctl", "--unit", service, "--lines", std::to_string(kUnitLogLines),
+                       "--no-pager", "--output", "cat", "--since", "-5min"}};
       for (const auto& other : others) {
         if (live) c.stop_other.push_back({{"systemctl", "stop", other}});
         c.stop_other.push_back({{"systemctl", "disable", other}});
@@ -197,6 +219,26 @@ Result<RestartAttempt> attempt(const RestartPlan& plan, Effects& effects,
       return tl::unexpected(std::move(answer.error()));
     }
     last = answer.error().why.empty() ? answer.error().what : answer.error().why;
+    // The unit may already have failed: no answer will come, and its state says more than the
+    // port does.
+    if (plan.unit_state) {
+      auto state = effects.runner.run(*plan.unit_state, {kUnitQueryTimeout});
+      std::string word = state ? first_word(state->out) : std::string();
+      if (unit_has_stopped(word)) {
+        events.on_waiting("");
+        result.waited = waited();
+        result.failure = fmt::format("{}.service is {} after the restart (`{}`)", plan.spec.service,
+                                     word, display(*plan.unit_state));
+        if (plan.unit_log) {
+          auto log = effects.runner.run(*plan.unit_log, {kUnitQueryTimeout});
+          if (log && log->ok()) {
+            if (auto tail = log->output_tail(kUnitLogLines); !tail.empty())
+              result.failure += ": " + tail;
+          }
+        }
+        return result;
+      }
+    }
     // A refused query comes back at once: pause before the next one.
     if (remaining(clock, deadline) > kProbePause) {
       if (auto slept = clock.sleep_for(kProbePause, "the wait for the daemon to answer"); !slept) {
@@ -287,6 +329,10 @@ Result<RestartPlan> plan_restart(const SystemFacts& facts, const RootedFs& fs,
     plan.enable.push_back(in_root(fs, std::move(c)));
   for (auto& c : commands->restart)
     plan.restart.push_back(in_root(fs, std::move(c)));
+  if (plan.live) {
+    plan.unit_state = std::move(commands->state);
+    plan.unit_log = std::move(commands->log);
+  }
   plan.notes = std::move(commands->notes);
   if (!plan.live) {
     plan.notes.push_back(fmt::format(

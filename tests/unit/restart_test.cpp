@@ -359,3 +359,58 @@ TEST_CASE("apply_restart: a failing restart command, and no rollback without a b
         "/etc/ntpsec/ntp.conf was not written by `pooljoin gen-conf`, so pooljoin leaves it alone");
   CHECK(test::read_text(theirs->path() / "etc/ntpsec/ntp.conf") == "# hand-written\n");
 }
+
+TEST_CASE("apply_restart: a systemd unit that has failed ends the wait at once, with its journal",
+          "[restart]") {
+  const std::string good = std::string(kGeneratedMarker) + " earlier\nserver 192.0.2.1 iburst\n";
+  const std::string broken = std::string(kGeneratedMarker) + " later\nnts enable\n";
+  auto root = image({"/etc/ntpsec/ntp.conf=" + broken,
+                     "/etc/ntpsec/ntp.conf.pooljoin-20261126T022640Z.bak=" + good});
+  test::FakeEffects fx(root->path());
+  answers_when(fx, good);
+  // The unit is "failed" while the broken config is in place, "active" once the good one is back.
+  fx.runner.answer = [&fx, good](const Command& command) {
+    ProcessResult result;
+    if (command.argv[0] == "systemctl" && command.argv[1] == "is-active") {
+      bool up = fx.fs().read("/etc/ntpsec/ntp.conf") == good;
+      result.out = up ? "active\n" : "failed\n";
+      result.exit_code = up ? 0 : 3;
+    } else if (command.argv[0] == "journalctl") {
+      result.out =
+          "ntpd[81]: NTSs: certificate file /etc/ntpsec/cert.pem: No such file\n"
+          "ntpd[81]: NTSs: exiting\n";
+    }
+    return result;
+  };
+  auto plan = live_plan();
+  plan.init = InitSystem::systemd;
+  plan.answer_timeout = std::chrono::seconds(20);
+  plan.restart = {{{"systemctl", "restart", "ntpsec"}}};
+  plan.unit_state = Command{{"systemctl", "is-active", "ntpsec"}};
+  plan.unit_log = Command{{"journalctl", "--unit", "ntpsec"}};
+  auto outcome = apply_restart(plan, fx.effects());
+  REQUIRE(outcome);
+  CHECK_FALSE(outcome->ok());
+  CHECK(outcome->first.failure ==
+        "ntpsec.service is failed after the restart (`systemctl is-active ntpsec`): "
+        "ntpd[81]: NTSs: certificate file /etc/ntpsec/cert.pem: No such file\n"
+        "ntpd[81]: NTSs: exiting");
+  // One query, then the unit's state: not the 20 s the answer was given.
+  CHECK(outcome->first.waited < std::chrono::seconds(1));
+  CHECK(fx.clock.slept == std::chrono::milliseconds(0));
+  CHECK(outcome->restored_from == "/etc/ntpsec/ntp.conf.pooljoin-20261126T022640Z.bak");
+  REQUIRE(outcome->after_rollback);
+  CHECK(outcome->after_rollback->ok());
+}
+
+TEST_CASE("restart on systemd watches the unit while it waits; an image has nothing to watch",
+          "[restart]") {
+  auto root =
+      image({kDebian12, "/usr/sbin/ntpd", "/usr/sbin/ntpkeygen", "/usr/lib/systemd/systemd"});
+  auto plan = plan_for(*root);
+  REQUIRE(plan);
+  CHECK(plan->init == InitSystem::systemd);
+  // Not live (a --root image): nothing is started, so nothing is watched.
+  CHECK_FALSE(plan->unit_state);
+  CHECK_FALSE(plan->unit_log);
+}

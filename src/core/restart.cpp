@@ -91,8 +91,11 @@ Result<InitCommands> init_commands(InitSystem init, const RootedFs& fs, const st
       c.enable.push_back({{"systemctl", "enable", service}});
       c.restart.push_back({{"systemctl", "restart", service}});
       c.state = Command{{"systemctl", "is-active", service}};
-      c.log = Command{{"journalctl", "--unit", service, "--lines", std::to_string(kUnitLogLines),
-                       "--no-pager", "--output", "cat", "--since", "-5min"}};
+      // Its warnings and errors of the last minutes: the daemon's start-up notes would crowd out
+      // why it ended.
+      c.log = Command{{"journalctl", "--unit", service, "--priority", "warning", "--lines",
+                       std::to_string(kUnitLogLines), "--no-pager", "--output", "cat", "--since",
+                       "-2min"}};
       for (const auto& other : others) {
         if (live) c.stop_other.push_back({{"systemctl", "stop", other}});
         c.stop_other.push_back({{"systemctl", "disable", other}});
@@ -229,13 +232,14 @@ Result<RestartAttempt> attempt(const RestartPlan& plan, Effects& effects,
         result.waited = waited();
         result.failure = fmt::format("{}.service is {} after the restart (`{}`)", plan.spec.service,
                                      word, display(*plan.unit_state));
+        std::string tail;
         if (plan.unit_log) {
           auto log = effects.runner.run(*plan.unit_log, {kUnitQueryTimeout});
-          if (log && log->ok()) {
-            if (auto tail = log->output_tail(kUnitLogLines); !tail.empty())
-              result.failure += ": " + tail;
-          }
+          if (log && log->ok()) tail = log->output_tail(kUnitLogLines);
         }
+        // The journal may not hold the last words yet: then say where they will be.
+        result.failure +=
+            tail.empty() ? fmt::format("; see `journalctl -u {}`", plan.spec.service) : ": " + tail;
         return result;
       }
     }

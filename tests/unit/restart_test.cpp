@@ -1,5 +1,6 @@
 #include "pooljoin/restart.hpp"
 
+#include <fstream>
 #include <functional>
 
 #include "fakes.hpp"
@@ -401,6 +402,15 @@ TEST_CASE("apply_restart: a systemd unit that has failed ends the wait at once, 
   CHECK(outcome->restored_from == "/etc/ntpsec/ntp.conf.pooljoin-20261126T022640Z.bak");
   REQUIRE(outcome->after_rollback);
   CHECK(outcome->after_rollback->ok());
+
+  // A journal that has nothing yet: where to look instead.
+  std::ofstream(root->path() / "etc/ntpsec/ntp.conf", std::ios::trunc) << broken;
+  plan.unit_log.reset();
+  outcome = apply_restart(plan, fx.effects());
+  REQUIRE(outcome);
+  CHECK(outcome->first.failure ==
+        "ntpsec.service is failed after the restart (`systemctl is-active ntpsec`); see "
+        "`journalctl -u ntpsec`");
 }
 
 TEST_CASE("restart on systemd watches the unit while it waits; an image has nothing to watch",

@@ -67,6 +67,9 @@ struct ConfigRequest {
   bool leapfile = false;          // the distribution's leap-second data exists: reference it
   std::string generated_at;       // RFC 3339 UTC time for the header
   std::string origin;             // where the servers come from, for the header
+  // The operator's lines carried from the previous config (config_keep.hpp), each validated
+  // there; rendered at the end under kKeptHeading.
+  std::vector<std::string> kept;
 };
 
 // The system path of the leap-second data the daemon would read (ntpd: the leapfile; chrony:

@@ -155,6 +155,9 @@ void add_gen_conf_options(CLI::App& app, GenConfOptions& options) {
   app.add_flag("--force", options.force, "Accept fewer than 4 or more than 7 upstream servers");
   app.add_flag("--no-daemon-check", options.no_daemon_check,
                "Write the config without having the daemon check it first");
+  app.add_flag("--fresh", options.fresh,
+               "Keep none of the previous config's own lines (statistics, keys, NTS, reference "
+               "clocks, interfaces): by default they are carried into the new file");
 }
 
 void add_restart_options(CLI::App& app, RestartOptions& options) {
@@ -277,6 +280,7 @@ std::vector<std::string> resume_words(const JoinOptions& o) {
     words.insert(words.end(), {"--candidates-file", o.resolve.candidates_file});
   for (const auto& upstream : o.gen_conf.upstreams)
     words.insert(words.end(), {"--upstream", upstream.address});
+  if (o.gen_conf.fresh) words.push_back("--fresh");
   return words;
 }
 

@@ -272,6 +272,14 @@ Result<std::string> render_config(const std::filesystem::path& templates_dir,
     servers.push_back(entry);
   }
   data.set("servers", servers);
+  mustache::data kept{mustache::data::type::list};
+  for (const auto& line : request.kept) {
+    mustache::data entry;
+    entry.set("text", line);
+    kept.push_back(entry);
+  }
+  data.set("has_kept", mustache_bool(!request.kept.empty()));
+  data.set("kept", kept);
   return render_template(templates_dir,
                          fmt::format("{}.conf.mustache", to_string(request.spec.daemon)), data);
 }

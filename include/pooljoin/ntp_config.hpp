@@ -28,6 +28,7 @@ inline constexpr std::string_view kGeneratedMarker = "# Written by pooljoin gen-
 struct Upstream {
   std::string address;  // an IP literal or a hostname: exactly the word that follows `server`
   std::string note{};  // a hostname said in a comment beside it ("resolved from ..."); may be empty
+  bool local_network = false;  // a private address (an operator's server on the local network)
   bool operator==(const Upstream&) const = default;
 };
 
@@ -37,7 +38,8 @@ bool is_pool_ntp_name(std::string_view host);
 // One --upstream value: an IPv4/IPv6 literal or a hostname of valid labels, nothing else (no
 // spaces, quotes, line breaks, ports or options). Refuses pool.ntp.org names (a pool server
 // must pin its upstreams), loopback, unspecified and multicast addresses (127.127.x.x would be
-// a reference clock). ExitCode::usage with the reason.
+// a reference clock). ExitCode::usage with the reason. A private address (RFC 1918, CGNAT, ULA)
+// is accepted, marked local_network: an operator's own server, a GPS clock on the LAN.
 Result<Upstream> parse_upstream(std::string_view text);
 
 // The servers of a selection saved by `resolve`, each pinned by address, its host name (when a

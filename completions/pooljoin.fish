@@ -78,7 +78,7 @@ complete -c pooljoin -n '__pooljoin_using install-ntp' -l lock-timeout -x -d 'Se
 # resolve
 complete -c pooljoin -n '__pooljoin_using resolve' -l country -x -d 'ISO 3166 country whose pool zone to use (default: from the system\'s time zone)'
 complete -c pooljoin -n '__pooljoin_using resolve' -l servers -x -d 'How many upstream servers to select (the pool asks 4 to 7)'
-complete -c pooljoin -n '__pooljoin_using resolve' -l candidate -x -d 'Also consider this server (host name or address); repeatable'
+complete -c pooljoin -n '__pooljoin_using resolve' -l candidate -x -d 'Also consider this server (host name or address; a private address is taken as a server on the local network); repeatable'
 complete -c pooljoin -n '__pooljoin_using resolve' -l candidates-file -r -F -d 'Also consider the servers in FILE, one per line (# comments)'
 complete -c pooljoin -n '__pooljoin_using resolve' -l dns-server -x -d 'Ask this DNS server instead of /etc/resolv.conf; repeatable'
 complete -c pooljoin -n '__pooljoin_using resolve' -l dns-timeout -x -d 'Milliseconds a DNS server has to answer each try'
@@ -91,7 +91,7 @@ complete -c pooljoin -n '__pooljoin_using resolve' -l interval -x -d 'Pause betw
 complete -c pooljoin -n '__pooljoin_using resolve' -l timeout -x -d 'How long to wait for each reply (the monitors wait 3s; 10ms to 1m)'
 
 # gen-conf
-complete -c pooljoin -n '__pooljoin_using gen-conf' -l upstream -x -d 'An upstream server by address (repeat 4 to 7 times, or separate with commas); default: the selection saved by `pooljoin resolve`'
+complete -c pooljoin -n '__pooljoin_using gen-conf' -l upstream -x -d 'An upstream server by address (repeat 4 to 7 times, or separate with commas; a private address is a server on the local network); default: the selection saved by `pooljoin resolve`'
 complete -c pooljoin -n '__pooljoin_using gen-conf' -l force -d 'Accept fewer than 4 or more than 7 upstream servers'
 complete -c pooljoin -n '__pooljoin_using gen-conf' -l no-daemon-check -d 'Write the config without having the daemon check it first'
 complete -c pooljoin -n '__pooljoin_using gen-conf' -l fresh -d 'Keep none of the previous config\'s own lines (statistics, keys, NTS, reference clocks, interfaces): by default they are carried into the new file'
@@ -142,7 +142,7 @@ complete -c pooljoin -n '__pooljoin_using join' -l daemon -x -a 'auto ntpsec ntp
 complete -c pooljoin -n '__pooljoin_using join' -l lock-timeout -x -d 'Seconds to wait for another package manager run to finish'
 complete -c pooljoin -n '__pooljoin_using join' -l country -x -d 'ISO 3166 country whose pool zone to use (default: from the system\'s time zone)'
 complete -c pooljoin -n '__pooljoin_using join' -l servers -x -d 'How many upstream servers to select (the pool asks 4 to 7)'
-complete -c pooljoin -n '__pooljoin_using join' -l candidate -x -d 'Also consider this server (host name or address); repeatable'
+complete -c pooljoin -n '__pooljoin_using join' -l candidate -x -d 'Also consider this server (host name or address; a private address is taken as a server on the local network); repeatable'
 complete -c pooljoin -n '__pooljoin_using join' -l candidates-file -r -F -d 'Also consider the servers in FILE, one per line (# comments)'
 complete -c pooljoin -n '__pooljoin_using join' -l dns-server -x -d 'Ask this DNS server instead of /etc/resolv.conf; repeatable'
 complete -c pooljoin -n '__pooljoin_using join' -l dns-timeout -x -d 'Milliseconds a DNS server has to answer each try'
@@ -154,7 +154,7 @@ complete -c pooljoin -n '__pooljoin_using join' -l samples -x -d 'Queries per ad
 complete -c pooljoin -n '__pooljoin_using join' -l interval -x -d 'Pause between the queries to one address (the monitors wait 2s; at most 1m)'
 complete -c pooljoin -n '__pooljoin_using join' -l timeout -x -d 'How long to wait for each reply (the monitors wait 3s; 10ms to 1m)'
 complete -c pooljoin -n '__pooljoin_using join' -l refresh -d 'Choose the upstream servers again even when a selection is saved'
-complete -c pooljoin -n '__pooljoin_using join' -l upstream -x -d 'An upstream server by address (repeat 4 to 7 times, or separate with commas); default: the selection saved by `pooljoin resolve`'
+complete -c pooljoin -n '__pooljoin_using join' -l upstream -x -d 'An upstream server by address (repeat 4 to 7 times, or separate with commas; a private address is a server on the local network); default: the selection saved by `pooljoin resolve`'
 complete -c pooljoin -n '__pooljoin_using join' -l force -d 'Accept fewer than 4 or more than 7 upstream servers'
 complete -c pooljoin -n '__pooljoin_using join' -l no-daemon-check -d 'Write the config without having the daemon check it first'
 complete -c pooljoin -n '__pooljoin_using join' -l fresh -d 'Keep none of the previous config\'s own lines (statistics, keys, NTS, reference clocks, interfaces): by default they are carried into the new file'

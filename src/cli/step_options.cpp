@@ -87,7 +87,8 @@ void add_resolve_options(CLI::App& app, ResolveOptions& options) {
                  "How many upstream servers to select (the pool asks 4 to 7)")
       ->check(CLI::Range(kMinUpstreams, kMaxUpstreams));
   app.add_option("--candidate", options.candidates,
-                 "Also consider this server (host name or address); repeatable")
+                 "Also consider this server (host name or address; a private address is taken "
+                 "as a server on the local network); repeatable")
       ->check(host_validator())
       ->type_name("HOST");
   app.add_option("--candidates-file", options.candidates_file,
@@ -142,8 +143,9 @@ void add_gen_conf_options(CLI::App& app, GenConfOptions& options) {
            for (const auto& value : values)
              options.upstreams.push_back(*parse_upstream(value));
          },
-         "An upstream server by address (repeat 4 to 7 times, or separate with commas); "
-         "default: the selection saved by `pooljoin resolve`")
+         "An upstream server by address (repeat 4 to 7 times, or separate with commas; a "
+         "private address is a server on the local network); default: the selection saved by "
+         "`pooljoin resolve`")
       ->type_name("ADDR")
       ->delimiter(',')
       ->check(CLI::Validator(

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "pooljoin/config_keep.hpp"
 #include "pooljoin/daemons.hpp"
 #include "pooljoin/detect.hpp"
 #include "pooljoin/dhcp.hpp"
@@ -33,6 +34,7 @@ struct GenConfRequest {
   std::optional<Selection> selection;
   bool selection_saved = true;
   bool force = false;  // accept fewer than 4 or more than 7 servers
+  bool fresh = false;  // keep none of the previous config's lines (config_keep.hpp)
   ConfigTarget target = ConfigTarget::daemon_config;
   std::string output;        // the host path for ConfigTarget::file (absolute)
   std::string generated_at;  // RFC 3339 UTC, for the header
@@ -51,8 +53,12 @@ struct GenConfPlan {
   std::string shown;  // the path as the operator knows it (the host path); "-" for stdout
   std::optional<std::string> current;  // the file it replaces; nullopt when there is none
   std::string diff;                    // unified diff from `current`; empty when none or equal
-  std::vector<std::string> notes;      // worth knowing (no leap-second file)
-  std::vector<std::string> warnings;   // worth a warning (a count allowed only by --force)
+  // The previous config's lines carried into `text` (its kept section) and those left out, each
+  // with the reason; the notes name the dropped ones' line numbers.
+  std::vector<KeptLine> kept;
+  std::vector<DroppedLine> dropped;
+  std::vector<std::string> notes;     // worth knowing (no leap-second file)
+  std::vector<std::string> warnings;  // worth a warning (a count allowed only by --force)
   // For the daemon's config: the start settings edit that keeps DHCP from replacing the
   // upstreams (IGNORE_DHCP="yes" on Debian's ntpsec), written with the config; nullopt when none
   // is needed or possible.

@@ -47,6 +47,11 @@ class IpAddress {
   AddressScope scope() const;
   // Why the address is not global unicast ("private (RFC 1918)", ...); empty when it is.
   std::string_view non_global_reason() const;
+  // A private network's (RFC 1918, carrier-grade NAT, IPv6 ULA): the operator's own network.
+  bool is_local_network() const {
+    const auto s = scope();
+    return s == AddressScope::private_network || s == AddressScope::unique_local;
+  }
 
   // Whether the first `bits` bits equal those of `prefix` (same family).
   bool in_prefix(const IpAddress& prefix, unsigned bits) const;

@@ -28,6 +28,7 @@ inline constexpr std::string_view kGeneratedMarker = "# Written by pooljoin gen-
 struct Upstream {
   std::string address;  // an IP literal or a hostname: exactly the word that follows `server`
   std::string note{};  // a hostname said in a comment beside it ("resolved from ..."); may be empty
+  bool local_network = false;  // a private address (an operator's server on the local network)
   bool operator==(const Upstream&) const = default;
 };
 
@@ -37,7 +38,8 @@ bool is_pool_ntp_name(std::string_view host);
 // One --upstream value: an IPv4/IPv6 literal or a hostname of valid labels, nothing else (no
 // spaces, quotes, line breaks, ports or options). Refuses pool.ntp.org names (a pool server
 // must pin its upstreams), loopback, unspecified and multicast addresses (127.127.x.x would be
-// a reference clock). ExitCode::usage with the reason.
+// a reference clock). ExitCode::usage with the reason. A private address (RFC 1918, CGNAT, ULA)
+// is accepted, marked local_network: an operator's own server, a GPS clock on the LAN.
 Result<Upstream> parse_upstream(std::string_view text);
 
 // The servers of a selection saved by `resolve`, each pinned by address, its host name (when a
@@ -67,6 +69,9 @@ struct ConfigRequest {
   bool leapfile = false;          // the distribution's leap-second data exists: reference it
   std::string generated_at;       // RFC 3339 UTC time for the header
   std::string origin;             // where the servers come from, for the header
+  // The operator's lines carried from the previous config (config_keep.hpp), each validated
+  // there; rendered at the end under kKeptHeading.
+  std::vector<std::string> kept;
 };
 
 // The system path of the leap-second data the daemon would read (ntpd: the leapfile; chrony:

@@ -92,7 +92,13 @@ std::vector<OwnAddress> drop_own_addresses(std::vector<Candidate>& candidates,
 // (on eth0)".
 std::string own_address_error(const LocalAddress& local);
 
-// The addresses worth measuring: each address once, leaving out those already ruled out.
+// Whether `address` of `candidate` is an upstream on the operator's local network: a private
+// address (RFC 1918, CGNAT, ULA) of a server the operator gave (--candidate, --candidates-file).
+// The pool's and the catalogue's private addresses are never used.
+bool operator_local(const Candidate& candidate, const CandidateAddress& address);
+
+// The addresses worth measuring: each address once, leaving out those already ruled out, and
+// those not global unicast unless operator_local.
 std::vector<IpAddress> addresses_to_probe(const std::vector<Candidate>& candidates);
 
 // Gives each candidate address its measurement from the probe report of that address (the best

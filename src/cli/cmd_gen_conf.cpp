@@ -112,6 +112,14 @@ nlohmann::json to_json(const GenConfPlan& plan, const Context& ctx) {
                         {"content", plan.text}};
   if (plan.target != ConfigTarget::standard_output) {
     doc["diff"] = plan.current ? nlohmann::json(plan.diff) : nlohmann::json(nullptr);
+    auto kept = nlohmann::json::array();
+    for (const auto& k : plan.kept)
+      kept.push_back({{"line", k.line}, {"text", k.text}});
+    auto dropped = nlohmann::json::array();
+    for (const auto& d : plan.dropped)
+      dropped.push_back({{"line", d.line}, {"text", d.text}, {"why", d.why}});
+    doc["kept"] = kept;
+    doc["dropped"] = dropped;
   }
   if (plan.settings) {
     doc["settings"] = {{"path", ctx.fs.host(plan.settings->path).string()},
@@ -197,6 +205,7 @@ int run_gen_conf(Context& ctx, const GenConfCommand& command) {
   request.daemon = command.step.daemon;
   request.upstreams = command.step.upstreams;
   request.force = command.step.force;
+  request.fresh = command.step.fresh;
   if (command.output == "-") {
     request.target = ConfigTarget::standard_output;
   } else if (!command.output.empty()) {
@@ -298,6 +307,7 @@ StepOutcome join_gen_conf(JoinRun& j) {
   request.selection = j.selection;
   request.selection_saved = !j.dry;
   request.force = j.options.gen_conf.force;
+  request.fresh = j.options.gen_conf.fresh;
   request.generated_at = generated_at(j.ctx.effects.clock.now());
   request.now = j.ctx.effects.clock.now();
   const GenConfPlan plan = value_or_throw(plan_gen_conf(j.facts, j.ctx.fs, request));

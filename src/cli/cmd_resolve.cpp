@@ -32,6 +32,7 @@ std::string render(const ResolveSurvey& survey, const Console& console) {
       std::string verdict =
           a.error.empty() ? "usable" : console.paint(Console::Style::dim, a.error);
       if (!a.fresh) verdict += console.paint(Console::Style::warn, " (last known address)");
+      if (operator_local(c, a)) verdict += " (local network)";
       table.add({c.host, a.address.to_string(), std::string(to_string(a.address.family())),
                  ms(a.measurement, &Measurement::delay_ms, "{:.1f} ms"),
                  ms(a.measurement, &Measurement::offset_ms, "{:+.1f} ms"),
@@ -60,6 +61,7 @@ nlohmann::json to_json(const ResolveSurvey& survey) {
            {"jitter_ms", number(a.measurement, &Measurement::jitter_ms)},
            {"stratum", a.measurement ? nlohmann::json(a.measurement->stratum) : nlohmann::json()},
            {"error", a.error.empty() ? nlohmann::json() : nlohmann::json(a.error)},
+           {"local_network", operator_local(c, a)},
            {"selected", a.selected}});
     }
     nlohmann::json dns;

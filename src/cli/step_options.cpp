@@ -87,7 +87,8 @@ void add_resolve_options(CLI::App& app, ResolveOptions& options) {
                  "How many upstream servers to select (the pool asks 4 to 7)")
       ->check(CLI::Range(kMinUpstreams, kMaxUpstreams));
   app.add_option("--candidate", options.candidates,
-                 "Also consider this server (host name or address); repeatable")
+                 "Also consider this server (host name or address; a private address is taken "
+                 "as a server on the local network); repeatable")
       ->check(host_validator())
       ->type_name("HOST");
   app.add_option("--candidates-file", options.candidates_file,
@@ -142,8 +143,9 @@ void add_gen_conf_options(CLI::App& app, GenConfOptions& options) {
            for (const auto& value : values)
              options.upstreams.push_back(*parse_upstream(value));
          },
-         "An upstream server by address (repeat 4 to 7 times, or separate with commas); "
-         "default: the selection saved by `pooljoin resolve`")
+         "An upstream server by address (repeat 4 to 7 times, or separate with commas; a "
+         "private address is a server on the local network); default: the selection saved by "
+         "`pooljoin resolve`")
       ->type_name("ADDR")
       ->delimiter(',')
       ->check(CLI::Validator(
@@ -155,6 +157,9 @@ void add_gen_conf_options(CLI::App& app, GenConfOptions& options) {
   app.add_flag("--force", options.force, "Accept fewer than 4 or more than 7 upstream servers");
   app.add_flag("--no-daemon-check", options.no_daemon_check,
                "Write the config without having the daemon check it first");
+  app.add_flag("--fresh", options.fresh,
+               "Keep none of the previous config's own lines (statistics, keys, NTS, reference "
+               "clocks, interfaces): by default they are carried into the new file");
 }
 
 void add_restart_options(CLI::App& app, RestartOptions& options) {
@@ -277,6 +282,7 @@ std::vector<std::string> resume_words(const JoinOptions& o) {
     words.insert(words.end(), {"--candidates-file", o.resolve.candidates_file});
   for (const auto& upstream : o.gen_conf.upstreams)
     words.insert(words.end(), {"--upstream", upstream.address});
+  if (o.gen_conf.fresh) words.push_back("--fresh");
   return words;
 }
 

@@ -66,6 +66,7 @@ struct GenConfOptions {
   std::vector<Upstream> upstreams;
   bool force = false;
   bool no_daemon_check = false;
+  bool fresh = false;
 };
 void add_gen_conf_options(CLI::App& app, GenConfOptions& options);  // --upstream --force ...
 

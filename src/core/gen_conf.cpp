@@ -1,5 +1,7 @@
 #include "pooljoin/gen_conf.hpp"
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -71,6 +73,68 @@ Result<void> apply_settings(const GenConfPlan& plan, const RootedFs& fs, const W
   return tl::unexpected(std::move(written.error()));
 }
 
+// The previous config's lines, sorted; with --fresh none is kept.
+void plan_previous_lines(GenConfPlan& plan, bool fresh) {
+  if (!plan.current) return;
+  PreviousLines previous = sort_previous_lines(*plan.current, plan.spec.daemon);
+  plan.dropped = std::move(previous.dropped);
+  for (auto& k : previous.kept) {
+    // The operator's leap-second line naming the file gen-conf would name is gen-conf's own.
+    const auto space = k.text.find(' ');
+    const std::string path = space == std::string::npos ? "" : k.text.substr(space + 1);
+    if (fresh) {
+      plan.dropped.push_back({k.line, k.text, kWhyFresh});
+    } else if (k.leap && path == plan.spec.leapfile) {
+      plan.dropped.push_back({k.line, k.text, kWhyOwn});
+    } else {
+      plan.kept.push_back(std::move(k));
+    }
+  }
+  std::sort(plan.dropped.begin(), plan.dropped.end(),
+            [](const DroppedLine& a, const DroppedLine& b) { return a.line < b.line; });
+}
+
+// The kept lines a lint finding of the rendered text points at move to the dropped ones;
+// whether there was any.
+bool drop_kept_lines_lint_refuses(GenConfPlan& plan, Daemon daemon) {
+  if (plan.kept.empty()) return false;
+  // The kept lines follow the heading, one a line.
+  int heading = 0, number = 0;
+  for (std::string_view rest = plan.text; !rest.empty();) {
+    ++number;
+    auto nl = rest.find('\n');
+    if (rest.substr(0, nl).starts_with(kKeptHeading)) {
+      heading = number;
+      break;
+    }
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+  }
+  if (heading == 0) return false;
+  std::vector<bool> refused(plan.kept.size(), false);
+  std::vector<std::string> why(plan.kept.size());
+  for (const auto& f : lint_config(plan.text, daemon)) {
+    const int index = f.line - heading - 1;
+    if (f.finding.severity == Severity::ok || index < 0 || index >= std::ssize(plan.kept)) continue;
+    const auto at = static_cast<std::size_t>(index);
+    refused[at] = true;
+    why[at] = fmt::format("it breaks a pool rule ({})", f.finding.id);
+  }
+  std::vector<KeptLine> kept;
+  bool any = false;
+  for (std::size_t i = 0; i < plan.kept.size(); ++i) {
+    if (refused[i]) {
+      plan.dropped.push_back({plan.kept[i].line, plan.kept[i].text, why[i]});
+      any = true;
+    } else {
+      kept.push_back(std::move(plan.kept[i]));
+    }
+  }
+  plan.kept = std::move(kept);
+  std::sort(plan.dropped.begin(), plan.dropped.end(),
+            [](const DroppedLine& a, const DroppedLine& b) { return a.line < b.line; });
+  return any;
+}
+
 }  // namespace
 
 Result<GenConfPlan> plan_gen_conf(const SystemFacts& facts, const RootedFs& fs,
@@ -121,9 +185,29 @@ Result<GenConfPlan> plan_gen_conf(const SystemFacts& facts, const RootedFs& fs,
         fmt::format("{} upstream servers, outside the pool's {} to {} (--force)", count,
                     kMinUpstreams, kMaxUpstreams));
   }
+  const RootedFs host("/");
+  switch (request.target) {
+    case ConfigTarget::daemon_config:
+      plan.path = spec->config_path;
+      plan.shown = fs.host(plan.path).string();
+      break;
+    case ConfigTarget::file:
+      plan.path = plan.shown = request.output;
+      break;
+    case ConfigTarget::standard_output:
+      plan.path = plan.shown = "-";
+      break;
+  }
+  if (plan.target != ConfigTarget::standard_output) {
+    plan.current = target_fs(plan.target, fs, host).read(plan.path);
+  }
+  plan_previous_lines(plan, request.fresh);
+  const bool own_leap =
+      std::any_of(plan.kept.begin(), plan.kept.end(), [](const KeptLine& k) { return k.leap; });
+
   const std::string leap = leap_data_path(*spec);
-  config.leapfile = !leap.empty() && fs.exists(leap);
-  if (!leap.empty() && !config.leapfile) {
+  config.leapfile = !own_leap && !leap.empty() && fs.exists(leap);
+  if (!own_leap && !leap.empty() && !config.leapfile) {
     plan.notes.push_back(
         fmt::format("{} does not exist under {}: no leap-second line", leap, fs.root().string()));
   }
@@ -137,9 +221,25 @@ Result<GenConfPlan> plan_gen_conf(const SystemFacts& facts, const RootedFs& fs,
   config.generated_at = request.generated_at;
   auto templates = templates_dir();
   if (!templates) return tl::unexpected(std::move(templates.error()));
-  auto text = render_config(*templates, config);
-  if (!text) return tl::unexpected(std::move(text.error()));
-  plan.text = std::move(*text);
+  // Rendered until no kept line draws a lint finding: such a line is dropped, and said.
+  for (;;) {
+    config.kept.clear();
+    for (const auto& k : plan.kept)
+      config.kept.push_back(k.text);
+    auto text = render_config(*templates, config);
+    if (!text) return tl::unexpected(std::move(text.error()));
+    plan.text = std::move(*text);
+    if (!drop_kept_lines_lint_refuses(plan, spec->daemon)) break;
+  }
+  for (auto& note : dropped_notes(plan.dropped, plan.shown))
+    plan.notes.push_back(std::move(note));
+  for (const auto& k : plan.kept) {
+    if (k.leap) {
+      plan.notes.push_back(fmt::format(
+          "the previous config's leap-second line (line {}) is kept instead of gen-conf's",
+          k.line));
+    }
+  }
 
   // What pooljoin renders must pass its own lint; only --force may render a count outside 4..7.
   for (const auto& f : lint_config(plan.text, spec->daemon)) {
@@ -148,21 +248,8 @@ Result<GenConfPlan> plan_gen_conf(const SystemFacts& facts, const RootedFs& fs,
     return fail(ExitCode::internal, "the rendered config breaks a pool rule", f.finding.message,
                 "please report this");
   }
+  if (plan.target == ConfigTarget::standard_output) return plan;
 
-  const RootedFs host("/");
-  switch (request.target) {
-    case ConfigTarget::daemon_config:
-      plan.path = spec->config_path;
-      plan.shown = fs.host(plan.path).string();
-      break;
-    case ConfigTarget::file:
-      plan.path = plan.shown = request.output;
-      break;
-    case ConfigTarget::standard_output:
-      plan.path = plan.shown = "-";
-      return plan;
-  }
-  plan.current = target_fs(plan.target, fs, host).read(plan.path);
   // The same config but for the time in its header: the file stays as it is.
   if (plan.current && same_apart_from_generation_time(*plan.current, plan.text)) {
     plan.text = *plan.current;

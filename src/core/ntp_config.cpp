@@ -134,7 +134,7 @@ Result<Upstream> parse_upstream(std::string_view text) {
         address->in_prefix(*IpAddress::parse("ff00::"), 8)) {
       return refuse("it is a multicast address");
     }
-    return Upstream{address->to_string()};
+    return Upstream{address->to_string(), {}, address->is_local_network()};
   }
   if (!is_valid_hostname(text)) {
     bool has_space = text.find_first_of(" \t\r\n") != std::string_view::npos;
@@ -267,11 +267,21 @@ Result<std::string> render_config(const std::filesystem::path& templates_dir,
   for (const auto& server : request.servers) {
     mustache::data entry;
     entry.set("address", server.address);
-    entry.set("has_note", mustache_bool(!server.note.empty()));
-    entry.set("note", server.note);
+    std::string comment = server.note.empty() ? "" : "resolved from " + server.note;
+    if (server.local_network) comment += comment.empty() ? "local network" : ", local network";
+    entry.set("has_comment", mustache_bool(!comment.empty()));
+    entry.set("comment", comment);
     servers.push_back(entry);
   }
   data.set("servers", servers);
+  mustache::data kept{mustache::data::type::list};
+  for (const auto& line : request.kept) {
+    mustache::data entry;
+    entry.set("text", line);
+    kept.push_back(entry);
+  }
+  data.set("has_kept", mustache_bool(!request.kept.empty()));
+  data.set("kept", kept);
   return render_template(templates_dir,
                          fmt::format("{}.conf.mustache", to_string(request.spec.daemon)), data);
 }

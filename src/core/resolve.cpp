@@ -191,12 +191,16 @@ std::vector<OwnAddress> drop_own_addresses(std::vector<Candidate>& candidates,
   return found;
 }
 
+bool operator_local(const Candidate& candidate, const CandidateAddress& address) {
+  return candidate.source == CandidateSource::user && address.address.is_local_network();
+}
+
 std::vector<IpAddress> addresses_to_probe(const std::vector<Candidate>& candidates) {
   std::vector<IpAddress> addresses;
   for (const auto& c : candidates) {
     for (const auto& a : c.addresses) {
       if (!a.error.empty()) continue;  // a duplicate of another candidate's, or ruled out
-      if (!a.address.is_global_unicast()) continue;
+      if (!a.address.is_global_unicast() && !operator_local(c, a)) continue;
       if (std::find(addresses.begin(), addresses.end(), a.address) == addresses.end()) {
         addresses.push_back(a.address);
       }
@@ -254,7 +258,7 @@ std::vector<SelectedServer> select_upstreams(std::vector<Candidate>& candidates,
         a.error = "no IPv4 on this machine";
       else if (!a.address.is_v4() && !policy.have_ipv6 && !policy.measured)
         a.error = "no global IPv6 on this machine";
-      else if (!a.address.is_global_unicast())
+      else if (!a.address.is_global_unicast() && !operator_local(c, a))
         a.error = fmt::format("{} address", a.address.non_global_reason());
       else if (policy.measured && !a.measurement)
         a.error = "not measured";

@@ -250,6 +250,7 @@ table() {
       bad=127.127.1.0 bad=::1 bad=224.0.1.1
     flag "$sub" --force
     flag "$sub" --no-daemon-check
+    flag "$sub" --fresh
   done
   opt gen-conf --daemon "${DAEMONS[@]}"
   opt gen-conf --output ok="$TEST_TMP/dir/out.conf" bad= bad=/nonexistent-pooljoin/ntp.conf \

@@ -376,4 +376,35 @@ test_dhcp_copy_is_linted_and_turned_off() {
   assert_eq "$(ls "$root/etc/default" | grep -c pooljoin)" "1"
 }
 
+test_the_operators_own_lines_are_kept_and_the_rest_named() {
+  require_root
+  local root
+  root=$(image_with_selection debian-12 keep)
+  mkdir -p "$root/etc/ntpsec"
+  printf '%s\n' "pool 0.debian.pool.ntp.org iburst" "statsdir /var/log/ntpsec/" \
+    "statistics loopstats peerstats" "refclock gpsd unit 0" "tos orphan 5" \
+    "includefile /etc/ntpsec/more.conf" "restrict default kod limited nomodify noquery" \
+    >"$root/etc/ntpsec/ntp.conf"
+  pj 0 --root "$root" --dry-run --json gen-conf
+  assert_eq "$(jqr '[.kept[] | "\(.line):\(.text)"] | join("|")')" \
+    "2:statsdir /var/log/ntpsec/|3:statistics loopstats peerstats|4:refclock gpsd unit 0"
+  assert_eq "$(jqr '[.dropped[].line] | join(",")')" "1,5,6,7"
+  assert_contains "$(jqr '.dropped[] | select(.line == 5) | .why')" "must not serve its own clock"
+  assert_contains "$(jqr .diff)" "+# Kept from the previous config (pooljoin gen-conf --fresh drops them):"
+  assert_contains "$(jqr .content)" $'\nrefclock gpsd unit 0'
+  assert_contains "$ERR" "line 5 (orphan mode"
+  assert_contains "$ERR" "line 6 (an included file or directory"
+  # Written, then again: the kept section is read back, nothing changes.
+  pj 0 --root "$root" gen-conf --no-daemon-check
+  assert_contains "$(cat "$root/etc/ntpsec/ntp.conf")" $'\nstatsdir /var/log/ntpsec/\n'
+  pj 0 --root "$root" gen-conf --no-daemon-check
+  assert_contains "$OUT" "already has this content; nothing written"
+  # --fresh (or POOLJOIN_FRESH) drops them: the file is exactly the stock rendering.
+  POOLJOIN_FRESH=1 pj 0 --root "$root" --dry-run --json gen-conf
+  assert_eq "$(jqr '.kept | length')" "0"
+  assert_eq "$(jqr '[.dropped[].why] | unique | join(",")')" "--fresh"
+  pj 0 --root "$root" gen-conf --no-daemon-check --fresh
+  cmp -s "$root/etc/ntpsec/ntp.conf" "$GOLDEN/ntpsec-debian.conf" || fail "--fresh file differs"
+}
+
 run_tests "$@"

@@ -82,7 +82,7 @@ test_json_keys_are_the_documented_ones() {
   assert_eq "$(jqr '[.candidates[] | keys | join(",")] | unique | join(" ")')" "addresses,dns,error,host,source"
   assert_eq "$(jqr '[.candidates[] | .dns | select(. != null) | keys | join(",")] | unique | join(" ")')" "a,aaaa"
   assert_eq "$(jqr '[.candidates[].addresses[] | keys | join(",")] | unique | join(" ")')" \
-    "address,delay_ms,error,family,fresh,jitter_ms,offset_ms,selected,stratum"
+    "address,delay_ms,error,family,fresh,jitter_ms,local_network,offset_ms,selected,stratum"
   assert_eq "$(jqr '[.selected[] | keys | join(",")] | unique | join(" ")')" "address,family,host"
 }
 
@@ -439,6 +439,27 @@ test_measured_selection_is_diverse_and_rejects_the_bad_ones() {
   assert_eq "$(state 185.255.40.1) $(state 185.255.40.2)" "true null false null" "185.255.40.0/24"
   assert_eq "$(state 2a0a:e5c0:43::1) $(state 2a0a:e5c0:43:1::1)" "true null false null" "2a0a:e5c0:43::/48"
   kill "$responder"
+}
+
+test_an_operators_server_on_the_local_network_is_probed_and_selected() {
+  : "${NTP_RESPONDER:?}"
+  # A GPS stratum 1 at 192.168.1.10 and the operator's other servers, outside the machine.
+  local out
+  outside_of out "$NS" 2 192.168.1.10 185.255.80.1 185.255.81.1 185.255.82.1
+  local endpoints
+  start_responder endpoints --netns "$out" 192.168.1.10:123,delay=1,stratum=1 \
+    185.255.80.1:123,delay=5 185.255.81.1:123,delay=6 185.255.82.1:123,delay=7
+  pjn 0 --dry-run --json resolve --country de --no-pool --no-catalogue --servers 4 \
+    --interval 100ms --timeout 1s --candidate 192.168.1.10 --candidate 185.255.80.1 \
+    --candidate 185.255.81.1 --candidate 185.255.82.1
+  local lan='.candidates[].addresses[] | select(.address == "192.168.1.10")'
+  assert_eq "$(jqr "$lan | \"\(.local_network) \(.error) \(.stratum) \(.selected)\"")" "true null 1 true"
+  assert_eq "$(jqr '[.selected[].address] | join(" ")')" \
+    "192.168.1.10 185.255.80.1 185.255.81.1 185.255.82.1"
+  pjn 0 --dry-run resolve --country de --no-pool --no-catalogue --servers 4 --interval 100ms \
+    --timeout 1s --candidate 192.168.1.10 --candidate 185.255.80.1 --candidate 185.255.81.1 \
+    --candidate 185.255.82.1
+  assert_contains "$OUT" "usable (local network)"
 }
 
 run_tests "$@"

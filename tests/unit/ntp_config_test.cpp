@@ -377,3 +377,31 @@ TEST_CASE("a config differing only in its header's time counts as the same", "[g
   // A file pooljoin did not write is never "the same".
   CHECK_FALSE(same_apart_from_generation_time("# mine\nserver 192.0.2.1 iburst\n", b));
 }
+
+TEST_CASE("an operator's server on the local network is an upstream, said in its comment",
+          "[ntp-config]") {
+  auto parsed = parse_upstream("192.168.1.10");
+  REQUIRE(parsed);
+  CHECK(parsed->local_network);
+  CHECK_FALSE(parse_upstream("185.1.1.1")->local_network);
+  CHECK_FALSE(parse_upstream("127.127.20.0"));
+  Selection saved;
+  saved.servers.push_back({"gps.lan", *IpAddress::parse("192.168.1.10")});
+  saved.servers.push_back({"fd00::10", *IpAddress::parse("fd00::10")});
+  auto servers = upstreams_from(saved);
+  REQUIRE(servers);
+  CHECK((*servers)[0] == Upstream{"192.168.1.10", "gps.lan", true});
+  CHECK((*servers)[1].local_network);
+  auto templates = templates_dir();
+  REQUIRE(templates);
+  for (Daemon daemon : {Daemon::ntpsec, Daemon::chrony}) {
+    auto request = request_for(*daemon_spec(distro("debian", "12", Family::debian), daemon));
+    request.servers[4] = (*servers)[0];
+    auto text = render_config(*templates, request);
+    REQUIRE(text);
+    CHECK_THAT(*text, Catch::Contains(daemon == Daemon::chrony
+                                          ? "# 192.168.1.10: resolved from gps.lan, local network"
+                                          : "server 192.168.1.10 iburst  # resolved from gps.lan, "
+                                            "local network"));
+  }
+}

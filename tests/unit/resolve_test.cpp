@@ -355,3 +355,33 @@ TEST_CASE("probe reports become measurements or reasons", "[resolve]") {
   CHECK(a[2].error == "no reply");
   CHECK_FALSE(a[3].measurement);
 }
+
+TEST_CASE(
+    "an operator's server on the local network is probed and selected; the pool's and the "
+    "catalogue's private addresses are not",
+    "[resolve]") {
+  std::vector<Candidate> candidates = {
+      named("192.168.1.10", CandidateSource::user, {measured("192.168.1.10", 0.3)}),
+      named("gps.lan", CandidateSource::user, {measured("fd00::10", 0.4)}),
+      named("127.0.0.2", CandidateSource::user, {measured("127.0.0.2", 0.1)}),
+      named("ptb.example", CandidateSource::catalogue, {measured("10.1.1.1", 0.2)}),
+      pool("de", {measured("185.1.1.1", 10), measured("172.16.0.1", 0.2), measured("185.2.1.1", 11),
+                  measured("185.3.1.1", 12)})};
+  CHECK(operator_local(candidates[0], candidates[0].addresses[0]));
+  CHECK(operator_local(candidates[1], candidates[1].addresses[0]));
+  CHECK_FALSE(operator_local(candidates[2], candidates[2].addresses[0]));  // loopback
+  CHECK_FALSE(operator_local(candidates[3], candidates[3].addresses[0]));
+  CHECK_FALSE(operator_local(candidates[4], candidates[4].addresses[1]));
+  CHECK(addresses_to_probe(candidates) == std::vector<IpAddress>{ip("192.168.1.10"), ip("fd00::10"),
+                                                                 ip("185.1.1.1"), ip("185.2.1.1"),
+                                                                 ip("185.3.1.1")});
+  SelectionPolicy policy;
+  policy.have_ipv6 = true;
+  policy.count = 5;
+  auto selection = select_upstreams(candidates, policy);
+  CHECK(addresses_of(selection) == std::vector<std::string>{"fd00::10", "192.168.1.10", "185.1.1.1",
+                                                            "185.2.1.1", "185.3.1.1"});
+  CHECK(candidates[2].addresses[0].error == "loopback address");
+  CHECK(candidates[3].addresses[0].error == "private (RFC 1918) address");
+  CHECK(candidates[4].addresses[1].error == "private (RFC 1918) address");
+}

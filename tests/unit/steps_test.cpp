@@ -218,9 +218,15 @@ TEST_CASE("gen-conf: the plan is the text, the file it replaces and the diff", "
   CHECK(plan->changes());
   // The leap-second file is not in the image: said, and left out. ntpsec is installed without
   // its settings file: created with IGNORE_DHCP="yes" (dhcp_test).
-  REQUIRE(plan->notes.size() == 2);
+  // The stock file's pool line is not carried, and said.
+  REQUIRE(plan->notes.size() == 3);
   CHECK_THAT(plan->notes[0], Catch::Contains("no leap-second line"));
-  CHECK_THAT(plan->notes[1], Catch::Contains("IGNORE_DHCP=\"yes\""));
+  CHECK_THAT(plan->notes[1], Catch::Contains("ntp.conf (its backup keeps it): line 1 (gen-conf "
+                                             "writes the upstream servers itself"));
+  CHECK_THAT(plan->notes[2], Catch::Contains("IGNORE_DHCP=\"yes\""));
+  CHECK(plan->kept.empty());
+  REQUIRE(plan->dropped.size() == 1);
+  CHECK(plan->dropped[0].text == "pool 0.debian.pool.ntp.org iburst");
   // Planning wrote nothing and ran nothing.
   CHECK(test::read_text(root->path() / "etc/ntpsec/ntp.conf") ==
         "pool 0.debian.pool.ntp.org iburst\n");

@@ -290,12 +290,20 @@ Result<GenConfOutcome> apply_gen_conf(const GenConfPlan& plan, Effects& effects,
           "run `pooljoin install-ntp` first, or add --no-daemon-check to write a file "
           "checked by pooljoin's own rules only");
     }
-    write.verify = [&effects, &events, &outcome, daemon,
+    write.verify = [&effects, &events, &outcome, daemon, kept = plan.kept.size(),
                     program = *program](const std::string& candidate) -> Result<void> {
       events.on_detail(fmt::format("checking {} with {}", candidate, program));
       events.on_waiting(fmt::format("{} checks the new config", program));
       auto verdict = check_with_daemon(effects.fs, effects.runner, daemon, program, candidate);
       events.on_waiting("");
+      if (!verdict && verdict.error().code == ExitCode::check_failed && kept > 0) {
+        // The operator's own lines, carried over, may name what this daemon lacks (a refclock
+        // driver it was built without, a key file that is gone).
+        verdict.error().fix = fmt::format(
+            "the previous file is unchanged; {} line{} kept from it may be what the daemon "
+            "refuses (see its words below): correct {}, or add --fresh to leave them out",
+            kept, kept == 1 ? "" : "s", kept == 1 ? "it" : "them");
+      }
       if (!verdict) return tl::unexpected(std::move(verdict.error()));
       outcome.daemon_check = std::move(*verdict);
       return {};

@@ -102,16 +102,24 @@ test_the_daemon_checks_the_candidate_inside_an_image() {
   mkdir -p "$root/usr" "$root/etc/ntpsec" "$root/dev"
   for d in bin sbin lib lib64; do [ -L "/$d" ] && ln -s "usr/$d" "$root/$d"; done
   echo "old config" >"$root/etc/ntpsec/ntp.conf"
-  unshare -m --propagation private bash -c '
-    mount --bind -o ro /usr "$1/usr" && mount -o remount,bind,ro "$1/usr"
-    mount --bind /dev "$1/dev"
-    rc=0
-    "$2" --root "$1" gen-conf -v >"$3/out" 2>"$3/err" || rc=$?
-    echo "$rc" >"$3/rc"
-  ' _ "$root" "$POOLJOIN" "$TEST_TMP"
-  OUT=$(cat "$TEST_TMP/out")
-  ERR=$(cat "$TEST_TMP/err")
-  assert_eq "$(cat "$TEST_TMP/rc")" "0"
+  # gen_conf_in_image ARGS...: gen-conf under --root with the machine's /usr (read-only) and
+  # /dev bound into the image, in a mount namespace of its own; RC, OUT and ERR.
+  gen_conf_in_image() {
+    unshare -m --propagation private bash -c '
+      mount --bind -o ro /usr "$1/usr" && mount -o remount,bind,ro "$1/usr"
+      mount --bind /dev "$1/dev"
+      rc=0
+      root=$1 pooljoin=$2 tmp=$3
+      shift 3
+      "$pooljoin" --root "$root" gen-conf -v "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+      echo "$rc" >"$tmp/rc"
+    ' _ "$root" "$POOLJOIN" "$TEST_TMP" "$@"
+    RC=$(cat "$TEST_TMP/rc")
+    OUT=$(cat "$TEST_TMP/out")
+    ERR=$(cat "$TEST_TMP/err")
+  }
+  gen_conf_in_image
+  assert_eq "$RC" "0"
   assert_contains "$OUT" "checked: /usr/sbin/ntpd read it without a config error"
   assert_contains "$ERR" "checking /etc/ntpsec/.ntp.conf.pooljoin-"
   cmp -s "$root/etc/ntpsec/ntp.conf" "$GOLDEN/ntpsec-debian.conf" || fail "written file differs"
@@ -120,6 +128,22 @@ test_the_daemon_checks_the_candidate_inside_an_image() {
   assert_contains "$OUT" "(a copy in /tmp/pooljoin-check-"
   assert_eq "$(ls -A "$root/etc/ntpsec" | grep -c -v -e '^ntp.conf$' -e '\.bak$')" "0"
   assert_eq "$(ls -A "$root/tmp")" ""
+
+  # An operator's config whose kept lines this ntpd refuses (a reference clock driver it was
+  # built without): the old file stays, and the way out is named.
+  local theirs='server 192.0.2.1 iburst
+refclock gpsd unit 0
+statistics loopstats'
+  printf '%s\n' "$theirs" >"$root/etc/ntpsec/ntp.conf"
+  gen_conf_in_image
+  echo "# ntpd on a kept refclock line: $(grep -m1 -o 'CONFIG:.*gpsd.*' <<<"$ERR")"
+  assert_eq "$RC" "1" "$ERR"
+  assert_contains "$ERR" "2 lines kept from it may be what the daemon refuses"
+  assert_contains "$ERR" "add --fresh to leave them out"
+  assert_eq "$(cat "$root/etc/ntpsec/ntp.conf")" "$theirs" "the operator's file after the refusal"
+  gen_conf_in_image --fresh
+  assert_eq "$RC" "0" "$ERR"
+  cmp -s "$root/etc/ntpsec/ntp.conf" "$GOLDEN/ntpsec-debian.conf" || fail "--fresh: written file differs"
 }
 
 run_tests "$@"

@@ -27,6 +27,7 @@ struct GenConfCommand {
 
 nlohmann::json to_json(const LintFinding& f) {
   auto json = cli::to_json(f.finding);
+  json["file"] = f.file;
   json["line"] = f.line;
   return json;
 }
@@ -36,6 +37,12 @@ int run_lint(Context& ctx, const GenConfCommand& command) {
   std::string text, shown;
   Daemon daemon;
   std::vector<LintFinding> findings;
+  // Included files come from the system linted: under --root for its live config, the host's
+  // for a FILE. The machine's addresses apply only to the live config of the live system (a
+  // FILE may be meant for another machine).
+  const RootedFs host("/");
+  const RootedFsReader live_reader(ctx.fs), host_reader(host);
+  LintContext context;
   if (command.lint_file.empty()) {
     DaemonSpec spec = value_or_throw(resolve_daemon_spec(
         facts, command.step.daemon,
@@ -52,25 +59,29 @@ int run_lint(Context& ctx, const GenConfCommand& command) {
     text = std::move(*content);
     shown = ctx.fs.host(path).string();
     daemon = spec.daemon;
+    context.reader = &live_reader;
+    context.path = path;
+    if (ctx.fs.is_live()) context.addresses = facts.all_addresses();
     if (dhcp) {
       for (auto& finding : diagnose_dhcp(*dhcp, spec, running))
-        if (finding.severity != Severity::ok) findings.push_back({0, std::move(finding)});
+        if (finding.severity != Severity::ok) findings.push_back({"", 0, std::move(finding)});
     }
   } else {
     if (command.lint_file == "-") {
       text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
       shown = "standard input";
     } else {
-      RootedFs host("/");
       shown = std::filesystem::absolute(command.lint_file).string();
       text = value_or_throw(host.read_file(shown));
+      context.path = shown;
     }
+    context.reader = &host_reader;
     daemon = daemon_to_lint_as(text, command.step.daemon, facts);
   }
 
-  for (auto& finding : lint_config(text, daemon))
+  for (auto& finding : lint_config(text, daemon, context))
     findings.push_back(std::move(finding));
-  const std::size_t upstreams = count_upstreams(text, daemon);
+  const std::size_t upstreams = count_upstreams(text, daemon, context);
   std::vector<Finding> plain;
   for (const auto& f : findings)
     plain.push_back(f.finding);

@@ -1,6 +1,9 @@
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
+#include <map>
+#include <memory>
 
 #include "commands.hpp"
 #include "findings.hpp"
@@ -12,10 +15,14 @@
 #include "pooljoin/conf_lint.hpp"
 #include "pooljoin/detect.hpp"
 #include "pooljoin/dhcp.hpp"
+#include "pooljoin/dns.hpp"
 #include "pooljoin/gen_conf.hpp"
 
 namespace pooljoin::cli {
 namespace {
+
+// One try per upstream name: the lint waits for the DNS at most this long per name.
+constexpr std::chrono::milliseconds kLintDnsTimeout{1500};
 
 // The subcommand's own options, beside the step's: where the config goes, or a lint instead.
 struct GenConfCommand {
@@ -79,6 +86,26 @@ int run_lint(Context& ctx, const GenConfCommand& command) {
     daemon = daemon_to_lint_as(text, command.step.daemon, facts);
   }
 
+  // An upstream name that the DNS says does not exist (NXDOMAIN, or no address of either
+  // family) is reported; a timeout, SERVFAIL or REFUSED is given the benefit of the doubt.
+  auto known = std::make_shared<std::map<std::string, bool>>();  // each name asked once
+  context.resolves = [&ctx, known](const std::string& name) {
+    if (auto it = known->find(name); it != known->end()) return it->second;
+    DnsOptions options;
+    options.timeout = kLintDnsTimeout;
+    options.tries = 1;
+    auto result = ctx.effects.dns.lookup(options, {name});
+    bool resolves = true;
+    if (result && !result->answers.empty()) {
+      const auto& answer = result->answers.front();
+      const bool gone =
+          answer.a.status == DnsStatus::nxdomain || answer.aaaa.status == DnsStatus::nxdomain ||
+          (answer.a.status == DnsStatus::nodata && answer.aaaa.status == DnsStatus::nodata);
+      resolves = !gone || !answer.addresses().empty();
+    }
+    (*known)[name] = resolves;
+    return resolves;
+  };
   for (auto& finding : lint_config(text, daemon, context))
     findings.push_back(std::move(finding));
   const std::size_t upstreams = count_upstreams(text, daemon, context);

@@ -329,11 +329,11 @@ test_lint_reports_lines_and_fixes() {
   mkdir -p "$TEST_TMP/inc"
   printf 'restrict default kod limited nomodify notrap nopeer noquery\nincludefile servers.conf\n' \
     >"$TEST_TMP/inc/ntp.conf"
-  printf 'server 192.0.2.1\nserver 192.0.2.2\nserver 192.0.2.3\nserver 0.pool.ntp.org\n' \
+  printf 'server 192.0.2.1\nserver 192.0.2.2\nserver 192.0.2.3\nserver 192.0.2.4\npool 0.pool.ntp.org\n' \
     >"$TEST_TMP/inc/servers.conf"
   pj 1 --json gen-conf --lint "$TEST_TMP/inc/ntp.conf" --daemon ntpsec
   assert_eq "$(jqr '[.findings[] | "\(.id) \(.file) \(.line) \(.severity)"] | join(",")')" \
-    "lint.pool-upstream $TEST_TMP/inc/servers.conf 4 fail"
+    "lint.pool-upstream $TEST_TMP/inc/servers.conf 5 fail,lint.pool-nopeer $TEST_TMP/inc/servers.conf 5 warn"
   assert_eq "$(jqr .upstreams)" "4"
 }
 

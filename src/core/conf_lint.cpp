@@ -388,12 +388,31 @@ void add_family_findings(Linter& lint, const std::vector<FamilyFinding>& v4,
   }
 }
 
+// The machine's addresses the pool's clients reach: its global ones, and for a family without
+// one its private ones (behind 1:1 NAT, as on most clouds).
+std::vector<LocalAddress> pool_facing(const std::vector<LocalAddress>& addresses) {
+  std::vector<LocalAddress> out;
+  for (auto family : kFamilies) {
+    auto of = [&](auto pred) {
+      std::vector<LocalAddress> picked;
+      for (const auto& a : addresses) {
+        if (a.address.family() == family && pred(a)) picked.push_back(a);
+      }
+      return picked;
+    };
+    auto global = of([](const LocalAddress& a) { return a.address.is_global_unicast(); });
+    if (global.empty()) global = of([](const LocalAddress& a) { return a.behind_nat(); });
+    out.insert(out.end(), global.begin(), global.end());
+  }
+  return out;
+}
+
 // Whether the pool can reach the machine over `family`: unknown addresses count as yes.
 bool serves_family(const LintContext& ctx, IpFamily family) {
   if (!ctx.addresses) return true;
-  return std::any_of(ctx.addresses->begin(), ctx.addresses->end(), [&](const LocalAddress& a) {
-    return a.address.family() == family && a.address.is_global_unicast();
-  });
+  const auto facing = pool_facing(*ctx.addresses);
+  return std::any_of(facing.begin(), facing.end(),
+                     [&](const LocalAddress& a) { return a.address.family() == family; });
 }
 
 // A subnet as ntpd's restrict or chrony's allow names it.
@@ -836,8 +855,7 @@ void judge_interfaces(Linter& lint, const std::vector<InterfaceRule>& rules,
                       const LintContext& ctx) {
   if (rules.empty()) return;
   if (ctx.addresses) {
-    for (const auto& local : *ctx.addresses) {
-      if (!local.address.is_global_unicast()) continue;
+    for (const auto& local : pool_facing(*ctx.addresses)) {
       const InterfaceRule* last = nullptr;
       for (const auto& rule : rules) {
         if (interface_matches(rule.match, local)) last = &rule;
@@ -1124,8 +1142,7 @@ std::size_t lint_chrony(Linter& lint, const ConfigLoader& config, const LintCont
              "remove the line (the default port is 123)");
   }
   if (ctx.addresses) {
-    for (const auto& local : *ctx.addresses) {
-      if (!local.address.is_global_unicast()) continue;
+    for (const auto& local : pool_facing(*ctx.addresses)) {
       const Line* bound = bind[local.address.is_v4() ? 0 : 1];
       if (bound && IpAddress::parse(bound->d.words[1]) != local.address) {
         lint.add(bound, "lint.listen", Severity::fail,

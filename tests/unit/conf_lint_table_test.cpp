@@ -83,6 +83,12 @@ std::vector<LocalAddress> machine() {
           {*IpAddress::parse("127.0.0.1"), "lo", Exclusion::not_global}};
 }
 
+// A cloud machine: a private address, the public one on the provider's NAT.
+std::vector<LocalAddress> behind_nat() {
+  return {{*IpAddress::parse("10.0.0.5"), "eth0", Exclusion::not_global},
+          {*IpAddress::parse("127.0.0.1"), "lo", Exclusion::not_global}};
+}
+
 struct Row {
   const char* name;
   Daemon daemon;
@@ -90,8 +96,8 @@ struct Row {
   std::vector<Expected> expected;
   std::map<std::string, std::string> files = {};  // read from kNtpConf's or kChronyConf's place
   std::set<std::string> unreadable = {};
-  bool addresses = false;  // machine()'s addresses given
-  int sources = -1;        // count_upstreams, when the row checks it
+  int addresses = 0;  // 1: machine()'s addresses given; 2: behind_nat()'s
+  int sources = -1;   // count_upstreams, when the row checks it
 };
 
 const auto kFail = Severity::fail;
@@ -179,6 +185,20 @@ std::vector<Row> rows() {
        {},
        {},
        true},
+      {"behind NAT: the private address is the one the pool's clients reach",
+       Daemon::chrony,
+       kChrony + "bindaddress 127.0.0.1\n",
+       V{{"lint.listen", "", 7, kFail}},
+       {},
+       {},
+       2},
+      {"behind NAT, IPv4 only: IPv6 access is not judged",
+       Daemon::chrony,
+       kServers + "allow 0.0.0.0/0\nratelimit\n",
+       V{},
+       {},
+       {},
+       2},
       {"interface ignore ipv4, listen the global address",
        Daemon::ntpsec,
        kNtpd + "interface ignore ipv4\ninterface listen 185.255.0.9\n",
@@ -444,7 +464,8 @@ TEST_CASE("lint table: exact findings per config", "[lint]") {
     context.reader = &reader;
     context.path = row.daemon == Daemon::chrony ? kChronyConf : kNtpConf;
     reader.files[context.path] = row.text;
-    if (row.addresses) context.addresses = machine();
+    if (row.addresses == 1) context.addresses = machine();
+    if (row.addresses == 2) context.addresses = behind_nat();
     context.resolves = [](const std::string& host) { return !host.ends_with(".invalid"); };
     std::vector<Expected> got;
     for (const auto& f : lint_config(row.text, row.daemon, context)) {

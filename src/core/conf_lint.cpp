@@ -27,7 +27,8 @@ constexpr std::size_t kQuoteLimit = 72;
 
 // ntpd's and ntpsec's MAXINCLUDELEVEL: an `includefile` nested deeper is skipped (logged).
 constexpr int kNtpdMaxIncludeDepth = 5;
-// chrony's MAX_INCLUDE_LEVEL counts the top file: an 11th level stops chronyd at start.
+// The deepest include chronyd reads, below the top file: its MAX_INCLUDE_LEVEL (10) counts the
+// top file, and a file one level deeper stops chronyd at start.
 constexpr int kChronyMaxIncludeDepth = 9;
 
 // The addresses that stand for "a client anywhere on the internet" when the access rules are

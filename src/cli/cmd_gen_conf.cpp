@@ -1,6 +1,9 @@
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
+#include <map>
+#include <memory>
 
 #include "commands.hpp"
 #include "findings.hpp"
@@ -12,10 +15,14 @@
 #include "pooljoin/conf_lint.hpp"
 #include "pooljoin/detect.hpp"
 #include "pooljoin/dhcp.hpp"
+#include "pooljoin/dns.hpp"
 #include "pooljoin/gen_conf.hpp"
 
 namespace pooljoin::cli {
 namespace {
+
+// One try per upstream name: the lint waits for the DNS at most this long per name.
+constexpr std::chrono::milliseconds kLintDnsTimeout{1500};
 
 // The subcommand's own options, beside the step's: where the config goes, or a lint instead.
 struct GenConfCommand {
@@ -27,6 +34,7 @@ struct GenConfCommand {
 
 nlohmann::json to_json(const LintFinding& f) {
   auto json = cli::to_json(f.finding);
+  json["file"] = f.file;
   json["line"] = f.line;
   return json;
 }
@@ -36,6 +44,12 @@ int run_lint(Context& ctx, const GenConfCommand& command) {
   std::string text, shown;
   Daemon daemon;
   std::vector<LintFinding> findings;
+  // Included files come from the system linted: under --root for its live config, the host's
+  // for a FILE. The machine's addresses apply only to the live config of the live system (a
+  // FILE may be meant for another machine).
+  const RootedFs host("/");
+  const RootedFsReader live_reader(ctx.fs), host_reader(host);
+  LintContext context;
   if (command.lint_file.empty()) {
     DaemonSpec spec = value_or_throw(resolve_daemon_spec(
         facts, command.step.daemon,
@@ -52,25 +66,49 @@ int run_lint(Context& ctx, const GenConfCommand& command) {
     text = std::move(*content);
     shown = ctx.fs.host(path).string();
     daemon = spec.daemon;
+    context.reader = &live_reader;
+    context.path = path;
+    if (ctx.fs.is_live()) context.addresses = facts.all_addresses();
     if (dhcp) {
       for (auto& finding : diagnose_dhcp(*dhcp, spec, running))
-        if (finding.severity != Severity::ok) findings.push_back({0, std::move(finding)});
+        if (finding.severity != Severity::ok) findings.push_back({"", 0, std::move(finding)});
     }
   } else {
     if (command.lint_file == "-") {
       text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
       shown = "standard input";
     } else {
-      RootedFs host("/");
       shown = std::filesystem::absolute(command.lint_file).string();
       text = value_or_throw(host.read_file(shown));
+      context.path = shown;
     }
+    context.reader = &host_reader;
     daemon = daemon_to_lint_as(text, command.step.daemon, facts);
   }
 
-  for (auto& finding : lint_config(text, daemon))
+  // An upstream name that the DNS says does not exist (NXDOMAIN, or no address of either
+  // family) is reported; a timeout, SERVFAIL or REFUSED is given the benefit of the doubt.
+  auto known = std::make_shared<std::map<std::string, bool>>();  // each name asked once
+  context.resolves = [&ctx, known](const std::string& name) {
+    if (auto it = known->find(name); it != known->end()) return it->second;
+    DnsOptions options;
+    options.timeout = kLintDnsTimeout;
+    options.tries = 1;
+    auto result = ctx.effects.dns.lookup(options, {name});
+    bool resolves = true;
+    if (result && !result->answers.empty()) {
+      const auto& answer = result->answers.front();
+      const bool gone =
+          answer.a.status == DnsStatus::nxdomain || answer.aaaa.status == DnsStatus::nxdomain ||
+          (answer.a.status == DnsStatus::nodata && answer.aaaa.status == DnsStatus::nodata);
+      resolves = !gone || !answer.addresses().empty();
+    }
+    (*known)[name] = resolves;
+    return resolves;
+  };
+  for (auto& finding : lint_config(text, daemon, context))
     findings.push_back(std::move(finding));
-  const std::size_t upstreams = count_upstreams(text, daemon);
+  const std::size_t upstreams = count_upstreams(text, daemon, context);
   std::vector<Finding> plain;
   for (const auto& f : findings)
     plain.push_back(f.finding);

@@ -911,7 +911,9 @@ Result<CheckFacts> gather_check(const SystemFacts& system, const CheckRequest& r
     facts.local_addresses = system.addresses;
     facts.only_private_addresses = system.only_private_addresses();
     if (auto configured = configured_daemon(system)) {
-      facts.lint = lint_live_config(effects.fs, system.distro, *configured);
+      facts.lint = lint_live_config(
+          effects.fs, system.distro, *configured,
+          effects.fs.is_live() ? std::optional(system.all_addresses()) : std::nullopt);
     }
     facts.leap_list = live_leap_list(facts.lint, effects);
     facts.package_manager = system.package_manager;

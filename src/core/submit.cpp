@@ -539,7 +539,9 @@ Result<SubmitPlan> plan_submit(const SystemFacts& system, const SubmitRequest& r
   // Reachability from outside has a rule of its own here, which the pool's score can settle.
   std::erase_if(*facts.check, [](const Finding& f) { return f.id == "reach.outside"; });
   if (auto daemon = configured_daemon(system)) {
-    if (auto live = lint_live_config(effects.fs, system.distro, *daemon))
+    if (auto live = lint_live_config(
+            effects.fs, system.distro, *daemon,
+            effects.fs.is_live() ? std::optional(system.all_addresses()) : std::nullopt))
       facts.lint = live->findings;
   }
   plan.findings = preflight(facts);

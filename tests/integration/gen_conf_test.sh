@@ -295,7 +295,8 @@ test_output_writes_elsewhere_without_root() {
 
 test_lint_reports_lines_and_fixes() {
   pj 1 gen-conf --lint "$LINT/debian-12-ntpsec-default.conf" --daemon ntpsec
-  assert_contains "$OUT" "$LINT/debian-12-ntpsec-default.conf (read as a ntpsec config): 4 upstream servers"
+  # Debian's four `pool` lines are pool names, not upstream servers.
+  assert_contains "$OUT" "$LINT/debian-12-ntpsec-default.conf (read as a ntpsec config): 0 upstream servers"
   assert_contains "$OUT" "FAIL  line 34: \`pool 0.debian.pool.ntp.org iburst\` follows a pool.ntp.org name"
   assert_contains "$OUT" "fix: replace it with \`server ADDRESS iburst\` lines pinned by address"
   pj 0 gen-conf --lint "$LINT/recommended-chrony.conf"
@@ -324,6 +325,16 @@ test_lint_reports_lines_and_fixes() {
   assert_contains "$OUT" "follows the pool's rules"
   pj 2 gen-conf --lint /nonexistent/ntp.conf
   assert_contains "$ERR" "--lint: /nonexistent/ntp.conf does not exist"
+  # A FILE's includefile is read from beside it; a finding there names the included file.
+  mkdir -p "$TEST_TMP/inc"
+  printf 'restrict default kod limited nomodify notrap nopeer noquery\nincludefile servers.conf\n' \
+    >"$TEST_TMP/inc/ntp.conf"
+  printf 'server 192.0.2.1\nserver 192.0.2.2\nserver 192.0.2.3\nserver 192.0.2.4\npool 0.pool.ntp.org\n' \
+    >"$TEST_TMP/inc/servers.conf"
+  pj 1 --json gen-conf --lint "$TEST_TMP/inc/ntp.conf" --daemon ntpsec
+  assert_eq "$(jqr '[.findings[] | "\(.id) \(.file) \(.line) \(.severity)"] | join(",")')" \
+    "lint.pool-upstream $TEST_TMP/inc/servers.conf 5 fail,lint.pool-nopeer $TEST_TMP/inc/servers.conf 5 warn"
+  assert_eq "$(jqr .upstreams)" "4"
 }
 
 # Debian's ntpsec runs /run/ntpsec/ntp.conf.dhcp (a DHCP client's copy of the config with the

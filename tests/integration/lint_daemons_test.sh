@@ -6,6 +6,7 @@
 # did is asserted first: it is the ground truth, and the case fails when the daemon does
 # otherwise. Then the lint of the same file must agree: exit 1 with the finding ids expected when
 # the public cannot get the time or mode 6 is open, no failure when the server serves safely.
+# DAEMONS_ONLY=1 asserts the daemons' half alone (the lint's verdicts are shown, not asserted).
 source "$(dirname "$0")/lib.sh"
 require_root
 command -v ntpd >/dev/null || { echo "SKIP: ntpsec is not installed (scripts/setup --test)"; exit 77; }
@@ -102,11 +103,16 @@ lint_agrees() {
   echo "  lint: exit $rc; fail: $(jqr '[.findings[] | select(.severity == "fail") | .id] | join(" ")');" \
     "warn: $(jqr '[.findings[] | select(.severity == "warn") | .id] | join(" ")')"
   got=$(jqr '[.findings[] | select(.severity == "fail") | .id] | unique | join(" ")')
+  # DAEMONS_ONLY=1: the daemons' behaviour alone is asserted (the lint's is only shown).
+  if [ "${DAEMONS_ONLY:-}" = 1 ]; then
+    [ "$rc" = "$exit" ] && [ "$got" = "$ids" ] || echo "  lint half NOT asserted: expected exit $exit failing [$ids]"
+    return 0
+  fi
   [ "$rc" = "$exit" ] && [ "$got" = "$ids" ] ||
     fail "lint half: the daemon did [$OBSERVED], so the lint must exit $exit failing [$ids]; it exited $rc failing [$got]"
   assert_not_contains "$(jqr '[.findings[].id] | join(" ")')" lint.upstream-count
   local family messages
-  messages=$(jqr '[.findings[] | select(.id == "lint.no-service") | .message] | join(" ")' | tr 'A-Z' 'a-z')
+  messages=$(jqr '[.findings[] | select(.id == "lint.no-service") | .message] | join(" ")' | tr '[:upper:]' '[:lower:]')
   for family in ${NO_SERVICE_FAMILIES:-}; do
     assert_contains "$messages" "$family"
   done
@@ -192,7 +198,7 @@ serve() {
   $ready || fail "${DAEMON_OF[$n]} was not ready ($answer): $(cat "$dir/daemon.log")"
   # The daemon read every line: a line it rejects proves nothing about that line.
   ! grep -E 'syntax error|Invalid|Could not' "$dir/daemon.log" >&2 || fail "the daemon rejected a line of its config"
-  echo "  ${DAEMON_OF[$n]} ready $((($(date +%s%N) - $(cat "$dir/started")) / 1000000)) ms after its start;" \
+  echo "  ${DAEMON_OF[$n]} answering (started $((($(date +%s%N) - $(cat "$dir/started")) / 1000000)) ms ago);" \
     "UDP 123 bound to: $(ip netns exec "$SRV" ss -Hlun 'sport = :123' | awk '{print $4}' | sed 's/:123$//' | tr '\n' ' ')"
 }
 

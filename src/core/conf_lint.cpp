@@ -781,7 +781,9 @@ std::vector<FamilyFinding> judge_public(const Linter& lint, const Restrictions& 
     }
     if (!missing.empty()) {
       const std::string list = fmt::format("{}", fmt::join(missing, " "));
-      out.push_back({"lint.no-ratelimit", deciding, Severity::fail,
+      // A warning, as for chrony: the public is served and nothing is opened; the pool asks for
+      // rate limiting, but its monitors do not see it.
+      out.push_back({"lint.no-ratelimit", deciding, Severity::warn,
                      [=](const std::string& fam) {
                        return fmt::format(
                            "{}: nothing slows down or warns off an "
@@ -797,15 +799,17 @@ std::vector<FamilyFinding> judge_public(const Linter& lint, const Restrictions& 
   // The default line itself, and the flags that guard the daemon's state.
   const Line* default_line = restrictions.default_line(family);
   std::vector<std::string> missing_fail, missing_warn;
-  if (!has("nomodify")) missing_fail.push_back("nomodify");
-  for (const char* flag : {"notrap", "nopeer"}) {
+  // ntpsec takes no unauthenticated changes or traps and ignores nopeer: without these flags it
+  // still serves safely (lint_daemons_test: no restrict line at all, mode 6 stays closed), so
+  // their absence is a warning there. Classic ntpd needs them.
+  for (const char* flag : {"nomodify", "notrap", "nopeer"}) {
     if (!has(flag)) (classic ? missing_fail : missing_warn).push_back(flag);
   }
   if (!default_line) {
     std::vector<std::string> missing = missing_fail;
     missing.insert(missing.end(), missing_warn.begin(), missing_warn.end());
     const std::string list = fmt::format("{}", fmt::join(missing, " "));
-    out.push_back({"lint.restrict-default", nullptr, Severity::fail,
+    out.push_back({"lint.restrict-default", nullptr, classic ? Severity::fail : Severity::warn,
                    [=](const std::string& fam) {
                      return fmt::format(
                          "no `restrict default` line covers {}{}", fam,
@@ -826,8 +830,8 @@ std::vector<FamilyFinding> judge_public(const Linter& lint, const Restrictions& 
                      return fmt::format(
                          "{}{}", covers_without(fam, list),
                          fail ? ""
-                              : " (ntpsec does without: it ignores notrap and nopeer; classic "
-                                "ntpd needs them)");
+                              : " (ntpsec does without: it takes no unauthenticated changes "
+                                "and ignores notrap and nopeer; classic ntpd needs them)");
                    },
                    [](const std::vector<IpFamily>& f) {
                      return fmt::format("use `{}`", recommended_for(f));
@@ -861,18 +865,25 @@ void judge_interfaces(Linter& lint, const std::vector<InterfaceRule>& rules,
       for (const auto& rule : rules) {
         if (interface_matches(rule.match, local)) last = &rule;
       }
-      if (last && !last->listen) {
-        lint.add(last->at, "lint.listen", Severity::fail,
-                 fmt::format("{}: ntpd does not serve {}{}, an address the pool's clients use",
-                             quote(*last->at), local.address.to_string(),
-                             local.interface.empty() ? "" : " (" + local.interface + ")"),
+      // Seen of ntpsec 1.2.2 here (lint_daemons_test): once there are `interface` lines, an
+      // address that none of them matches is not opened either.
+      const InterfaceRule* at = last ? last : &rules.front();
+      if (!last || !last->listen) {
+        lint.add(at->at, "lint.listen", Severity::fail,
+                 fmt::format("{}: ntpd does not serve {}{}, an address the pool's clients use{}",
+                             quote(*at->at), local.address.to_string(),
+                             local.interface.empty() ? "" : " (" + local.interface + ")",
+                             last ? "" : " (no `interface listen` line names it)"),
                  "remove the line, or add `interface listen ADDRESS` after it");
       }
     }
     return;
   }
-  // Without the machine's addresses: a family is closed when its last rule for all of it
-  // ignores it and no rule opens an interface name or a global address.
+  // Without the machine's addresses: a family is closed unless its last rule for all of it
+  // opens it, or a later rule may open an interface name or a global address. Once there are
+  // `interface` lines, ntpsec opens no address that none of them matches (seen of ntpsec 1.2.2:
+  // `interface listen 127.0.0.1` alone, or `interface ignore wildcard` alone, leave it serving
+  // loopback only).
   auto could_open = [&](const InterfaceRule& rule, IpFamily family) {
     if (!rule.listen) return false;
     if (rule.match == "all" || rule.match == (family == IpFamily::v4 ? "ipv4" : "ipv6"))
@@ -891,11 +902,12 @@ void judge_interfaces(Linter& lint, const std::vector<InterfaceRule>& rules,
     for (const auto& rule : rules) {
       if (rule.match == "all" || rule.match == (family == IpFamily::v4 ? "ipv4" : "ipv6")) {
         last = &rule;
-        opened = false;
+        opened = rule.listen;
+      } else if (could_open(rule, family)) {
+        opened = true;
       }
-      if (last && !last->listen && &rule != last && could_open(rule, family)) opened = true;
     }
-    if (last && !last->listen && !opened) closed.push_back({family, last->at});
+    if (!opened) closed.push_back({family, (last ? last : &rules.front())->at});
   }
   if (closed.size() == 2) {
     std::vector<FamilyFinding> v4, v6;
@@ -904,8 +916,8 @@ void judge_interfaces(Linter& lint, const std::vector<InterfaceRule>& rules,
           .push_back({"lint.listen", at, Severity::fail,
                       [at = at](const std::string& fam) {
                         return fmt::format(
-                            "{}: ntpd opens no global {} address, only the ones "
-                            "named after it (loopback or none)",
+                            "{}: ntpd opens no global {} address: with `interface` lines it "
+                            "serves only what a `listen` line names (here loopback or nothing)",
                             quote(*at), fam);
                       },
                       [](const std::vector<IpFamily>&) {
@@ -1166,10 +1178,14 @@ std::size_t lint_chrony(Linter& lint, const ConfigLoader& config, const LintCont
       lint.add(binddevice, "lint.listen", Severity::fail,
                fmt::format("{}: chronyd serves only the loopback interface", quote(*binddevice)),
                "remove the line");
-    } else if (loopback(bind[0]) && loopback(bind[1])) {
+    } else {
+      // One family at a time: `bindaddress 127.0.0.1` closes IPv4 to the world and leaves
+      // IPv6 on [::] (seen of chronyd 4.3 here).
       for (const Line* l : bind) {
+        if (!loopback(l)) continue;
         lint.add(l, "lint.listen", Severity::fail,
-                 fmt::format("{}: chronyd serves only the loopback addresses", quote(*l)),
+                 fmt::format("{}: chronyd serves {} on loopback only", quote(*l),
+                             IpAddress::parse(l->d.words[1])->is_v4() ? "IPv4" : "IPv6"),
                  "remove the line");
       }
     }

@@ -341,6 +341,42 @@ test_ntpsec_06b_interface_ignore_all_listen_loopback() {
   clock_kept
 }
 
+# Once there are `interface` lines, ntpsec opens no address that none of them matches: a
+# `listen` for loopback alone, an `ignore wildcard` alone or an `ignore ipv6` alone leave it
+# serving loopback only (127.0.0.1 and ::1 bound, and the wildcards, which do not answer).
+config 77 ntpsec "$ORPHAN
+$RECOMMENDED
+interface listen 127.0.0.1"
+test_ntpsec_06c_interface_listen_loopback_alone() {
+  serve 77
+  observe time
+  expect_daemon "v4 no, v6 no"
+  lint_agrees "$CONF" ntpsec 1 "lint.listen"
+  clock_kept
+}
+
+config 78 ntpsec "$ORPHAN
+$RECOMMENDED
+interface ignore wildcard"
+test_ntpsec_06d_interface_ignore_wildcard_alone() {
+  serve 78
+  observe time
+  expect_daemon "v4 no, v6 no"
+  lint_agrees "$CONF" ntpsec 1 "lint.listen"
+  clock_kept
+}
+
+config 79 ntpsec "$ORPHAN
+$RECOMMENDED
+interface ignore ipv6"
+test_ntpsec_06e_interface_ignore_ipv6_closes_ipv4_too() {
+  serve 79
+  observe time
+  expect_daemon "v4 no, v6 no"
+  lint_agrees "$CONF" ntpsec 1 "lint.listen"
+  clock_kept
+}
+
 # No restrict line at all: ntpsec 1.2 serves the time and keeps mode 6 closed to the outside (its
 # built-in default restriction includes noquery), so a missing noquery is no failure on ntpsec.
 config 70 ntpsec "$ORPHAN"

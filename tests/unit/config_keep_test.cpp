@@ -194,7 +194,8 @@ TEST_CASE(
   };
   const Row rows[] = {
       {kDebian12, Daemon::ntpsec, "/etc/ntpsec/ntp.conf", kNtpsecBefore, "keep-ntpsec.conf", 10},
-      {kDebian11, Daemon::ntp, "/etc/ntp.conf", kNtpBefore, "keep-ntp.conf", 6},
+      // Its `nic ignore wildcard` would leave ntpd serving loopback only (lint.listen): dropped.
+      {kDebian11, Daemon::ntp, "/etc/ntp.conf", kNtpBefore, "keep-ntp.conf", 5},
       {kDebian12, Daemon::chrony, "/etc/chrony/chrony.conf", kChronyBefore, "keep-chrony.conf", 7},
   };
   for (const auto& row : rows) {
@@ -216,6 +217,13 @@ TEST_CASE(
       named = named || note.find("not carried from") != std::string::npos;
     CHECK(named);
     CHECK(plan->kept.size() + plan->dropped.size() == directives(row.before, row.daemon).size());
+    if (row.daemon == Daemon::ntp) {
+      auto wildcard =
+          std::find_if(plan->dropped.begin(), plan->dropped.end(),
+                       [](const DroppedLine& d) { return d.text == "nic ignore wildcard"; });
+      REQUIRE(wildcard != plan->dropped.end());
+      CHECK_THAT(wildcard->why, Catch::Contains("lint.listen"));
+    }
 
     auto outcome = apply_gen_conf(*plan, fx.effects(), false);
     REQUIRE(outcome);

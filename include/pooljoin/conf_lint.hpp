@@ -79,6 +79,8 @@ struct LintContext {
 //   lint.upstream-count       fewer than 4 or more than 7 sources (fail; warn with a refclock)
 //   lint.upstream-duplicate   the same upstream twice (warn; counted once)
 //   lint.upstream-noselect    `noselect` upstream (warn; not counted)
+//   lint.upstream-invalid     loopback, unspecified, broadcast, multicast or localhost, read as the
+//                             resolver reads it: "0x7f000001" (fail; not counted)
 //   lint.upstream-own-address the machine's own address as upstream (fail; not counted)
 //   lint.upstream-unresolvable a name that does not resolve (warn; not counted)
 //   lint.no-service           the public (IPv4 or IPv6) cannot get the time: ignore, noserve,

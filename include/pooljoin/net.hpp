@@ -33,6 +33,11 @@ class IpAddress {
  public:
   // Parses a literal IPv4 or IPv6 address (no brackets, no port, no zone); nullopt otherwise.
   static std::optional<IpAddress> parse(std::string_view text);
+  // A host word as the daemons' resolver reads it (getaddrinfo, then inet_aton): a literal
+  // (parse), or IPv4 in inet_aton's other forms: one to four parts, each decimal, octal (a
+  // leading 0) or hexadecimal (0x): "0x7f7f0100" and "127.127.1.0x0" are 127.127.1.0,
+  // "127.1" is 127.0.0.1. nullopt for anything else (a name).
+  static std::optional<IpAddress> parse_as_resolver(std::string_view text);
   static IpAddress from_sockaddr(const sockaddr* sa);
   static IpAddress v4(std::uint32_t host_order);
 
@@ -52,6 +57,9 @@ class IpAddress {
     const auto s = scope();
     return s == AddressScope::private_network || s == AddressScope::unique_local;
   }
+
+  // The IPv4 address an IPv4-mapped one (::ffff:a.b.c.d) carries; the address itself otherwise.
+  IpAddress unmapped() const;
 
   // Whether the first `bits` bits equal those of `prefix` (same family).
   bool in_prefix(const IpAddress& prefix, unsigned bits) const;

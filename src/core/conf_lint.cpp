@@ -519,7 +519,13 @@ Sources collect_sources(Linter& lint, const std::vector<std::unique_ptr<Line>>& 
       continue;
     }
     if (!is_source_keyword(key) || l.d.words.size() < 2) continue;
-    const std::string target = chrony ? l.d.words[1] : ntpd_target(l.d);
+    // Read as the daemon's resolver reads it: "0x7f7f0100" is 127.127.1.0, "::ffff:127.0.0.1"
+    // is 127.0.0.1.
+    const std::string written = chrony ? l.d.words[1] : ntpd_target(l.d);
+    const auto read = IpAddress::parse_as_resolver(written);
+    const std::optional<IpAddress> address =
+        read ? std::optional<IpAddress>(read->unmapped()) : std::nullopt;
+    const std::string target = address ? address->to_string() : written;
     if (!chrony && target.rfind("127.127.", 0) == 0) {
       if (target.rfind("127.127.1.", 0) == 0) {
         local_clock(lint, l, "is the LOCAL clock driver");
@@ -544,8 +550,16 @@ Sources collect_sources(Linter& lint, const std::vector<std::unique_ptr<Line>>& 
                "remove `noselect`, or count on the other upstreams");
       continue;
     }
-    auto address = IpAddress::parse(target);
-    const std::string key_name = address ? address->to_string() : target;
+    // What gen-conf refuses as an upstream (loopback, unspecified, broadcast, multicast,
+    // localhost) is no server either.
+    if (auto judged = parse_upstream(written); !judged && (address || !is_pool_ntp_name(written))) {
+      lint.add(
+          &l, "lint.upstream-invalid", Severity::fail,
+          fmt::format("{} is no upstream server: {} (not counted)", quote(l), judged.error().why),
+          "remove the line and give 4 to 7 servers by their global addresses");
+      continue;
+    }
+    const std::string& key_name = target;
     if (!seen.insert(key_name).second) {
       lint.add(&l, "lint.upstream-duplicate", Severity::warn,
                fmt::format("{} names {} again: it is counted once", quote(l), key_name),

@@ -1,5 +1,6 @@
 #include "pooljoin/net.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <vector>
@@ -83,6 +84,32 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
     return address;
   }
   return std::nullopt;
+}
+
+std::optional<IpAddress> IpAddress::parse_as_resolver(std::string_view text) {
+  if (auto literal = parse(text)) return literal;
+  // inet_aton's forms use digits, hexadecimal letters, 'x' and dots only; it would also stop at
+  // white space, which a config word never holds.
+  if (text.empty() || text.size() > INET6_ADDRSTRLEN ||
+      text.find_first_not_of("0123456789abcdefABCDEFxX.") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::string s(text);
+  in_addr in{};
+  if (::inet_aton(s.c_str(), &in) == 0) return std::nullopt;
+  IpAddress address;
+  address.family_ = IpFamily::v4;
+  std::memcpy(address.bytes_.data(), &in, 4);
+  return address;
+}
+
+IpAddress IpAddress::unmapped() const {
+  static const auto mapped = *parse("::ffff:0:0");
+  if (family_ != IpFamily::v6 || !in_prefix(mapped, 96)) return *this;
+  IpAddress v4;
+  v4.family_ = IpFamily::v4;
+  std::copy(bytes_.begin() + 12, bytes_.end(), v4.bytes_.begin());
+  return v4;
 }
 
 IpAddress IpAddress::from_sockaddr(const sockaddr* sa) {

@@ -117,24 +117,43 @@ Result<Upstream> parse_upstream(std::string_view text) {
                 "give an IPv4 or IPv6 address (or a server's hostname) and nothing else");
   };
   if (text.empty()) return refuse("it is empty");
-  if (auto address = IpAddress::parse(text)) {
-    const IpAddress loopback4 = *IpAddress::parse("127.0.0.0");
-    const IpAddress loopback6 = *IpAddress::parse("::1");
-    const IpAddress any4 = *IpAddress::parse("0.0.0.0");
-    const IpAddress any6 = *IpAddress::parse("::");
-    if (address->in_prefix(loopback4, 8)) {
-      return refuse(address->in_prefix(*IpAddress::parse("127.127.0.0"), 16)
-                        ? "127.127.x.x addresses select ntpd's reference clock drivers, and "
-                          "127.127.1.x is the LOCAL clock the pool forbids"
-                        : "it is a loopback address");
+  // Judged as the daemon will read it: getaddrinfo takes inet_aton's forms ("0x7f7f0100" is
+  // 127.127.1.0, the LOCAL clock) and an IPv4-mapped address is the IPv4 address it carries.
+  if (auto read = IpAddress::parse_as_resolver(text)) {
+    const IpAddress address = read->unmapped();
+    const bool as_written = IpAddress::parse(text) && *read == address;
+    const std::string reading =
+        as_written ? std::string()
+                   : fmt::format(" (the daemon reads it as {})", address.to_string());
+    auto refuse_as = [&](std::string_view why) {
+      return refuse(fmt::format("{}{}", why, reading));
+    };
+    if (address.in_prefix(*IpAddress::parse("127.0.0.0"), 8)) {
+      return refuse_as(address.in_prefix(*IpAddress::parse("127.127.0.0"), 16)
+                           ? "127.127.x.x addresses select ntpd's reference clock drivers, and "
+                             "127.127.1.x is the LOCAL clock the pool forbids"
+                           : "it is a loopback address");
     }
-    if (*address == loopback6) return refuse("it is a loopback address");
-    if (*address == any4 || *address == any6) return refuse("it is the unspecified address");
-    if (address->in_prefix(*IpAddress::parse("224.0.0.0"), 4) ||
-        address->in_prefix(*IpAddress::parse("ff00::"), 8)) {
-      return refuse("it is a multicast address");
+    if (address == *IpAddress::parse("::1")) return refuse_as("it is a loopback address");
+    if (address == *IpAddress::parse("0.0.0.0") || address == *IpAddress::parse("::"))
+      return refuse_as("it is the unspecified address");
+    if (address.in_prefix(*IpAddress::parse("0.0.0.0"), 8))
+      return refuse_as("it is in \"this network\" (0.0.0.0/8), no server's address");
+    if (address == *IpAddress::parse("255.255.255.255"))
+      return refuse_as("it is the broadcast address");
+    if (address.in_prefix(*IpAddress::parse("224.0.0.0"), 4) ||
+        address.in_prefix(*IpAddress::parse("ff00::"), 8)) {
+      return refuse_as("it is a multicast address");
     }
-    return Upstream{address->to_string(), {}, address->is_local_network()};
+    // Written the one way everybody reads it.
+    Upstream upstream{address.to_string()};
+    upstream.local_network = address.is_local_network();
+    return upstream;
+  }
+  if (const std::string name = lower(text); name == "localhost" || name == "localhost." ||
+                                            name.ends_with(".localhost") ||
+                                            name.ends_with(".localhost.")) {
+    return refuse("names under localhost are this machine's loopback (RFC 6761)");
   }
   if (!is_valid_hostname(text)) {
     bool has_space = text.find_first_of(" \t\r\n") != std::string_view::npos;

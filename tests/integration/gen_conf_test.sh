@@ -77,7 +77,10 @@ test_injection_attempts_are_refused_and_nothing_is_written() {
   before=$(ls -la --time-style=full-iso "$root/etc/ntpsec"; md5sum "$root/etc/ntpsec/ntp.conf")
   for bad in $'1.2.3.4\nrestrict default' '1.2.3.4 iburst' '"1.2.3.4"' "'ntp.example.org'" \
     '1.2.3.4;restrict' "$(printf 'a%.0s' {1..64}).example.org" 'ntp.example.org noselect' \
-    '127.127.1.0' '0.de.pool.ntp.org' '$(reboot)' ''; do
+    '127.127.1.0' '0.de.pool.ntp.org' '$(reboot)' '' \
+    0x7f7f0100 127.127.1.0x0 0x7f000001 127.1 ::ffff:127.0.0.1 ::ffff:127.127.1.0 ::ffff:0.0.0.0 \
+    0.0.0.1 255.255.255.255 localhost; do
+    # Each one, also in the forms the daemon's resolver reads as an address, exit 2 (not 70).
     pj 2 --root "$root" gen-conf --no-daemon-check --upstream 192.0.2.1 --upstream 192.0.2.2 \
       --upstream 192.0.2.3 --upstream "$bad"
     assert_contains "$ERR" "--upstream"

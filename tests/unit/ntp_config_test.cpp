@@ -66,8 +66,13 @@ TEST_CASE("upstreams: addresses and hostnames only, nothing that could add a lin
     REQUIRE(parsed);
     CHECK(parsed->address == good);
   }
-  // Canonical form for addresses.
+  // Canonical form for addresses, whatever form the daemon would also read.
   CHECK(parse_upstream("2001:DB8:0::1")->address == "2001:db8::1");
+  CHECK(parse_upstream("0xb9ff0001")->address == "185.255.0.1");
+  CHECK(parse_upstream("::ffff:185.255.0.1")->address == "185.255.0.1");
+  // A name of hexadecimal letters is still a name.
+  CHECK(parse_upstream("cafe.example")->address == "cafe.example");
+  CHECK(parse_upstream("deadbeef")->address == "deadbeef");
 
   struct Bad {
     std::string text;
@@ -94,6 +99,22 @@ TEST_CASE("upstreams: addresses and hostnames only, nothing that could add a lin
       {"ff05::101", "multicast"},
       {"0.de.pool.ntp.org", "pool.ntp.org names"},
       {"POOL.NTP.ORG.", "pool.ntp.org names"},
+      // What the daemon's resolver (getaddrinfo, inet_aton) reads as an address is judged as
+      // that address (issue 18's forms).
+      {"0x7f7f0100", "the pool forbids (the daemon reads it as 127.127.1.0)"},
+      {"127.127.1.0x0", "the pool forbids (the daemon reads it as 127.127.1.0)"},
+      {"0x7f000001", "loopback address (the daemon reads it as 127.0.0.1)"},
+      {"127.1", "loopback address (the daemon reads it as 127.0.0.1)"},
+      {"017700000001", "loopback address (the daemon reads it as 127.0.0.1)"},
+      {"::ffff:127.0.0.1", "loopback address (the daemon reads it as 127.0.0.1)"},
+      {"::ffff:127.127.1.0", "the pool forbids (the daemon reads it as 127.127.1.0)"},
+      {"::ffff:0.0.0.0", "unspecified address (the daemon reads it as 0.0.0.0)"},
+      {"0.0.0.1", "this network"},
+      {"0", "unspecified address (the daemon reads it as 0.0.0.0)"},
+      {"255.255.255.255", "broadcast"},
+      {"localhost", "loopback (RFC 6761)"},
+      {"LOCALHOST.", "loopback (RFC 6761)"},
+      {"ntp.localhost", "loopback (RFC 6761)"},
   };
   for (const auto& b : bad) {
     INFO(b.text);

@@ -17,16 +17,6 @@ using namespace pooljoin;
 
 namespace {
 
-void check_golden(const std::string& name, const std::string& text) {
-  auto path = std::filesystem::path(POOLJOIN_GOLDEN) / name;
-  if (const char* update = std::getenv("POOLJOIN_UPDATE_GOLDEN"); update && *update == '1') {
-    std::ofstream(path, std::ios::binary) << text;
-  }
-  INFO("golden file " << path.string());
-  REQUIRE(std::filesystem::exists(path));
-  CHECK(test::read_text(path) == text);
-}
-
 std::vector<int> lines_of(const std::vector<KeptLine>& kept) {
   std::vector<int> lines;
   for (const auto& k : kept)
@@ -207,7 +197,7 @@ TEST_CASE(
     GenConfRequest request = request_for(row.daemon);
     auto plan = plan_gen_conf(facts, fx.fs(), request);
     REQUIRE(plan);
-    check_golden(row.golden, plan->text);
+    test::check_golden(row.golden, plan->text);
     CHECK(plan->kept.size() == row.kept);
     CHECK_THAT(plan->text, Catch::Contains(std::string(kKeptHeading)));
     CHECK_THAT(plan->diff, Catch::Contains("+" + std::string(kKeptHeading)));

@@ -43,18 +43,6 @@ ConfigRequest request_for(const DaemonSpec& spec) {
   return request;
 }
 
-// Compares with tests/golden/NAME; POOLJOIN_UPDATE_GOLDEN=1 rewrites the file instead (on
-// purpose only: review the diff before committing it).
-void check_golden(const std::string& name, const std::string& text) {
-  auto path = std::filesystem::path(POOLJOIN_GOLDEN) / name;
-  if (const char* update = std::getenv("POOLJOIN_UPDATE_GOLDEN"); update && *update == '1') {
-    std::ofstream(path, std::ios::binary) << text;
-  }
-  INFO("golden file " << path.string());
-  REQUIRE(std::filesystem::exists(path));
-  CHECK(test::read_text(path) == text);
-}
-
 }  // namespace
 
 TEST_CASE("upstreams: addresses and hostnames only, nothing that could add a line",
@@ -283,7 +271,7 @@ TEST_CASE("golden configs: every daemon of every distribution family", "[ntp-con
     REQUIRE(spec);
     auto text = render_config(*templates, request_for(*spec));
     REQUIRE(text);
-    check_golden(row.golden, *text);
+    test::check_golden(row.golden, *text);
     // What pooljoin recommends passes its own lint with nothing to say.
     auto findings = lint_config(*text, row.daemon);
     for (const auto& f : findings)

@@ -1,4 +1,4 @@
-// Helpers shared by the unit tests: a temporary directory per test, and fixture paths.
+// Helpers shared by the unit tests: a temporary directory per test, fixture paths, golden files.
 #pragma once
 
 #include <cstdlib>
@@ -10,6 +10,8 @@
 
 #include <stdlib.h>
 #include <unistd.h>
+
+#include <catch2/catch.hpp>
 
 namespace pooljoin::test {
 
@@ -74,6 +76,18 @@ inline std::unique_ptr<TempDir> image(std::initializer_list<std::string> files) 
 
 inline std::filesystem::path fixture_image(const std::string& name) {
   return std::filesystem::path(POOLJOIN_FIXTURES) / "images" / name;
+}
+
+// Compares `text` with tests/golden/NAME; POOLJOIN_UPDATE_GOLDEN=1 rewrites the file instead (on
+// purpose only: review the diff before committing it).
+inline void check_golden(const std::string& name, const std::string& text) {
+  auto path = std::filesystem::path(POOLJOIN_GOLDEN) / name;
+  if (const char* update = std::getenv("POOLJOIN_UPDATE_GOLDEN"); update && *update == '1') {
+    std::ofstream(path, std::ios::binary) << text;
+  }
+  INFO("golden file " << path.string());
+  REQUIRE(std::filesystem::exists(path));
+  CHECK(read_text(path) == text);
 }
 
 }  // namespace pooljoin::test

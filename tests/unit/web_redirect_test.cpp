@@ -33,15 +33,6 @@ std::vector<std::string> shown(const std::vector<Command>& commands, const test:
   return lines;
 }
 
-void check_golden(const std::string& name, const std::string& text) {
-  auto path = std::filesystem::path(POOLJOIN_GOLDEN) / name;
-  if (const char* update = std::getenv("POOLJOIN_UPDATE_GOLDEN"); update && *update == '1') {
-    std::ofstream(path, std::ios::binary) << text;
-  }
-  INFO("golden file " << path.string());
-  CHECK(test::read_text(path) == text);
-}
-
 const std::string kDebian = "/etc/os-release=ID=debian\nVERSION_ID=12\n";
 
 // A scripted runner: `failing` (a program name) exits 1 with a message; the rest succeed.
@@ -137,15 +128,15 @@ TEST_CASE("web-redirect: golden files of each web server and mode", "[web-redire
   request.server = WebServer::nginx;
   auto nginx = plan_for(*root, request);
   REQUIRE(nginx);
-  check_golden("web-nginx.conf", nginx->content);
+  test::check_golden("web-nginx.conf", nginx->content);
   request.server = WebServer::apache;
   auto alias = plan_for(*root, request);
   REQUIRE(alias);
-  check_golden("web-apache-alias.conf", alias->content);
+  test::check_golden("web-apache-alias.conf", alias->content);
   request.mode = RedirectMode::rewrite;
   auto rewrite = plan_for(*root, request);
   REQUIRE(rewrite);
-  check_golden("web-apache-rewrite.conf", rewrite->content);
+  test::check_golden("web-apache-rewrite.conf", rewrite->content);
 }
 
 TEST_CASE("web-redirect: where each distribution keeps sites, and how it enables them",

@@ -160,6 +160,9 @@ struct ResolvePlan {
   bool probe = true;
   ProbeOptions probe_options;
   bool unmeasured_if_silent = false;
+  // A dry run on a machine with no route out at all (no IPv4 address but loopback, no global
+  // IPv6): nothing is probed, and the plan takes the catalogue's IPv4 addresses unmeasured.
+  bool offline = false;
 
   // "de.pool.ntp.org, europe.pool.ntp.org"
   std::string zone_names() const;

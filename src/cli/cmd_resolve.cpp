@@ -125,13 +125,15 @@ int run_resolve(Context& ctx, const ResolveOptions& options) {
     result(fmt::format("selected {} servers (a dry run: not saved)", count));
     return to_int(ExitCode::ok);
   }
-  // Measuring needs no root; saving the selection for gen-conf does.
+  // Measuring needs no root; saving the selection for gen-conf does. Without root, the
+  // measurement is the result: shown, and said not to be saved.
   if (::geteuid() != 0) {
-    throw Fatal(
-        ExitCode::needs_root,
-        fmt::format("saving the selection in {} needs root; nothing was saved", kSelectionPath),
-        fmt::format("running as uid {}", ::geteuid()),
-        "run it with sudo to save it for gen-conf, or add --dry-run to only measure");
+    ctx.console.warn(fmt::format(
+        "nothing was saved: saving the selection in {} for gen-conf needs root (running as uid "
+        "{}); run it with sudo to save it",
+        kSelectionPath, ::geteuid()));
+    result(fmt::format("selected {} servers (not saved: not root)", count));
+    return to_int(ExitCode::ok);
   }
   auto outcome = value_or_throw(apply_resolve(survey, ctx.effects));
   result(fmt::format("selected {} servers; saved to {}", count, outcome.saved));

@@ -375,6 +375,14 @@ Result<ResolvePlan> plan_resolve(const SystemFacts& facts, const RootedFs& fs,
   plan.probe_options = request.probe_options;
   plan.probe_options.give_up_if_first_silent = true;
   plan.unmeasured_if_silent = request.unmeasured_if_silent;
+  // Offline, a dry run still shows the plan: with the catalogue's IPv4 addresses (what most
+  // machines will have once connected), unmeasured, and it says so. A real run goes on and
+  // fails at the probe, naming the cause.
+  if (request.unmeasured_if_silent && !plan.policy.have_ipv4 && !plan.policy.have_ipv6) {
+    plan.offline = true;
+    plan.probe = false;
+    plan.policy.have_ipv4 = true;
+  }
   return plan;
 }
 
@@ -411,6 +419,11 @@ Result<ResolveSurvey> survey_resolve(const ResolvePlan& plan, Effects& effects,
 
   SelectionPolicy policy = plan.policy;
   policy.measured = plan.probe;
+  if (plan.offline) {
+    survey.warnings.push_back(
+        "this machine has no route out (no IPv4 address but loopback, no global IPv6): the dry "
+        "run plans with the catalogue's IPv4 addresses, unmeasured; a real run needs the network");
+  }
   if (plan.probe) {
     std::vector<ProbeTarget> targets;
     for (const auto& address : addresses_to_probe(survey.candidates.candidates))

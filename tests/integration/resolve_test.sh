@@ -385,6 +385,46 @@ test_selection_is_saved_under_root_with_the_zone_of_its_time_zone() {
   [ ! -e "$saved" ] || fail "a dry run wrote the selection"
 }
 
+test_without_root_resolve_measures_prints_and_saves_nothing() {
+  local root="$TEST_TMP/userroot" rc=0
+  mkdir -p "$root/etc"
+  echo "nameserver 127.0.0.1" >"$root/etc/resolv.conf"
+  chmod -R a+rX "$TEST_TMP"
+  ip netns exec "$NS" setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" --clear-groups -- \
+    "$POOLJOIN" --root "$root" resolve --country de --no-probe --servers 4 \
+    >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
+  ERR=$(cat "$TEST_TMP/err")
+  [ "$rc" = 0 ] || fail "resolve as nobody exited $rc: $ERR"
+  assert_contains "$(cat "$TEST_TMP/out")" "185.255.40.1"  # the table is printed
+  assert_contains "$ERR" "nothing was saved: saving the selection in /var/lib/pooljoin/selection.json for gen-conf needs root"
+  assert_contains "$ERR" "selected 4 servers (not saved: not root)"
+  [ ! -e "$root/var/lib/pooljoin" ] || fail "a run without root created $(find "$root/var" | head -3)"
+}
+
+test_a_dry_run_with_no_route_at_all_plans_with_the_catalogue() {
+  # A namespace with nothing but a loopback that is down: no DNS, no NTP, no address.
+  local rc=0 start elapsed
+  start=$(date +%s%N)
+  unshare --net -- "$POOLJOIN" --dry-run --json resolve --country de >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
+  elapsed=$((($(date +%s%N) - start) / 1000000))
+  OUT=$(cat "$TEST_TMP/out")
+  ERR=$(cat "$TEST_TMP/err")
+  [ "$rc" = 0 ] || fail "an offline dry run exited $rc: $ERR"
+  echo "  an offline dry-run resolve: ${elapsed} ms"
+  assert_contains "$ERR" "this machine has no route out"
+  assert_contains "$ERR" "the dry run plans with the catalogue's IPv4 addresses, unmeasured"
+  assert_eq "$(jqr '.selected | length')" 5
+  assert_eq "$(jqr '[.selected[].family] | unique | join(" ")')" "ipv4"
+  # Nothing was measured: no delay anywhere.
+  assert_eq "$(jqr '[.candidates[].addresses[] | select(.delay_ms != null)] | length')" 0
+  # join's whole plan too.
+  rc=0
+  unshare --net -- "$POOLJOIN" --dry-run --yes join --country de >"$TEST_TMP/out" 2>&1 </dev/null || rc=$?
+  [ "$rc" = 0 ] || fail "an offline join --dry-run exited $rc: $(tail -5 "$TEST_TMP/out")"
+  grep -q "^server .* iburst" "$TEST_TMP/out" ||
+    fail "no server line in the offline plan: $(head -40 "$TEST_TMP/out")"
+}
+
 test_measured_selection_is_diverse_and_rejects_the_bad_ones() {
   : "${NTP_RESPONDER:?}"
   # Each address of the zone gets a server that behaves as the scenario says, outside the

@@ -167,6 +167,44 @@ TEST_CASE("resolve: silence over NTP fails a real run, and a dry run selects unm
   CHECK_THAT(unmeasured->warnings.back(), Catch::Contains("the dry run selects them unmeasured"));
 }
 
+TEST_CASE("resolve: offline, a dry run plans with the catalogue unmeasured; a real run does not",
+          "[steps]") {
+  auto root = test::image({kDebian12});
+  test::FakeEffects fx(root->path());
+  // No route: every lookup times out (the fake's answer to a name it has no table entry for).
+  SystemFacts facts = facts_of(fx.fs());
+  facts.addresses.clear();
+  facts.excluded = {{*IpAddress::parse("127.0.0.1"), "lo", Exclusion::not_global}};
+  ResolveRequest dry;
+  dry.country = "de";
+  dry.unmeasured_if_silent = true;
+  auto plan = plan_resolve(facts, fx.fs(), dry);
+  REQUIRE(plan);
+  CHECK(plan->offline);
+  CHECK_FALSE(plan->probe);
+  auto survey = survey_resolve(*plan, fx.effects());
+  REQUIRE(survey);
+  CHECK(fx.ntp.exchanges == 0);  // nothing is sent where nothing can go
+  CHECK_FALSE(survey->measured);
+  REQUIRE(survey->usable());
+  CHECK(survey->selection.servers.size() == static_cast<std::size_t>(kDefaultUpstreams));
+  for (const auto& server : survey->selection.servers)
+    CHECK(server.address.is_v4());
+  std::string warnings;
+  for (const auto& w : survey->warnings)
+    warnings += w + "\n";
+  CHECK_THAT(warnings, Catch::Contains("no route out") &&
+                           Catch::Contains("the catalogue's IPv4 addresses, unmeasured"));
+
+  // A real run is not planned offline: it probes and names the cause.
+  ResolveRequest real = dry;
+  real.unmeasured_if_silent = false;
+  plan = plan_resolve(facts, fx.fs(), real);
+  REQUIRE(plan);
+  CHECK_FALSE(plan->offline);
+  CHECK(plan->probe);
+}
+
 TEST_CASE("resolve: too few servers is not an error until the selection is used", "[steps]") {
   auto root = test::image({kDebian12});
   test::FakeEffects fx(root->path());

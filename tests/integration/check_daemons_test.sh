@@ -267,7 +267,21 @@ restrict -6 ::1"
 
 test_chronyd_agrees_with_chronyc() {
   [ -x "$CHRONY_DIR/usr/sbin/chronyd" ] || { echo "  chronyd not unpacked (scripts/setup --test): skipped"; return 0; }
-  local sb dir
+  local sb dir decoy
+  # Another chronyd on the machine, unsynchronised, with its command socket where chronyc looks
+  # first (/run/chrony/chronyd.sock): the sandbox's chronyc and pooljoin must never reach it.
+  # (Before sandboxes had a /run of their own, gen_conf_daemons' chronyd was this decoy.)
+  decoy=$(sandbox_with chronyd-decoy 17)
+  printf 'server 192.0.2.9\npidfile /run/chrony/chronyd.pid\ndriftfile /run/chrony/drift\n' |
+    write_in "$decoy" /etc/chrony/chrony.conf
+  in_sandbox "$decoy" "$CHRONY_DIR/usr/sbin/chronyd" -x -d -u root -f /etc/chrony/chrony.conf \
+    </dev/null >"$TEST_TMP/decoy.log" 2>&1 &
+  local i
+  for ((i = 0; i < 50; i++)); do
+    in_sandbox "$decoy" test -S /run/chrony/chronyd.sock && break
+    sleep 0.1
+  done
+  in_sandbox "$decoy" test -S /run/chrony/chronyd.sock || fail "the decoy has no socket: $(cat "$TEST_TMP/decoy.log")"
   sb=$(sandbox_with chronyd 16)
   dir="$TEST_TMP/chronyd"
   mkdir -p "$dir"
@@ -277,7 +291,7 @@ test_chronyd_agrees_with_chronyc() {
     "$dir" "$dir" | write_in "$sb" /etc/chrony/chrony.conf
   in_sandbox "$sb" "$CHRONY_DIR/usr/sbin/chronyd" -x -d -u root -f /etc/chrony/chrony.conf \
     </dev/null >"$dir/chronyd.log" 2>&1 &
-  local i tracking=""
+  local tracking=""
   for ((i = 0; i < 50; i++)); do
     tracking=$(in_sandbox "$sb" "$CHRONY_DIR/usr/bin/chronyc" -c -n tracking 2>/dev/null || true)
     [[ "$tracking" == *,Normal ]] && break

@@ -83,7 +83,9 @@ test_chronyd_accepts_every_rendered_chrony_config() {
   dir="$TEST_TMP/chronyd"
   mkdir -p "$dir"
   sed "s|^driftfile .*|driftfile $dir/drift|" "$GOLDEN/chrony-debian.conf" >"$dir/chrony.conf"
-  printf 'pidfile %s/chronyd.pid\ncmdport 0\n' "$dir" >>"$dir/chrony.conf"
+  # No command port, and no command socket: `cmdport 0` alone still puts chronyd.sock in the
+  # machine's /run, where any chronyc on the machine (another test's) would talk to this daemon.
+  printf 'pidfile %s/chronyd.pid\ncmdport 0\nbindcmdaddress /\n' "$dir" >>"$dir/chrony.conf"
   ip netns exec "$ns" "$CHRONYD" -x -d -u root -f "$dir/chrony.conf" >"$dir/log" 2>&1 &
   on_exit kill $!
   for _ in $(seq 50); do

@@ -90,9 +90,10 @@ make_netns() {
   _netns_var=$name
 }
 
-# A network namespace with PID and mount namespaces of its own: /proc inside shows only the
-# processes started in it (what `detect` reads to see which daemon runs). Prints its name; run
-# commands inside with `in_sandbox NAME CMD...`. Everything inside is killed at exit.
+# A network namespace with PID and mount namespaces of its own, and a /run of its own: /proc
+# inside shows only the processes started in it (what `detect` reads to see which daemon runs).
+# Prints its name; run commands inside with `in_sandbox NAME CMD...`. Everything inside is
+# killed at exit.
 make_sandbox() {
   local ns
   make_netns ns "$1"
@@ -105,6 +106,9 @@ make_sandbox() {
   done
   [ -n "$init" ] || fail "sandbox $ns did not start"
   on_exit kill -9 "$init"  # the namespace's init: its end kills everything inside
+  # A /run of its own: what a daemon puts there (chronyd's command socket, which chronyc tries
+  # before UDP) is the sandbox's alone, never the machine's or another test's.
+  nsenter -t "$init" -m -- mount -t tmpfs -o mode=0755,size=16m pooljoin-run /run
   echo "$init" >"$TEST_TMP/sandbox.$ns"
   echo "$ns"
 }

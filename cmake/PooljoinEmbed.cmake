@@ -2,6 +2,9 @@
 # pooljoin::embedded::<name> (a std::string_view); a change to the file reconfigures.
 function(pooljoin_embed target name file)
   file(READ "${file}" EMBED_CONTENT)
+  if(EMBED_CONTENT MATCHES "\\)pooljoin_embed\"")
+    message(FATAL_ERROR "${file} holds the raw-string delimiter )pooljoin_embed\" and cannot be embedded")
+  endif()
   set(EMBED_NAME "${name}")
   file(RELATIVE_PATH EMBED_SOURCE "${PROJECT_SOURCE_DIR}" "${file}")
   set(out "${CMAKE_CURRENT_BINARY_DIR}/embedded_${name}.cpp")

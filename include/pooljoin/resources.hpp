@@ -1,18 +1,21 @@
-// Files pooljoin ships beside its binary: the config templates.
+// The config templates pooljoin renders: built into the binary (templates/ of the source tree,
+// embedded at build time), so that it reads no file of its own at run time.
 #pragma once
 
 #include <filesystem>
+#include <optional>
+#include <string_view>
 
 #include "pooljoin/error.hpp"
 
 namespace pooljoin {
 
-// The directory of the mustache templates, searched in this order:
-//   1. $POOLJOIN_TEMPLATES;
-//   2. <prefix>/share/pooljoin/templates, where <prefix> is the parent of the binary's directory
-//      (the installed layout);
-//   3. the source tree's templates/ (a binary run from its build directory).
-// ExitCode::unavailable naming every place tried when none exists.
+// Where the templates come from: empty for the ones built in; else the directory that
+// $POOLJOIN_TEMPLATES names (to try a change to a template without rebuilding).
+// ExitCode::unavailable when $POOLJOIN_TEMPLATES names no directory.
 Result<std::filesystem::path> templates_dir();
+
+// The built-in template of that file name ("ntpsec.conf.mustache"); nullopt when there is none.
+std::optional<std::string_view> builtin_template(std::string_view name);
 
 }  // namespace pooljoin

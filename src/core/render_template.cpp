@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "pooljoin/resources.hpp"
+
 namespace pooljoin {
 
 std::string printable(std::string_view text) {
@@ -25,17 +27,27 @@ std::string printable(std::string_view text) {
 
 Result<std::string> render_template(const std::filesystem::path& templates_dir,
                                     const std::string& name, const kainjow::mustache::data& data) {
-  const auto path = templates_dir / name;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return fail(ExitCode::unavailable, fmt::format("cannot read the template {}", path.string()),
-                {}, "reinstall pooljoin, or point POOLJOIN_TEMPLATES at its templates directory");
+  // Built in, unless $POOLJOIN_TEMPLATES named a directory (templates_dir()).
+  const std::string path =
+      templates_dir.empty() ? "built-in " + name : (templates_dir / name).string();
+  std::string text;
+  if (templates_dir.empty()) {
+    auto builtin = builtin_template(name);
+    if (!builtin) return fail(ExitCode::internal, fmt::format("no {} template", name));
+    text = *builtin;
+  } else {
+    std::ifstream in(templates_dir / name, std::ios::binary);
+    if (!in) {
+      return fail(ExitCode::unavailable, fmt::format("cannot read the template {}", path), {},
+                  "unset POOLJOIN_TEMPLATES to use the templates built into pooljoin");
+    }
+    std::ostringstream read;
+    read << in.rdbuf();
+    text = std::move(read).str();
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  kainjow::mustache::mustache tmpl(text.str());
+  kainjow::mustache::mustache tmpl(text);
   if (!tmpl.is_valid()) {
-    return fail(ExitCode::internal, fmt::format("the template {} is broken", path.string()),
+    return fail(ExitCode::internal, fmt::format("the template {} is broken", path),
                 tmpl.error_message());
   }
   // Values were validated before; this refuses, as a last line of defence, any value that could
@@ -55,8 +67,7 @@ Result<std::string> render_template(const std::filesystem::path& templates_dir,
                 printable(refused), "please report this: the value should have been refused first");
   }
   if (!tmpl.is_valid()) {
-    return fail(ExitCode::internal, fmt::format("cannot render {}", path.string()),
-                tmpl.error_message());
+    return fail(ExitCode::internal, fmt::format("cannot render {}", path), tmpl.error_message());
   }
   return rendered;
 }

@@ -11,8 +11,9 @@
 
 namespace pooljoin {
 
-// Renders templates_dir/name. ExitCode::unavailable when the template cannot be read,
-// ExitCode::internal when it is broken or a value has a control character.
+// Renders the template `name`: the built-in one when templates_dir is empty (see
+// templates_dir()), else templates_dir/name. ExitCode::unavailable when that file cannot be
+// read, ExitCode::internal when it is broken or a value has a control character.
 Result<std::string> render_template(const std::filesystem::path& templates_dir,
                                     const std::string& name, const kainjow::mustache::data& data);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The packages: CPack builds the .deb (and the .rpm where rpmbuild exists) from this build tree
 # with the right dependencies and files; apt-get installs the .deb; the installed pooljoin runs
-# (--version, a dry run of join, its templates found under its own prefix or POOLJOIN_TEMPLATES),
+# (--version, a dry run of join with its built-in templates, or POOLJOIN_TEMPLATES's),
 # the man page and the completions are where man, zsh and fish look; then the package is purged
 # and dpkg's view of the machine is exactly as before.
 source "$(dirname "$0")/lib.sh"
@@ -63,13 +63,18 @@ test_the_deb_installs_runs_and_purges_cleanly() {
   assert_eq "$(dpkg-deb -f "$DEB" Package Version Section | paste -sd' ')" \
     "Package: pooljoin Version: $VERSION Section: net"
   dpkg-deb -c "$DEB" | awk '{print $6}' | sed 's#^\./#/#' >"$TEST_TMP/files"
-  for path in /usr/bin/pooljoin /usr/share/pooljoin/templates/ntpsec.conf.mustache \
-    /usr/share/pooljoin/templates/chrony.conf.mustache /usr/share/man/man1/pooljoin.1.gz \
+  for path in /usr/bin/pooljoin /usr/share/man/man1/pooljoin.1.gz \
     /usr/share/bash-completion/completions/pooljoin /usr/share/zsh/vendor-completions/_pooljoin \
     /usr/share/fish/vendor_completions.d/pooljoin.fish /usr/share/doc/pooljoin/guide.md \
     /usr/share/doc/pooljoin/examples/cloud-init.yaml; do
     grep -qx "$path" "$TEST_TMP/files" || fail "the .deb has no $path"
   done
+  # Nothing the binary does not read: templates and data are built in.
+  ! grep -q '^/usr/share/pooljoin' "$TEST_TMP/files" || fail "the .deb installs $(grep '^/usr/share/pooljoin' "$TEST_TMP/files" | head -3)"
+  # No path of the machine it was built on.
+  dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/bin/pooljoin >"$TEST_TMP/pooljoin.bin"
+  ! grep -qaF "$SOURCE_DIR" "$TEST_TMP/pooljoin.bin" || fail "the packaged binary holds $SOURCE_DIR"
+  ! grep -qaF "$POOLJOIN_BUILD_DIR" "$TEST_TMP/pooljoin.bin" || fail "the packaged binary holds $POOLJOIN_BUILD_DIR"
 
   packages_state >"$TEST_TMP/packages.before"
   on_exit restore_packages
@@ -83,7 +88,7 @@ test_the_deb_installs_runs_and_purges_cleanly() {
 
   # join's whole plan, from a namespace with "public" addresses and no route out (DNS and the
   # probes fail at once; the catalogue stands in), and the source tree's templates hidden, so
-  # that only /usr/share/pooljoin/templates can give the config.
+  # that only the binary's own can give the config.
   local ns rc=0
   make_netns ns package
   ip -n "$ns" addr add 185.255.0.41/32 dev lo
@@ -103,7 +108,7 @@ test_the_deb_installs_runs_and_purges_cleanly() {
   [ "$(grep -c '^server .* iburst' <<<"$OUT")" = 5 ] || fail "not 5 server lines in the plan"
 
   # POOLJOIN_TEMPLATES replaces the installed templates; a missing directory is named.
-  cp -r /usr/share/pooljoin/templates "$TEST_TMP/templates"
+  cp -r "$SOURCE_DIR/templates" "$TEST_TMP/templates"
   sed -i '1i # from POOLJOIN_TEMPLATES' "$TEST_TMP/templates/ntpsec.conf.mustache"
   local servers=(--upstream 192.0.2.1,192.0.2.65,198.51.100.1,203.0.113.1)
   POOLJOIN_TEMPLATES="$TEST_TMP/templates" /usr/bin/pooljoin gen-conf --daemon ntpsec --output - "${servers[@]}" \
@@ -113,7 +118,7 @@ test_the_deb_installs_runs_and_purges_cleanly() {
   POOLJOIN_TEMPLATES="$TEST_TMP/nowhere" /usr/bin/pooljoin gen-conf --daemon ntpsec --output - "${servers[@]}" \
     >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
   assert_eq "$rc" 69
-  assert_contains "$(cat "$TEST_TMP/err")" "cannot find pooljoin's templates (tried $TEST_TMP/nowhere)"
+  assert_contains "$(cat "$TEST_TMP/err")" "cannot find pooljoin's templates (tried $TEST_TMP/nowhere (POOLJOIN_TEMPLATES))"
 
   # The man page and the completions where each program looks for them.
   if command -v man >/dev/null; then
@@ -154,9 +159,10 @@ test_the_rpm_requires_the_libraries() {
     grep -qxF "$req" "$TEST_TMP/requires" || fail "the .rpm does not require $req: $(cat "$TEST_TMP/requires")"
   done
   rpm -qlp "$rpm_file" 2>/dev/null >"$TEST_TMP/files"
-  for path in /usr/bin/pooljoin /usr/share/pooljoin/templates/chrony.conf.mustache /usr/share/man/man1/pooljoin.1.gz; do
+  for path in /usr/bin/pooljoin /usr/share/man/man1/pooljoin.1.gz; do
     grep -qx "$path" "$TEST_TMP/files" || fail "the .rpm has no $path"
   done
+  ! grep -q '^/usr/share/pooljoin' "$TEST_TMP/files" || fail "the .rpm installs $(grep '^/usr/share/pooljoin' "$TEST_TMP/files" | head -3)"
   # It owns its own directories only, not the shells' or the manual's.
   ! grep -qxE '/usr/share/(man|man/man1|bash-completion|fish|zsh)' "$TEST_TMP/files" ||
     fail "the .rpm owns a shared directory: $(grep -xE '/usr/share/(man|man/man1|bash-completion|fish|zsh)' "$TEST_TMP/files")"

@@ -288,7 +288,12 @@ int run(int argc, char** argv) {
   try {
     check_retired_environment(sub_name, console);
     for (auto& [sub, action] : actions) {
-      if (sub->parsed()) return action(ctx);
+      if (!sub->parsed()) continue;
+      const int rc = action(ctx);
+      // A signal that came while the command went on to the end (it had no wait left to stop)
+      // still ends the run as interrupted: what it printed may rest on an answer cut short.
+      throw_if_interrupted(sub->get_name().c_str());
+      return rc;
     }
     return to_int(ExitCode::usage);
   } catch (const Fatal& fatal) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Signals and child processes (issue 18): SIGINT and SIGTERM during gen-conf and its daemon check
 # end the run with 130 and the old file intact; a SIGKILLed pooljoin takes its checking daemon
-# along; the checking daemon never holds CAP_SYS_TIME.
+# along; the checking daemon never holds CAP_SYS_TIME; an interrupted read is an interruption.
 # gen-conf runs under --root on an image whose programs are the machine's own (/usr bound
 # read-only, in a mount namespace of its own), with the real ntpd or a fake one bound over it.
 # Signals go only to the pooljoin this script started; every wait is bounded.
@@ -214,6 +214,29 @@ exit 1' caps)
     (((0x$value >> 25) & 1)) && fail "the checking daemon holds CAP_SYS_TIME in $field ($value)"
   done
   echo "  CAP_SYS_TIME (bit 25) clear in CapInh, CapPrm, CapEff, CapBnd and CapAmb"
+}
+
+test_an_interrupted_read_of_stdin_is_an_interruption() {
+  local fifo pid rc=0
+  fifo="$TEST_TMP/stdin"
+  mkfifo "$fifo"
+  "$POOLJOIN" gen-conf --lint - --daemon ntpsec <"$fifo" >"$TEST_TMP/out" 2>"$TEST_TMP/err" &
+  pid=$!
+  on_exit kill -9 "$pid"
+  exec 3>"$fifo"  # a writer that never finishes: pooljoin waits on its stdin
+  echo "server 192.0.2.1 iburst" >&3
+  sleep 0.5
+  kill -INT "$pid"
+  for ((i = 0; i < 250; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.02
+  done
+  kill -0 "$pid" 2>/dev/null && fail "pooljoin still reads stdin 5 s after SIGINT"
+  wait "$pid" || rc=$?
+  exec 3>&-
+  ERR=$(cat "$TEST_TMP/err")
+  assert_eq "$rc" "130" "$ERR"
+  assert_contains "$ERR" "interrupted during the read of standard input"
 }
 
 run_tests "$@"

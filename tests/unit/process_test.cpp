@@ -176,6 +176,32 @@ TEST_CASE("after SIGINT nothing new is started", "[process]") {
   ::unlink(marker.c_str());
 }
 
+TEST_CASE("a read to the end stops at SIGINT, and at its limit", "[process][interrupt]") {
+  // A pipe whose writer stays open: the read waits until the signal.
+  CHECK(in_child([] {
+          int fds[2];
+          if (::pipe(fds) != 0) return 3;
+          if (::write(fds[1], "server 192.0.2.1\n", 17) != 17) return 3;
+          const pid_t self = ::getpid();  // the signal comes from another process, as Ctrl-C's
+          if (::fork() == 0) {
+            ::usleep(200000);
+            ::kill(self, SIGINT);
+            ::_exit(0);
+          }
+          auto read = read_until_end(fds[0], 1 << 20, "the read of standard input");
+          if (read) return 1;  // the part read so far, as if it were all
+          return read.error().code == ExitCode::interrupted ? 0 : 2;
+        }) == 0);
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  REQUIRE(::write(fds[1], "0123456789", 10) == 10);
+  ::close(fds[1]);
+  auto too_long = read_until_end(fds[0], 5, "standard input");
+  ::close(fds[0]);
+  REQUIRE_FALSE(too_long);
+  CHECK(too_long.error().code == ExitCode::usage);
+}
+
 TEST_CASE("output beyond the limit is dropped, not buffered", "[process]") {
   SpawnRunner runner;
   RunOptions options;

@@ -297,6 +297,14 @@ int run(int argc, char** argv) {
     }
     return to_int(ExitCode::usage);
   } catch (const Fatal& fatal) {
+    // A failure after SIGINT or SIGTERM comes from a read or a wait the signal cut short (an
+    // open of a FIFO that gave up, a file that then seemed missing): it is the interruption.
+    if (interrupted() && fatal.error().code != ExitCode::interrupted) {
+      Error stopped = interruption(sub_name.c_str()).value();
+      stopped.why = "then: " + fatal.error().message();
+      console.error(stopped);
+      return to_int(ExitCode::interrupted);
+    }
     console.error(fatal.error());
     return to_int(fatal.error().code);
   } catch (const std::exception& e) {

@@ -3,6 +3,9 @@
 // interruption.
 #pragma once
 
+#include <cstddef>
+#include <string>
+
 #include "pooljoin/error.hpp"
 
 namespace pooljoin {
@@ -19,6 +22,11 @@ int interrupt_fd();
 
 // The error of an interrupted `where` (ExitCode::interrupted).
 tl::unexpected<Error> interruption(const char* where);
+
+// Reads descriptor `fd` (standard input, a pipe) to its end, waiting as long as it takes, or
+// until SIGINT/SIGTERM: then interruption(what), never the part read so far. More than `limit`
+// bytes is ExitCode::usage; an unreadable descriptor ExitCode::unavailable.
+Result<std::string> read_until_end(int fd, std::size_t limit, const char* what);
 
 // Throws Fatal(ExitCode::interrupted) when interrupted(); `where` says what was stopped.
 void throw_if_interrupted(const char* where);

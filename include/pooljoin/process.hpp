@@ -30,6 +30,10 @@ std::string shell_quote(const std::string& word);
 struct RunOptions {
   std::chrono::milliseconds timeout = std::chrono::minutes(30);
   std::size_t max_output = 4 << 20;  // bytes kept of each of stdout and stderr; the rest dropped
+  // The child leads a process group of its own, killed (SIGKILL) when run returns by any path but
+  // the child's exit. True: killed after its exit too, for a daemon started only to be looked at,
+  // whose forks must not outlive the check (never for an init script that starts a service).
+  bool kill_group_after_exit = false;
 };
 
 struct ProcessResult {
@@ -51,6 +55,8 @@ class ProcessRunner {
   virtual ~ProcessRunner() = default;
   // Runs the command to completion with stdin from /dev/null. Fails (ExitCode::unavailable) only
   // when the program could not be started; a non-zero exit is a successful run with !ok().
+  // After SIGINT or SIGTERM (interrupt.hpp) it starts nothing, and a child running then is stopped
+  // (SIGTERM, then SIGKILL) and the run is ExitCode::interrupted, not the child's exit.
   virtual Result<ProcessResult> run(const Command& command, const RunOptions& options = {}) = 0;
 };
 

@@ -5,6 +5,8 @@
 #include <map>
 #include <memory>
 
+#include <unistd.h>
+
 #include "commands.hpp"
 #include "findings.hpp"
 #include "generated_at.hpp"
@@ -17,12 +19,15 @@
 #include "pooljoin/dhcp.hpp"
 #include "pooljoin/dns.hpp"
 #include "pooljoin/gen_conf.hpp"
+#include "pooljoin/interrupt.hpp"
 
 namespace pooljoin::cli {
 namespace {
 
 // One try per upstream name: the lint waits for the DNS at most this long per name.
 constexpr std::chrono::milliseconds kLintDnsTimeout{1500};
+// A config read from standard input for --lint: the largest real ones are a few kilobytes.
+constexpr std::size_t kMaxLintInput = 1 << 20;
 
 // The subcommand's own options, beside the step's: where the config goes, or a lint instead.
 struct GenConfCommand {
@@ -75,7 +80,8 @@ int run_lint(Context& ctx, const GenConfCommand& command) {
     }
   } else {
     if (command.lint_file == "-") {
-      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+      text =
+          value_or_throw(read_until_end(STDIN_FILENO, kMaxLintInput, "the read of standard input"));
       shown = "standard input";
     } else {
       shown = std::filesystem::absolute(command.lint_file).string();

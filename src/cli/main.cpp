@@ -288,10 +288,23 @@ int run(int argc, char** argv) {
   try {
     check_retired_environment(sub_name, console);
     for (auto& [sub, action] : actions) {
-      if (sub->parsed()) return action(ctx);
+      if (!sub->parsed()) continue;
+      const int rc = action(ctx);
+      // A signal that came while the command went on to the end (it had no wait left to stop)
+      // still ends the run as interrupted: what it printed may rest on an answer cut short.
+      throw_if_interrupted(sub->get_name().c_str());
+      return rc;
     }
     return to_int(ExitCode::usage);
   } catch (const Fatal& fatal) {
+    // A failure after SIGINT or SIGTERM comes from a read or a wait the signal cut short (an
+    // open of a FIFO that gave up, a file that then seemed missing): it is the interruption.
+    if (interrupted() && fatal.error().code != ExitCode::interrupted) {
+      Error stopped = interruption(sub_name.c_str()).value();
+      stopped.why = "then: " + fatal.error().message();
+      console.error(stopped);
+      return to_int(ExitCode::interrupted);
+    }
     console.error(fatal.error());
     return to_int(fatal.error().code);
   } catch (const std::exception& e) {

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "pooljoin/conf_lint.hpp"
+#include "pooljoin/interrupt.hpp"
 #include "pooljoin/leap_list.hpp"
 #include "pooljoin/resources.hpp"
 #include "pooljoin/text_diff.hpp"
@@ -278,6 +279,12 @@ Result<GenConfOutcome> apply_gen_conf(const GenConfPlan& plan, Effects& effects,
   const RootedFs& fs = target_fs(plan.target, effects.fs, host);
   WriteOptions write;
   write.now = effects.clock.now();
+  // The last safe point before the rename: after SIGINT or SIGTERM the write is abandoned (the
+  // temp file removed, the old file as it was) and the run ends as interrupted.
+  write.verify = [](const std::string&) -> Result<void> {
+    if (interrupted()) return interruption("the write of the new config");
+    return {};
+  };
   if (plan.target == ConfigTarget::daemon_config && daemon_check) {
     const Daemon daemon = plan.spec.daemon;
     auto program = daemon_program(effects.fs, daemon);
@@ -296,6 +303,11 @@ Result<GenConfOutcome> apply_gen_conf(const GenConfPlan& plan, Effects& effects,
       events.on_waiting(fmt::format("{} checks the new config", program));
       auto verdict = check_with_daemon(effects.fs, effects.runner, daemon, program, candidate);
       events.on_waiting("");
+      // A signal while the daemon ran stopped it: its verdict, whatever it is, is not one.
+      if (interrupted()) {
+        return interruption(
+            fmt::format("{}'s check of the new config", daemon_program_name(daemon)).c_str());
+      }
       if (!verdict && verdict.error().code == ExitCode::check_failed && kept > 0) {
         // The operator's own lines, carried over, may name what this daemon lacks (a refclock
         // driver it was built without, a key file that is gone).

@@ -4,8 +4,11 @@
 #include <string>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
+
+#include <fmt/format.h>
 
 namespace pooljoin {
 namespace {
@@ -46,6 +49,33 @@ int interrupt_fd() {
 tl::unexpected<Error> interruption(const char* where) {
   return fail(ExitCode::interrupted, std::string("interrupted during ") + where, {},
               "nothing was left half-written; run the same command again to resume");
+}
+
+Result<std::string> read_until_end(int fd, std::size_t limit, const char* what) {
+  std::string content;
+  char buffer[8192];
+  for (;;) {
+    if (interrupted()) return interruption(what);
+    // Waits beside the wake-up pipe: a signal that came just before the read still stops it.
+    pollfd fds[2] = {{fd, POLLIN, 0}, {interrupt_fd(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return fail(ExitCode::unavailable, fmt::format("cannot read {}", what), errno_text(errno));
+    }
+    if (interrupted()) return interruption(what);
+    if (fds[0].revents == 0) continue;
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return fail(ExitCode::unavailable, fmt::format("cannot read {}", what), errno_text(errno));
+    }
+    if (n == 0) return content;
+    if (content.size() + static_cast<std::size_t>(n) > limit) {
+      return fail(ExitCode::usage, fmt::format("{} is too long", what),
+                  fmt::format("more than {} bytes", limit), "give a smaller file");
+    }
+    content.append(buffer, static_cast<std::size_t>(n));
+  }
 }
 
 void throw_if_interrupted(const char* where) {

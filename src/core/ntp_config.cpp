@@ -326,13 +326,36 @@ std::vector<std::string> ntpd_config_errors(std::string_view log) {
   return errors;
 }
 
+namespace {
+
+// A daemon started only to check a config: it dies with pooljoin (a parent-death SIGKILL, so that a
+// killed pooljoin leaves no checking ntpd under PID 1), and it cannot set the clock: CAP_SYS_TIME
+// is out of its bounding, inheritable and ambient sets (a caller holding it in the inheritable
+// set would otherwise hand it on, since root's execve grants the inheritable capabilities).
+Command checking_daemon(Command command) {
+  command.argv.insert(command.argv.begin(),
+                      {"setpriv", "--pdeathsig", "KILL", "--bounding-set", "-sys_time",
+                       "--inh-caps", "-sys_time", "--ambient-caps", "-sys_time", "--"});
+  return command;
+}
+
+// The run of a checking daemon: its process group goes with it.
+RunOptions checking_run(std::chrono::milliseconds window) {
+  RunOptions options;
+  options.timeout = window;
+  options.kill_group_after_exit = true;
+  return options;
+}
+
+}  // namespace
+
 Result<std::string> check_with_daemon(const RootedFs& fs, ProcessRunner& runner, Daemon daemon,
                                       const std::string& program, const std::string& candidate) {
   const std::string shown = fs.host(candidate).string();
   if (daemon == Daemon::chrony) {
-    auto result =
-        runner.run(in_root(fs, {{program, "-p", "-f", candidate}}),
-                   {std::chrono::duration_cast<std::chrono::milliseconds>(kChronydParseTimeout)});
+    auto result = runner.run(
+        checking_daemon(in_root(fs, {{program, "-p", "-f", candidate}})),
+        checking_run(std::chrono::duration_cast<std::chrono::milliseconds>(kChronydParseTimeout)));
     if (!result) return tl::unexpected(result.error());
     if (!result->ok()) {
       return fail(ExitCode::check_failed, fmt::format("chronyd rejected the new config"),
@@ -344,7 +367,7 @@ Result<std::string> check_with_daemon(const RootedFs& fs, ProcessRunner& runner,
   }
 
   // ntpd: started for a moment in a network namespace of its own, which disappears with it, and
-  // without CAP_SYS_TIME in its bounding set, so that it can neither serve nor touch the clock.
+  // without CAP_SYS_TIME (checking_daemon), so that it can neither serve nor touch the clock.
   // Its files go where the distributions' AppArmor profile lets a confined ntpd read and write.
   auto files = NtpdCheckFiles::make(fs);
   if (!files) return tl::unexpected(std::move(files.error()));
@@ -359,13 +382,13 @@ Result<std::string> check_with_daemon(const RootedFs& fs, ProcessRunner& runner,
   const std::string& log = files->log;
   Command command =
       in_root(fs, {{program, "-n", "-c", files->config, "-p", files->pid, "-l", files->log}});
-  command.argv.insert(command.argv.begin(),
-                      {"unshare", "--net", "setpriv", "--bounding-set", "-sys_time"});
+  command.argv.insert(command.argv.begin(), {"unshare", "--net"});
+  command = checking_daemon(std::move(command));
 
   std::string text;
   for (auto window : {kNtpdCheckWindow, kNtpdCheckSlowWindow}) {
     ::unlink(fs.host(log).c_str());
-    auto result = runner.run(command, {window});
+    auto result = runner.run(command, checking_run(window));
     if (!result) return tl::unexpected(result.error());
     text = fs.read(log).value_or("");
     if (!result->timed_out) {

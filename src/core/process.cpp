@@ -117,8 +117,41 @@ std::string ProcessResult::output_tail(std::size_t lines) const {
   return text.substr(pos == 0 ? 0 : pos + 1, end + 1 - (pos == 0 ? 0 : pos + 1));
 }
 
+namespace {
+
+// The child's process group (its pid: it leads a group of its own) is killed when run returns by
+// any path but the child's normal exit, and then too when the caller asked for it: nothing the
+// run started outlives it by accident.
+class ChildGroup {
+ public:
+  ChildGroup(pid_t pid, bool kill_after_exit) : pid_(pid), kill_after_exit_(kill_after_exit) {}
+  ChildGroup(const ChildGroup&) = delete;
+  ChildGroup& operator=(const ChildGroup&) = delete;
+  ~ChildGroup() {
+    if (reaped_ && !kill_after_exit_) return;
+    ::kill(-pid_, SIGKILL);
+    if (!reaped_) {
+      int status = 0;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+  }
+  void signal(int sig) const { ::kill(-pid_, sig); }
+  void reaped() { reaped_ = true; }
+
+ private:
+  pid_t pid_;
+  bool kill_after_exit_;
+  bool reaped_ = false;
+};
+
+}  // namespace
+
 Result<ProcessResult> SpawnRunner::run(const Command& command, const RunOptions& options) {
   if (command.argv.empty()) return fail(ExitCode::internal, "empty command");
+  const std::string where = fmt::format("`{}`", command.argv[0]);
+  // After SIGINT or SIGTERM nothing new is started.
+  if (interrupted()) return interruption(where.c_str());
   auto out_pipe = make_pipe();
   if (!out_pipe) return tl::unexpected(out_pipe.error());
   auto err_pipe = make_pipe();
@@ -139,7 +172,11 @@ Result<ProcessResult> SpawnRunner::run(const Command& command, const RunOptions&
   sigemptyset(&empty);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  // A process group of its own: the terminal's Ctrl-C reaches pooljoin only, which stops the
+  // child (and whatever it started) itself, and can kill the whole group.
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
 
   std::vector<std::string> argv_strings = command.argv;
   auto argv = c_strings(argv_strings);
@@ -154,6 +191,7 @@ Result<ProcessResult> SpawnRunner::run(const Command& command, const RunOptions&
     return fail(ExitCode::unavailable, fmt::format("cannot run {}", command.argv[0]),
                 errno_text(rc), rc == ENOENT ? "is it installed and in PATH?" : "");
   }
+  ChildGroup group(pid, options.kill_group_after_exit);
 
   // Wait for the process to exit, not for its pipes to close: a daemon started by an init
   // script may inherit them and keep them open for as long as it runs.
@@ -164,33 +202,41 @@ Result<ProcessResult> SpawnRunner::run(const Command& command, const RunOptions&
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   const auto deadline = Clock::now() + options.timeout;
   std::optional<Clock::time_point> kill_at;  // set once SIGTERM has been sent
+  bool stopped_by_interruption = false;
   bool out_open = true, err_open = true;
   int status = 0;
   for (;;) {
     auto now = Clock::now();
     if (!kill_at && (now >= deadline || interrupted())) {
       result.timed_out = now >= deadline;
-      ::kill(pid, SIGTERM);
+      stopped_by_interruption = !result.timed_out;
+      group.signal(SIGTERM);
       kill_at = now + kTermGrace;
     } else if (kill_at && now >= *kill_at) {
-      ::kill(pid, SIGKILL);
+      group.signal(SIGKILL);
       kill_at = Clock::time_point::max();
     }
-    pollfd fds[3] = {{out_open ? out_pipe->read.get() : -1, POLLIN, 0},
+    pollfd fds[4] = {{out_open ? out_pipe->read.get() : -1, POLLIN, 0},
                      {err_open ? err_pipe->read.get() : -1, POLLIN, 0},
-                     {pidfd.get(), POLLIN, 0}};
+                     {pidfd.get(), POLLIN, 0},
+                     {kill_at ? -1 : interrupt_fd(), POLLIN, 0}};
     // Without a pidfd (kernel < 5.3), look at the child every 50 ms.
     int wait_ms = pidfd.get() >= 0 ? 1000 : 50;
-    int ready = ::poll(fds, 3, wait_ms);
+    int ready = ::poll(fds, 4, wait_ms);
     if (ready < 0 && errno != EINTR)
       return fail(ExitCode::internal, "poll failed", errno_text(errno));
     if (out_open && fds[0].revents) out_open = drain(fds[0].fd, result.out, options.max_output);
     if (err_open && fds[1].revents) err_open = drain(fds[1].fd, result.err, options.max_output);
     pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid) break;
+    if (done == pid) {
+      group.reaped();
+      break;
+    }
     if (done < 0 && errno != EINTR)
       return fail(ExitCode::internal, "waitpid failed", errno_text(errno));
   }
+  // Stopped because pooljoin was: what the child said by then is not an answer.
+  if (stopped_by_interruption || interrupted()) return interruption(where.c_str());
   // What the process wrote just before it exited.
   if (out_open) drain(out_pipe->read.get(), result.out, options.max_output);
   if (err_open) drain(err_pipe->read.get(), result.err, options.max_output);

@@ -188,6 +188,7 @@ Result<RestartAttempt> attempt(const RestartPlan& plan, Effects& effects,
   for (const auto& command : plan.restart) {
     events.on_command(command);
     auto ran = effects.runner.run(command, {kInitCommandTimeout});
+    if (!ran && ran.error().code == ExitCode::interrupted) return tl::unexpected(ran.error());
     if (!ran) {
       result.failure = ran.error().message();
       return result;
@@ -398,6 +399,8 @@ Result<RestartOutcome> apply_restart(const RestartPlan& plan, Effects& effects,
     run_soft(command);
   for (const auto& command : plan.enable)
     run_soft(command);
+  // Stopped in the middle: nothing is restarted on a half-done stop or enable.
+  if (interrupted()) return interruption("the restart's stop and enable commands");
   if (!plan.live) return outcome;
 
   auto first = attempt(plan, effects, events);

@@ -41,6 +41,17 @@ TEST_CASE("a damaged selection is an error that says what to do", "[selection]")
   }
 }
 
+TEST_CASE("a selection's bad address is quoted escaped and short", "[selection][hostile]") {
+  auto parsed = selection_from_json(
+      R"({"version":1,"servers":[{"address":"1.2.3.4\n\u001b]0;owned\u0007 restrict default and a long tail"}]})");
+  REQUIRE_FALSE(parsed);
+  const std::string why = parsed.error().why;
+  CHECK(why.find('\n') == std::string::npos);
+  CHECK(why.find('\x1b') == std::string::npos);
+  CHECK(why.find("1.2.3.4\\n\\x1b]0;owned\\x07") != std::string::npos);
+  CHECK(why.find("long tail") == std::string::npos);
+}
+
 // Found by fuzz/selection: a member of another type threw out of selection_from_json.
 TEST_CASE("a selection member of the wrong type is named, never a crash", "[selection]") {
   const char* const rows[][2] = {

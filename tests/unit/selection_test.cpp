@@ -105,10 +105,15 @@ TEST_CASE("join's state reads back the same, and a damaged one says what to do",
   auto loaded = load_join_state(fs);
   REQUIRE(loaded);
   CHECK(*loaded == state);
-  for (const char* text : {"", "{}", "{\"version\":1,\"steps\":[1]}", "[1]"}) {
+  // A version that is not the integer 1 (a string threw, exit 70; 1.5 was read as 1).
+  for (const char* text :
+       {"", "{}", "{\"version\":1,\"steps\":[1]}", "[1]", "{\"version\":\"1\"}",
+        "{\"version\":1.5}", "{\"version\":1.0}", "{\"version\":[1]}", "{\"version\":null}",
+        "{\"version\":true}", "{\"version\":-1}", "{\"version\":18446744073709551617}"}) {
     INFO(text);
     auto parsed = join_state_from_json(text);
     REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().code == ExitCode::unavailable);
     CHECK(parsed.error().fix.find("pooljoin join") != std::string::npos);
   }
 }

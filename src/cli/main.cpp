@@ -15,6 +15,7 @@
 #include "pooljoin/effects.hpp"
 #include "pooljoin/http.hpp"
 #include "pooljoin/interrupt.hpp"
+#include "pooljoin/text.hpp"
 #include "pooljoin/version.hpp"
 
 namespace pooljoin::cli {
@@ -39,7 +40,8 @@ void add_global_options(CLI::App& app, GlobalOptions& options) {
   app.add_option("--api-base", options.api_base,
                  "The pool's site, for its score API (a mirror, or a test server)")
       ->type_name("URL")
-      ->check(CLI::Validator(
+      // transform, not check: CLI11 hands a check a copy, and the trailing '/' stayed.
+      ->transform(CLI::Validator(
           [](std::string& value) -> std::string {
             auto url = parse_http_url(value, {.allow_query = false});
             if (!url) return url.error().why;
@@ -93,6 +95,36 @@ void attach_environment_names(CLI::App& app) {
       env += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     option->envname(env);
   }
+}
+
+// The spellings a flag's POOLJOIN_* variable takes (README, "Global options"), any case.
+constexpr std::string_view kTrueWords[] = {"1", "true", "yes", "on"};
+constexpr std::string_view kFalseWords[] = {"0", "false", "no", "off"};
+
+// The first POOLJOIN_* variable of `app`'s options that CLI11 would misread, as the message
+// for it: an empty one (CLI11 takes it as unset, which can turn a lint or a dry run into a
+// write) and a flag's value outside the documented spellings (CLI11 reads 0x1 and -1 as false).
+std::optional<std::string> environment_problem(const CLI::App& app) {
+  for (const CLI::Option* option : app.get_options()) {
+    const std::string name = option->get_envname();
+    if (name.empty()) continue;
+    const char* value = std::getenv(name.c_str());
+    if (!value) continue;
+    const std::string text = lower(value);
+    if (text.empty()) {
+      return fmt::format("{} is set but empty; unset it, or give it a value", name);
+    }
+    if (option->get_items_expected_max() != 0) continue;  // not a flag
+    auto is = [&text](std::string_view word) { return text == word; };
+    if (std::any_of(std::begin(kTrueWords), std::end(kTrueWords), is) ||
+        std::any_of(std::begin(kFalseWords), std::end(kFalseWords), is))
+      continue;
+    return fmt::format(
+        "{} is not a boolean (\"{}\"); give it 1, true, yes or on, or 0, false, "
+        "no or off",
+        name, printable(value, 20));
+  }
+  return std::nullopt;
 }
 
 // The position in argv of the subcommand's name: the first word that is not an option or the
@@ -255,6 +287,13 @@ int run(int argc, char** argv) {
     // only to the one that runs.
     attach_environment_names(*sub);
     notes = renamed_notes(args, static_cast<std::size_t>(at) + 1, sub_name);
+    for (const CLI::App* scope :
+         {static_cast<const CLI::App*>(&app), static_cast<const CLI::App*>(sub)}) {
+      if (auto problem = environment_problem(*scope)) {
+        std::cerr << "pooljoin: error: " << *problem << '\n';
+        return to_int(ExitCode::usage);
+      }
+    }
   }
 
   try {

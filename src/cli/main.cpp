@@ -101,9 +101,15 @@ void attach_environment_names(CLI::App& app) {
 constexpr std::string_view kTrueWords[] = {"1", "true", "yes", "on"};
 constexpr std::string_view kFalseWords[] = {"0", "false", "no", "off"};
 
+// Flags whose absence is the more dangerous run: an empty variable is refused, not taken as
+// unset (POOLJOIN_DRY_RUN= would write).
+constexpr std::string_view kSaferWhenSet[] = {"dry-run"};
+
 // The first POOLJOIN_* variable of `app`'s options that CLI11 would misread, as the message
-// for it: an empty one (CLI11 takes it as unset, which can turn a lint or a dry run into a
-// write) and a flag's value outside the documented spellings (CLI11 reads 0x1 and -1 as false).
+// for it. CLI11 takes an empty variable as unset (what Ansible's empty vars expect): refused
+// where that turns a safer run into a write (a dry run; an option whose value may be left
+// out, such as POOLJOIN_LINT=, which would turn a lint into a write). A flag's value outside
+// the documented spellings is refused (CLI11 reads 0x1 and -1 as false).
 std::optional<std::string> environment_problem(const CLI::App& app) {
   for (const CLI::Option* option : app.get_options()) {
     const std::string name = option->get_envname();
@@ -111,18 +117,29 @@ std::optional<std::string> environment_problem(const CLI::App& app) {
     const char* value = std::getenv(name.c_str());
     if (!value) continue;
     const std::string text = lower(value);
+    const bool flag = option->get_items_expected_max() == 0;
+    const std::string long_name = option->get_lnames().empty() ? "" : option->get_lnames().front();
     if (text.empty()) {
-      return fmt::format("{} is set but empty; unset it, or give it a value", name);
+      const bool optional_value = !flag && option->get_items_expected_min() == 0;
+      const bool safer = std::find(std::begin(kSaferWhenSet), std::end(kSaferWhenSet), long_name) !=
+                         std::end(kSaferWhenSet);
+      if (optional_value || (flag && safer)) {
+        return fmt::format(
+            "{} (--{}) is set but empty, which would run without --{}; unset it, or give it "
+            "a value",
+            name, long_name, long_name);
+      }
+      continue;
     }
-    if (option->get_items_expected_max() != 0) continue;  // not a flag
+    if (!flag) continue;
     auto is = [&text](std::string_view word) { return text == word; };
     if (std::any_of(std::begin(kTrueWords), std::end(kTrueWords), is) ||
         std::any_of(std::begin(kFalseWords), std::end(kFalseWords), is))
       continue;
     return fmt::format(
-        "{} is not a boolean (\"{}\"); give it 1, true, yes or on, or 0, false, "
+        "{} (--{}) is not a boolean (\"{}\"); give it 1, true, yes or on, or 0, false, "
         "no or off",
-        name, printable(value, 20));
+        name, long_name, printable(value, 20));
   }
   return std::nullopt;
 }

@@ -91,7 +91,7 @@ test_env_booleans_take_only_the_documented_spellings() {
   # CLI11 read 0x1 and -1 as false: a dry run became a write.
   for value in 0x1 -1 2 10 +1 0x0 1.0 y n t f enable disable truee 'yes ' ' 1' $'1\n' "${HOSTILE_TEXTS[@]}"; do
     pj_env 2 "POOLJOIN_DRY_RUN=$value" --root "$root" gen-conf --no-daemon-check
-    assert_contains "$ERR" "POOLJOIN_DRY_RUN is not a boolean"
+    assert_contains "$ERR" "POOLJOIN_DRY_RUN (--dry-run) is not a boolean"
     assert_no_controls "$ERR"
     assert_eq "$(md5sum "$root/etc/ntpsec/ntp.conf")" "$before" "POOLJOIN_DRY_RUN=$value wrote"
   done
@@ -106,23 +106,26 @@ test_env_booleans_take_only_the_documented_spellings() {
     [[ "$OUT" != "{"* ]] || fail "POOLJOIN_JSON=$value gave JSON"
   done
   pj_env 2 "POOLJOIN_FORCE=0x1" --dry-run --root "$root" gen-conf --no-daemon-check
-  assert_contains "$ERR" "POOLJOIN_FORCE is not a boolean"
+  assert_contains "$ERR" "POOLJOIN_FORCE (--force) is not a boolean"
   assert_eq "$(md5sum "$root/etc/ntpsec/ntp.conf")" "$before"
 }
 
-test_empty_variables_are_refused_not_taken_as_unset() {
+test_empty_variables_never_make_a_run_more_dangerous() {
   require_root
   local root before
   root=$(image_with_selection debian-12 empty)
   mkdir -p "$root/etc/ntpsec"
   echo "old config" >"$root/etc/ntpsec/ntp.conf"
   before=$(md5sum "$root/etc/ntpsec/ntp.conf")
-  # An empty POOLJOIN_LINT was taken as unset: the lint became a write.
+  # An empty POOLJOIN_LINT was taken as unset: the lint became a write. The same for a dry run.
   pj_env 2 "POOLJOIN_LINT=" --root "$root" gen-conf --no-daemon-check
-  assert_contains "$ERR" "POOLJOIN_LINT is set but empty"
+  assert_contains "$ERR" "POOLJOIN_LINT (--lint) is set but empty"
   pj_env 2 "POOLJOIN_DRY_RUN=" --root "$root" gen-conf --no-daemon-check
-  assert_contains "$ERR" "POOLJOIN_DRY_RUN is set but empty"
+  assert_contains "$ERR" "POOLJOIN_DRY_RUN (--dry-run) is set but empty"
   assert_eq "$(md5sum "$root/etc/ntpsec/ntp.conf")" "$before"
+  # Elsewhere an empty variable is unset, as Ansible's empty vars expect: no --yes, no --force.
+  pj_env 0 "POOLJOIN_FORCE=" --dry-run --root "$root" gen-conf --no-daemon-check
+  pj_env 0 "POOLJOIN_YES=" --dry-run --root "$root" gen-conf --no-daemon-check
   # A variable of another subcommand is not read, empty or not.
   pj_env 0 "POOLJOIN_LINT=" detect
 }

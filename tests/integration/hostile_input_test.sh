@@ -145,4 +145,42 @@ test_source_date_epoch_beyond_the_year_9999_is_refused() {
   done
 }
 
+# A config's upstream names answered by a real DNS server (dnsmasq) with loopback, the LOCAL
+# clock's address, unspecified and broadcast: each is judged as the address the daemon gets.
+test_lint_refuses_upstream_names_that_resolve_to_loopback() {
+  require_root
+  command -v dnsmasq >/dev/null || skip "no dnsmasq"
+  local ns name
+  make_netns ns hostilelint
+  mkdir -p "/etc/netns/$ns"
+  on_exit rm -rf "/etc/netns/$ns"
+  echo "nameserver 127.0.0.1" >"/etc/netns/$ns/resolv.conf"
+  ip netns exec "$ns" dnsmasq --keep-in-foreground --port=53 --listen-address=127.0.0.1 \
+    --bind-interfaces --conf-file=/dev/null --no-resolv --no-hosts --local=/#/ \
+    --address=/good.test/192.0.2.9 --address=/loop.test/127.0.0.1 \
+    --address=/other-loop.test/127.1.2.3 --address=/local-clock.test/127.127.1.0 \
+    --address=/zero.test/0.0.0.0 --address=/broadcast.test/255.255.255.255 \
+    --address=/six.test/::1 --pid-file="$TEST_TMP/lint-dnsmasq.pid" &
+  local dnsmasq=$!
+  on_exit kill "$dnsmasq"
+  for _ in $(seq 50); do
+    ip netns exec "$ns" dig +short +time=1 @127.0.0.1 good.test 2>/dev/null | grep -q 192.0.2.9 && break
+    sleep 0.1
+  done
+  for name in loop.test other-loop.test local-clock.test zero.test broadcast.test six.test; do
+    printf 'server 192.0.2.1 iburst\nserver 192.0.2.2 iburst\nserver 192.0.2.3 iburst\nserver good.test iburst\nserver %s iburst\n' \
+      "$name" >"$TEST_TMP/$name.conf"
+    local rc=0
+    ip netns exec "$ns" "$POOLJOIN" --json gen-conf --lint "$TEST_TMP/$name.conf" --daemon ntpsec \
+      >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
+    OUT=$(cat "$TEST_TMP/out")
+    assert_eq "$rc" 1 "$name"
+    assert_eq "$(jqr '[.findings[] | select(.id == "lint.upstream-invalid") | .line] | join(",")')" 5 "$name"
+    assert_contains "$(jqr '.findings[] | select(.id == "lint.upstream-invalid") | .message')" \
+      "$name resolves to"
+    # good.test counts; the name that resolves to this machine does not.
+    assert_eq "$(jqr .upstreams)" 4 "$name"
+  done
+}
+
 run_tests "$@"

@@ -61,9 +61,10 @@ struct LintContext {
   // The machine's addresses (global and others, as SystemFacts::all_addresses()); nullopt when
   // unknown (another system's image, a file from elsewhere).
   std::optional<std::vector<LocalAddress>> addresses;
-  // Whether an upstream's host name resolves (called for names only, never for addresses);
-  // empty: names are not looked up.
-  std::function<bool(const std::string& host)> resolves;
+  // An upstream's host name looked up (called for names only, never for addresses): nullopt
+  // when it does not exist, else the addresses the DNS gave (none when it did not answer: the
+  // benefit of the doubt). Empty: names are not looked up.
+  std::function<std::optional<std::vector<IpAddress>>(const std::string& host)> resolve;
 };
 
 // Pool-rule violations in `text`, read as a config of `daemon` (ntpsec and ntp share a syntax;
@@ -83,6 +84,8 @@ struct LintContext {
 //                             resolver reads it: "0x7f000001" (fail; not counted)
 //   lint.upstream-own-address the machine's own address as upstream (fail; not counted)
 //   lint.upstream-unresolvable a name that does not resolve (warn; not counted)
+//   lint.upstream-invalid      also a name that resolves to what gen-conf refuses as an upstream
+//                              (loopback, LOCAL clock, unspecified, broadcast) (fail)
 //   lint.no-service           the public (IPv4 or IPv6) cannot get the time: ignore, noserve,
 //                             chrony deny or no allow covering it (fail)
 //   lint.mode6-open           ntpd answers mode 6 (and classic ntpd mode 7) queries from the

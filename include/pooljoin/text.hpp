@@ -2,6 +2,8 @@
 // util/string.hpp): nothing here knows the domain. Lists are joined with fmt::join.
 #pragma once
 
+#include <cstddef>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,5 +24,12 @@ std::optional<int> parse_int(std::string_view text, int base = 10);
 
 // `line` cut at each `separator` (no quoting): "a,,b" is {"a", "", "b"}.
 std::vector<std::string_view> split_fields(std::string_view line, char separator = ',');
+
+// `text` as it may reach a terminal: C0 controls, DEL, C1 controls and bytes that are not
+// UTF-8 written as \n, \r, \t or \xNN, and a backslash as \\; other UTF-8 is kept. With a
+// `limit`, the result stops once it holds that many characters (an escape or a character is
+// never cut), then says "...".
+std::string printable(std::string_view text,
+                      std::size_t limit = std::numeric_limits<std::size_t>::max());
 
 }  // namespace pooljoin

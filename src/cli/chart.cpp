@@ -50,8 +50,10 @@ std::vector<std::vector<double>> into_slots(const std::vector<ChartPoint>& point
   for (const auto& p : points) {
     int slot = slots - 1;
     if (t1 > t0) {
-      slot = static_cast<int>(static_cast<double>(p.ts - t0) * (slots - 1) /
-                              static_cast<double>(t1 - t0));
+      // In double: the difference of two timestamps from the site may not fit in 64 bits.
+      const double f = (static_cast<double>(p.ts) - static_cast<double>(t0)) /
+                       (static_cast<double>(t1) - static_cast<double>(t0));
+      slot = static_cast<int>(std::clamp(f, 0.0, 1.0) * (slots - 1));
     }
     out[static_cast<std::size_t>(std::clamp(slot, 0, slots - 1))].push_back(p.value);
   }
@@ -62,7 +64,8 @@ std::vector<std::vector<double>> into_slots(const std::vector<ChartPoint>& point
 int position(double value, const ChartSpec& spec, int steps) {
   double span = spec.max - spec.min;
   double f = span > 0 ? (std::clamp(value, spec.min, spec.max) - spec.min) / span : 0.0;
-  return static_cast<int>(std::lround(f * steps));
+  if (!(f >= 0)) f = 0;  // NaN, from an infinite scale or value
+  return static_cast<int>(std::lround(std::min(f, 1.0) * steps));
 }
 
 }  // namespace

@@ -94,23 +94,26 @@ int run_lint(Context& ctx, const GenConfCommand& command) {
 
   // An upstream name that the DNS says does not exist (NXDOMAIN, or no address of either
   // family) is reported; a timeout, SERVFAIL or REFUSED is given the benefit of the doubt.
-  auto known = std::make_shared<std::map<std::string, bool>>();  // each name asked once
-  context.resolves = [&ctx, known](const std::string& name) {
+  // Each name is asked once; its addresses are judged as gen-conf judges an upstream.
+  using Resolved = std::optional<std::vector<IpAddress>>;
+  auto known = std::make_shared<std::map<std::string, Resolved>>();
+  context.resolve = [&ctx, known](const std::string& name) -> Resolved {
     if (auto it = known->find(name); it != known->end()) return it->second;
     DnsOptions options;
     options.timeout = kLintDnsTimeout;
     options.tries = 1;
     auto result = ctx.effects.dns.lookup(options, {name});
-    bool resolves = true;
+    Resolved resolved = std::vector<IpAddress>();
     if (result && !result->answers.empty()) {
       const auto& answer = result->answers.front();
       const bool gone =
           answer.a.status == DnsStatus::nxdomain || answer.aaaa.status == DnsStatus::nxdomain ||
           (answer.a.status == DnsStatus::nodata && answer.aaaa.status == DnsStatus::nodata);
-      resolves = !gone || !answer.addresses().empty();
+      resolved = answer.addresses();
+      if (gone && resolved->empty()) resolved = std::nullopt;
     }
-    (*known)[name] = resolves;
-    return resolves;
+    (*known)[name] = resolved;
+    return resolved;
   };
   for (auto& finding : lint_config(text, daemon, context))
     findings.push_back(std::move(finding));

@@ -14,6 +14,7 @@
 #include "pooljoin/interrupt.hpp"
 #include "pooljoin/pool_api.hpp"
 #include "pooljoin/selection.hpp"
+#include "pooljoin/text.hpp"
 
 namespace pooljoin::cli {
 namespace {
@@ -38,7 +39,8 @@ std::vector<IpAddress> addresses_to_show(const Context& ctx, const StatusOptions
   for (const auto& text : options.addresses) {
     auto ip = IpAddress::parse(text);
     if (!ip) {
-      throw Fatal(ExitCode::usage, fmt::format("status: '{}' is not an IP address", text), {},
+      throw Fatal(ExitCode::usage,
+                  fmt::format("status: '{}' is not an IP address", printable(text, 40)), {},
                   "give IPv4 or IPv6 addresses, like 192.0.2.1 or 2001:db8::1");
     }
     if (!ip->is_global_unicast()) {
@@ -174,8 +176,9 @@ std::string monitor_table(const ServerScore& s) {
     auto it = newest.find(m->id);
     std::string offset = "-";
     if (it != newest.end() && it->second->offset) offset = offset_ms_text(*it->second->offset);
-    table.add({m->name.empty() ? fmt::format("#{}", m->id) : m->name, m->status,
-               m->score ? score_text(*m->score) : "-",
+    // Names and statuses come from the site: escaped before they reach the terminal.
+    table.add({m->name.empty() ? fmt::format("#{}", m->id) : printable(m->name),
+               printable(m->status), m->score ? score_text(*m->score) : "-",
                m->avg_rtt ? fmt::format("{:.1f} ms", *m->avg_rtt) : "-", offset});
   }
   return table.render();

@@ -8,7 +8,7 @@
 namespace pooljoin::cli {
 
 // RFC 3339 UTC: $SOURCE_DATE_EPOCH, else `now`. Throws Fatal(usage) when SOURCE_DATE_EPOCH is
-// set but not a number of seconds.
+// set but not a number of seconds, or beyond 9999-12-31T23:59:59Z.
 std::string generated_at(std::chrono::system_clock::time_point now);
 
 }  // namespace pooljoin::cli

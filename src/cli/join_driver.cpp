@@ -9,6 +9,7 @@
 #include "pooljoin/detect.hpp"
 #include "pooljoin/interrupt.hpp"
 #include "pooljoin/selection.hpp"
+#include "pooljoin/text.hpp"
 #include "pooljoin/zones.hpp"
 
 namespace pooljoin::cli {
@@ -24,7 +25,8 @@ JoinDriver::JoinDriver(Context& ctx) : ctx_(ctx), dry_(ctx.options.dry_run) {
   if (!dry_) {
     state_ = value_or_throw(load_join_state(ctx_.fs));
     if (!state_.stopped_at.empty()) {
-      ctx_.console.note(fmt::format("resuming: the last run stopped at {}", state_.stopped_at));
+      ctx_.console.note(
+          fmt::format("resuming: the last run stopped at {}", printable(state_.stopped_at, 40)));
     }
   }
 }

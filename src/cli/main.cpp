@@ -15,6 +15,7 @@
 #include "pooljoin/effects.hpp"
 #include "pooljoin/http.hpp"
 #include "pooljoin/interrupt.hpp"
+#include "pooljoin/text.hpp"
 #include "pooljoin/version.hpp"
 
 namespace pooljoin::cli {
@@ -39,7 +40,8 @@ void add_global_options(CLI::App& app, GlobalOptions& options) {
   app.add_option("--api-base", options.api_base,
                  "The pool's site, for its score API (a mirror, or a test server)")
       ->type_name("URL")
-      ->check(CLI::Validator(
+      // transform, not check: CLI11 hands a check a copy, and the trailing '/' stayed.
+      ->transform(CLI::Validator(
           [](std::string& value) -> std::string {
             auto url = parse_http_url(value, {.allow_query = false});
             if (!url) return url.error().why;
@@ -93,6 +95,53 @@ void attach_environment_names(CLI::App& app) {
       env += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     option->envname(env);
   }
+}
+
+// The spellings a flag's POOLJOIN_* variable takes (README, "Global options"), any case.
+constexpr std::string_view kTrueWords[] = {"1", "true", "yes", "on"};
+constexpr std::string_view kFalseWords[] = {"0", "false", "no", "off"};
+
+// Flags whose absence is the more dangerous run: an empty variable is refused, not taken as
+// unset (POOLJOIN_DRY_RUN= would write).
+constexpr std::string_view kSaferWhenSet[] = {"dry-run"};
+
+// The first POOLJOIN_* variable of `app`'s options that CLI11 would misread, as the message
+// for it. CLI11 takes an empty variable as unset (what Ansible's empty vars expect): refused
+// where that turns a safer run into a write (a dry run; an option whose value may be left
+// out, such as POOLJOIN_LINT=, which would turn a lint into a write). A flag's value outside
+// the documented spellings is refused (CLI11 reads 0x1 and -1 as false).
+std::optional<std::string> environment_problem(const CLI::App& app) {
+  for (const CLI::Option* option : app.get_options()) {
+    const std::string name = option->get_envname();
+    if (name.empty()) continue;
+    const char* value = std::getenv(name.c_str());
+    if (!value) continue;
+    const std::string text = lower(value);
+    const bool flag = option->get_items_expected_max() == 0;
+    const std::string long_name = option->get_lnames().empty() ? "" : option->get_lnames().front();
+    if (text.empty()) {
+      const bool optional_value = !flag && option->get_items_expected_min() == 0;
+      const bool safer = std::find(std::begin(kSaferWhenSet), std::end(kSaferWhenSet), long_name) !=
+                         std::end(kSaferWhenSet);
+      if (optional_value || (flag && safer)) {
+        return fmt::format(
+            "{} (--{}) is set but empty, which would run without --{}; unset it, or give it "
+            "a value",
+            name, long_name, long_name);
+      }
+      continue;
+    }
+    if (!flag) continue;
+    auto is = [&text](std::string_view word) { return text == word; };
+    if (std::any_of(std::begin(kTrueWords), std::end(kTrueWords), is) ||
+        std::any_of(std::begin(kFalseWords), std::end(kFalseWords), is))
+      continue;
+    return fmt::format(
+        "{} (--{}) is not a boolean (\"{}\"); give it 1, true, yes or on, or 0, false, "
+        "no or off",
+        name, long_name, printable(value, 20));
+  }
+  return std::nullopt;
 }
 
 // The position in argv of the subcommand's name: the first word that is not an option or the
@@ -255,6 +304,13 @@ int run(int argc, char** argv) {
     // only to the one that runs.
     attach_environment_names(*sub);
     notes = renamed_notes(args, static_cast<std::size_t>(at) + 1, sub_name);
+    for (const CLI::App* scope :
+         {static_cast<const CLI::App*>(&app), static_cast<const CLI::App*>(sub)}) {
+      if (auto problem = environment_problem(*scope)) {
+        std::cerr << "pooljoin: error: " << *problem << '\n';
+        return to_int(ExitCode::usage);
+      }
+    }
   }
 
   try {

@@ -14,17 +14,21 @@ constexpr int kChartRows = 5;
 // The offset chart's scale never gets finer than this (ms): below, it would magnify noise.
 constexpr double kMinOffsetScaleMs = 1.0;
 
-std::string span_text(std::int64_t seconds) {
-  if (seconds < 3600) return fmt::format("{} min", std::max<std::int64_t>(1, seconds / 60));
-  if (seconds < 2 * 86400) return fmt::format("{} h", (seconds + 1800) / 3600);
-  return fmt::format("{} days", (seconds + 43200) / 86400);
+// `seconds` in double: the span between two timestamps from the site may not fit in 64 bits.
+std::string span_text(double seconds) {
+  if (seconds < 3600) return fmt::format("{:.0f} min", std::max(1.0, std::floor(seconds / 60)));
+  if (seconds < 2 * 86400) return fmt::format("{:.0f} h", std::floor((seconds + 1800) / 3600));
+  return fmt::format("{:.0f} days", std::floor((seconds + 43200) / 86400));
 }
 
 // "(12 points over 44 h)", or "(1 point)".
 std::string points_text(const std::vector<ChartPoint>& points) {
   if (points.size() == 1) return "(1 point)";
+  auto [first, last] =
+      std::minmax_element(points.begin(), points.end(),
+                          [](const ChartPoint& a, const ChartPoint& b) { return a.ts < b.ts; });
   return fmt::format("({} points over {})", points.size(),
-                     span_text(points.back().ts - points.front().ts));
+                     span_text(static_cast<double>(last->ts) - static_cast<double>(first->ts)));
 }
 
 // A chart of the page's height, `width` columns wide.
@@ -43,8 +47,9 @@ std::string score_charts(const ScoreDocument& document, bool utf8, int width) {
   std::string out;
 
   std::vector<ChartPoint> scores;
+  // A value that is not finite (1e400 reads as infinity) has no place on a chart.
   for (const auto& p : overall_history(document))
-    scores.push_back({p.ts, p.score});
+    if (std::isfinite(p.score)) scores.push_back({p.ts, p.score});
   if (!scores.empty()) {
     ChartSpec spec = chart_spec(ChartStyle::bars, width, utf8);
     spec.hold = true;
@@ -68,7 +73,7 @@ std::string score_charts(const ScoreDocument& document, bool utf8, int width) {
   auto measured = monitor_history(document);
   if (measured.empty()) measured = document.history;
   for (const auto& p : measured) {
-    if (!p.offset) continue;
+    if (!p.offset || !std::isfinite(*p.offset * 1000.0)) continue;
     offsets.push_back({p.ts, *p.offset * 1000.0});
     largest = std::max(largest, std::abs(*p.offset * 1000.0));
   }

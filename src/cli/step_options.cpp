@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "pooljoin/ntp_config.hpp"
+#include "pooljoin/text.hpp"
 
 namespace pooljoin::cli {
 namespace {
@@ -45,9 +46,11 @@ std::vector<std::string> user_hosts(const ResolveOptions& options) {
     if (begin == std::string::npos) continue;
     line = line.substr(begin, line.find_last_not_of(" \t\r") - begin + 1);
     if (!IpAddress::parse(line) && !is_valid_hostname(line)) {
+      // The line is not quoted: the file may be one that holds secrets (/etc/shadow).
       throw Fatal(ExitCode::usage,
-                  fmt::format("--candidates-file {}:{}: \"{}\" is not a host name or an IP address",
-                              file, number, line));
+                  fmt::format("--candidates-file {} line {}: not a host name or an IP address",
+                              printable(file), number),
+                  "", "give one host name or address per line (# starts a comment)");
     }
     hosts.push_back(line);
   }

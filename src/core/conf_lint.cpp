@@ -578,12 +578,30 @@ Sources collect_sources(Linter& lint, const std::vector<std::unique_ptr<Line>>& 
         continue;
       }
     }
-    if (!address && ctx.resolves && !ctx.resolves(target)) {
-      lint.add(&l, "lint.upstream-unresolvable", Severity::warn,
-               fmt::format("{}: {} does not resolve, so the daemon cannot use it (not counted)",
-                           quote(l), target),
-               "fix the name, or pin the server by address");
-      continue;
+    if (!address && ctx.resolve) {
+      const auto resolved = ctx.resolve(target);
+      if (!resolved) {
+        lint.add(&l, "lint.upstream-unresolvable", Severity::warn,
+                 fmt::format("{}: {} does not resolve, so the daemon cannot use it (not counted)",
+                             quote(l), target),
+                 "fix the name, or pin the server by address");
+        continue;
+      }
+      // A name is judged as the addresses the daemon will get for it.
+      std::optional<std::string> refused;
+      for (const auto& ip : *resolved) {
+        if (auto judged = parse_upstream(ip.to_string()); !judged) {
+          refused =
+              fmt::format("{} resolves to {}: {}", target, ip.to_string(), judged.error().why);
+          break;
+        }
+      }
+      if (refused) {
+        lint.add(&l, "lint.upstream-invalid", Severity::fail,
+                 fmt::format("{} is no upstream server: {} (not counted)", quote(l), *refused),
+                 "remove the line and give 4 to 7 servers by their global addresses");
+        continue;
+      }
     }
     sources.counted.push_back(&l);
   }

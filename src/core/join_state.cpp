@@ -27,7 +27,10 @@ Result<JoinState> join_state_from_json(std::string_view text) {
   };
   auto doc = nlohmann::json::parse(text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) return bad("not a JSON object");
-  if (doc.value("version", 0) != 1) return bad("unknown version");
+  // Only the integer 1: a string or 1.5 is not a version this pooljoin wrote.
+  const auto version = doc.find("version");
+  if (version == doc.end() || !version->is_number_integer() || *version != 1)
+    return bad("unknown version");
   JoinState state;
   try {
     state.updated = doc.value("updated", "");

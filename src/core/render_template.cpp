@@ -10,21 +10,6 @@
 
 namespace pooljoin {
 
-std::string printable(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    auto byte = static_cast<unsigned char>(c);
-    if (c == '\n') {
-      out += "\\n";
-    } else if (byte < 0x20 || byte >= 0x7f) {
-      out += fmt::format("\\x{:02x}", byte);
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 Result<std::string> render_template(const std::filesystem::path& templates_dir,
                                     const std::string& name, const kainjow::mustache::data& data) {
   // Built in, unless $POOLJOIN_TEMPLATES named a directory (templates_dir()).

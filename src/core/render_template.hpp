@@ -8,6 +8,7 @@
 #include <kainjow/mustache.hpp>
 
 #include "pooljoin/error.hpp"
+#include "pooljoin/text.hpp"  // printable, for messages
 
 namespace pooljoin {
 
@@ -21,8 +22,5 @@ inline kainjow::mustache::data mustache_bool(bool value) {
   return value ? kainjow::mustache::data::type::bool_true
                : kainjow::mustache::data::type::bool_false;
 }
-
-// `text` with line breaks and other control characters shown as \n and \xNN, for messages.
-std::string printable(std::string_view text);
 
 }  // namespace pooljoin

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pooljoin/fs.hpp"
+#include "pooljoin/text.hpp"
 
 namespace pooljoin {
 
@@ -66,7 +67,8 @@ Result<Selection> selection_from_json(std::string_view text) {
     }
     auto address = IpAddress::parse(entry["address"].get<std::string>());
     if (!address)
-      return bad(fmt::format("\"{}\" is not an IP address", entry["address"].get<std::string>()));
+      return bad(fmt::format("\"{}\" is not an IP address",
+                             printable(entry["address"].get<std::string>(), 40)));
     selection.servers.push_back({text_of(entry, "host"), *address});
   }
   if (!wrong.empty()) return bad(wrong);

@@ -45,4 +45,65 @@ std::vector<std::string_view> split_fields(std::string_view line, char separator
   }
 }
 
+namespace {
+
+// The length of the UTF-8 sequence at the start of `text`, 0 when it is not one (overlong
+// forms, surrogates and code points past U+10FFFF included) or when it is a C1 control.
+std::size_t utf8_sequence(std::string_view text) {
+  auto byte = [&text](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  std::size_t length = 0;
+  unsigned min = 0;
+  unsigned code = 0;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2, min = 0x80, code = lead & 0x1fu;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3, min = 0x800, code = lead & 0x0fu;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4, min = 0x10000, code = lead & 0x07u;
+  } else {
+    return 0;
+  }
+  if (text.size() < length) return 0;
+  for (std::size_t i = 1; i < length; ++i) {
+    if ((byte(i) & 0xc0u) != 0x80u) return 0;
+    code = (code << 6) | (byte(i) & 0x3fu);
+  }
+  if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return 0;
+  if (code >= 0x80 && code <= 0x9f) return 0;  // C1
+  return length;
+}
+
+}  // namespace
+
+std::string printable(std::string_view text, std::size_t limit) {
+  std::string out;
+  while (!text.empty() && out.size() < limit) {
+    const auto c = static_cast<unsigned char>(text.front());
+    std::size_t length = 1;
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else if (c >= 0x80 && (length = utf8_sequence(text)) != 0) {
+      out += text.substr(0, length);
+    } else {
+      length = 1;
+      constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xfu];
+    }
+    text.remove_prefix(length);
+  }
+  if (!text.empty()) out += "...";
+  return out;
+}
+
 }  // namespace pooljoin

@@ -121,7 +121,8 @@ gist() {
 # What a refusal must name: the option, or for a positional the value itself.
 names_it() {
   local option=$1 value=$2
-  if [ "$option" = address ]; then [[ "$ERR" == *"'$value'"* ]]; elif [ "$option" = shell ]; then [[ "$ERR" == *"shell"* ]]; else [[ "$ERR" == *"$option"* ]]; fi
+  # A value quoted in a message has its line breaks escaped (issue 18).
+  if [ "$option" = address ]; then [[ "$ERR" == *"'${value//$'\n'/\\n}'"* ]]; elif [ "$option" = shell ]; then [[ "$ERR" == *"shell"* ]]; else [[ "$ERR" == *"$option"* ]]; fi
 }
 
 # Each option's variable is tried with its first non-empty bad value: the variable goes through

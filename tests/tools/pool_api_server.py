@@ -98,6 +98,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "user_agent": self.headers.get("User-Agent", ""),
             "proxied": proxied,
             "absolute": self.path if proxied else "",
+            # As the client sent it: http.server turns a leading "//" into "/" in self.path.
+            "target": (self.requestline.split(" ") + ["", ""])[1],
         })
 
         if path.startswith(SCORES_PREFIX) and path.endswith("/json"):

@@ -125,3 +125,78 @@ TEST_CASE("UTF-8 from the locale variables, the first one set deciding", "[chart
     if (saved.second) ::setenv(name, saved.first.c_str(), 1);
   }
 }
+
+#include <cmath>
+#include <limits>
+
+#include "generated_at.hpp"
+#include "score_charts.hpp"
+#include <fmt/format.h>
+
+#include "pooljoin/error.hpp"
+#include "pooljoin/pool_api.hpp"
+
+TEST_CASE("score charts of extreme timestamps and values: no overflow, no stray row",
+          "[chart][hostile]") {
+  constexpr auto kMin = std::numeric_limits<std::int64_t>::min();
+  constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
+  // Each: the two points' timestamps, and their offsets (s) and scores, crossed (as JSON text).
+  const std::vector<std::array<std::string, 4>> documents = {
+      {std::to_string(kMin), std::to_string(kMax), "1e300", "-1e300"},
+      {std::to_string(kMax), std::to_string(kMin), "-1e300", "1e300"},
+      {"0", std::to_string(kMax), "1e300", "0"},
+      {std::to_string(kMin), "0", "0", "-1e300"},
+  };
+  for (const auto& [t0, t1, a, b] : documents) {
+    const std::string json =
+        fmt::format(R"({{"history":[{{"ts":{0},"offset":{2},"score":{3},"monitor_id":7}},)"
+                    R"({{"ts":{1},"offset":{3},"score":{2},"monitor_id":7}}],)"
+                    R"("monitors":[{{"id":7,"name":"m","type":"monitor","status":"active"}}]}})",
+                    t0, t1, a, b);
+    INFO(json);
+    auto document = pooljoin::parse_score_document(json);
+    REQUIRE(document);
+    for (bool utf8 : {false, true}) {
+      const std::string text = score_charts(*document, utf8, 60);
+      CHECK(text.find("nan") == std::string::npos);
+      // Every span here is beyond 100 years: a wrapped one said "1 min" or "-106751991167300 days".
+      CHECK(text.find(" days)") != std::string::npos);
+      CHECK(text.find("over -") == std::string::npos);
+      CHECK(text.find(" min)") == std::string::npos);
+    }
+  }
+  // Offsets that are infinite in ms (1.7e308 s) are left off: one point, or no chart.
+  for (const char* offset : {"1.7e308", "-1.7e308"}) {
+    auto document = pooljoin::parse_score_document(
+        fmt::format(R"({{"history":[{{"ts":{},"offset":{},"score":1,"monitor_id":7}},)"
+                    R"({{"ts":{},"offset":0.001,"score":1,"monitor_id":7}}],)"
+                    R"("monitors":[{{"id":7,"name":"m","type":"monitor","status":"active"}}]}})",
+                    kMin, offset, kMax));
+    REQUIRE(document);
+    const std::string text = score_charts(*document, true, 60);
+    CHECK(text.find("(1 point)") != std::string::npos);
+  }
+}
+
+TEST_CASE("SOURCE_DATE_EPOCH up to the end of the year 9999, not beyond", "[generated_at]") {
+  const char* saved = std::getenv("SOURCE_DATE_EPOCH");
+  const std::string old = saved ? saved : "";
+  ::setenv("SOURCE_DATE_EPOCH", "253402300799", 1);
+  CHECK(generated_at({}) == "9999-12-31T23:59:59Z");
+  for (const char* beyond : {"253402300800", "999999999999"}) {
+    INFO(beyond);
+    ::setenv("SOURCE_DATE_EPOCH", beyond, 1);
+    try {
+      generated_at({});
+      FAIL("accepted");
+    } catch (const pooljoin::Fatal& fatal) {
+      CHECK(fatal.error().code == pooljoin::ExitCode::usage);
+      CHECK(fatal.error().what.find("SOURCE_DATE_EPOCH") != std::string::npos);
+    }
+  }
+  if (saved) {
+    ::setenv("SOURCE_DATE_EPOCH", old.c_str(), 1);
+  } else {
+    ::unsetenv("SOURCE_DATE_EPOCH");
+  }
+}

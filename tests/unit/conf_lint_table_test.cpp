@@ -519,7 +519,10 @@ TEST_CASE("lint table: exact findings per config", "[lint]") {
     reader.files[context.path] = row.text;
     if (row.addresses == 1) context.addresses = machine();
     if (row.addresses == 2) context.addresses = behind_nat();
-    context.resolves = [](const std::string& host) { return !host.ends_with(".invalid"); };
+    context.resolve = [](const std::string& host) -> std::optional<std::vector<IpAddress>> {
+      if (host.ends_with(".invalid")) return std::nullopt;
+      return std::vector<IpAddress>{};
+    };
     std::vector<Expected> got;
     for (const auto& f : lint_config(row.text, row.daemon, context)) {
       got.push_back({f.finding.id, f.file, f.line, f.finding.severity});
@@ -575,4 +578,40 @@ TEST_CASE("lint table: messages name the rule and the family", "[lint]") {
   auto include = one(kNtpd + "includefile /etc/ntp.d/x.conf\n", Daemon::ntpsec);
   CHECK(include.id == "lint.include");
   CHECK(include.severity == Severity::warn);
+}
+
+TEST_CASE("lint: an upstream name that resolves to loopback, LOCAL or unspecified is refused",
+          "[lint][hostile]") {
+  const std::map<std::string, std::vector<std::string>> dns = {
+      {"ntp1.example", {"192.0.2.1"}},
+      {"loop.example", {"192.0.2.2", "127.0.0.1"}},
+      {"local-clock.example", {"127.127.1.0"}},
+      {"zero.example", {"0.0.0.0"}},
+      {"mapped.example", {"::ffff:127.0.0.1"}},
+      {"six.example", {"::1"}},
+      {"broadcast.example", {"255.255.255.255"}},
+  };
+  LintContext context;
+  context.resolve = [&dns](const std::string& host) -> std::optional<std::vector<IpAddress>> {
+    auto it = dns.find(host);
+    if (it == dns.end()) return std::nullopt;
+    std::vector<IpAddress> out;
+    for (const auto& text : it->second)
+      out.push_back(*IpAddress::parse(text));
+    return out;
+  };
+  for (const auto& [name, addresses] : dns) {
+    INFO(name);
+    const std::string text = "server ntp1.example iburst\nserver " + name + " iburst\n";
+    std::vector<std::string> invalid;
+    for (const auto& f : lint_config(text, Daemon::ntpsec, context))
+      if (f.finding.id == "lint.upstream-invalid") invalid.push_back(f.finding.message);
+    if (name == "ntp1.example") {
+      CHECK(invalid.empty());
+      continue;
+    }
+    REQUIRE(invalid.size() == 1);
+    CHECK(invalid.front().find(name + " resolves to " + addresses.back()) != std::string::npos);
+    CHECK(count_upstreams(text, Daemon::ntpsec, context) == 1);
+  }
 }

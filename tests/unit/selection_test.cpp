@@ -41,6 +41,17 @@ TEST_CASE("a damaged selection is an error that says what to do", "[selection]")
   }
 }
 
+TEST_CASE("a selection's bad address is quoted escaped and short", "[selection][hostile]") {
+  auto parsed = selection_from_json(
+      R"({"version":1,"servers":[{"address":"1.2.3.4\n\u001b]0;owned\u0007 restrict default and a long tail"}]})");
+  REQUIRE_FALSE(parsed);
+  const std::string why = parsed.error().why;
+  CHECK(why.find('\n') == std::string::npos);
+  CHECK(why.find('\x1b') == std::string::npos);
+  CHECK(why.find("1.2.3.4\\n\\x1b]0;owned\\x07") != std::string::npos);
+  CHECK(why.find("long tail") == std::string::npos);
+}
+
 // Found by fuzz/selection: a member of another type threw out of selection_from_json.
 TEST_CASE("a selection member of the wrong type is named, never a crash", "[selection]") {
   const char* const rows[][2] = {
@@ -94,10 +105,15 @@ TEST_CASE("join's state reads back the same, and a damaged one says what to do",
   auto loaded = load_join_state(fs);
   REQUIRE(loaded);
   CHECK(*loaded == state);
-  for (const char* text : {"", "{}", "{\"version\":1,\"steps\":[1]}", "[1]"}) {
+  // A version that is not the integer 1 (a string threw, exit 70; 1.5 was read as 1).
+  for (const char* text :
+       {"", "{}", "{\"version\":1,\"steps\":[1]}", "[1]", "{\"version\":\"1\"}",
+        "{\"version\":1.5}", "{\"version\":1.0}", "{\"version\":[1]}", "{\"version\":null}",
+        "{\"version\":true}", "{\"version\":-1}", "{\"version\":18446744073709551617}"}) {
     INFO(text);
     auto parsed = join_state_from_json(text);
     REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().code == ExitCode::unavailable);
     CHECK(parsed.error().fix.find("pooljoin join") != std::string::npos);
   }
 }

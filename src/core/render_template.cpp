@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "pooljoin/fs.hpp"
+
 namespace pooljoin {
 
 std::string printable(std::string_view text) {
@@ -26,14 +28,13 @@ std::string printable(std::string_view text) {
 Result<std::string> render_template(const std::filesystem::path& templates_dir,
                                     const std::string& name, const kainjow::mustache::data& data) {
   const auto path = templates_dir / name;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  auto text = read_host_file(path.string());
+  if (!text) {
     return fail(ExitCode::unavailable, fmt::format("cannot read the template {}", path.string()),
-                {}, "reinstall pooljoin, or point POOLJOIN_TEMPLATES at its templates directory");
+                text.error().why,
+                "reinstall pooljoin, or point POOLJOIN_TEMPLATES at its templates directory");
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  kainjow::mustache::mustache tmpl(text.str());
+  kainjow::mustache::mustache tmpl(*text);
   if (!tmpl.is_valid()) {
     return fail(ExitCode::internal, fmt::format("the template {} is broken", path.string()),
                 tmpl.error_message());

@@ -509,7 +509,19 @@ Result<WriteOutcome> RootedFs::write_atomic(std::string_view system_path, std::s
   std::string backup_name;
   if (had_file && options.backup) {
     std::string base = name + ".pooljoin-" + compact_utc(options.now);
-    for (int n = 0; n < 100; ++n) {
+    // After the highest number of this second, never in a gap that pruning left: the newest
+    // backup must sort newest.
+    int first = 0;
+    for (const auto& entry : names_in(dir_fd.get())) {
+      if (entry == base + ".bak") first = std::max(first, 1);
+      if (entry.rfind(base + "-", 0) != 0 || !entry.ends_with(".bak")) continue;
+      int n = 0;
+      const char* begin = entry.data() + base.size() + 1;
+      const char* end = entry.data() + entry.size() - 4;
+      if (auto [at, ec] = std::from_chars(begin, end, n); ec == std::errc() && at == end)
+        first = std::max(first, n + 1);
+    }
+    for (int n = first; n < first + 100; ++n) {
       std::string candidate = n == 0 ? base + ".bak" : fmt::format("{}-{}.bak", base, n);
       // A hard link keeps the old file itself (content, mode, owner) at no cost.
       if (::linkat(dir_fd.get(), name.c_str(), dir_fd.get(), candidate.c_str(), 0) == 0 ||

@@ -4,19 +4,19 @@
 # _pooljoin_options SUBCOMMAND: the options valid there, the subcommand's and the global ones.
 _pooljoin_options() {
   case $1 in
-    detect) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
-    install-ntp) echo "-h --help --daemon --lock-timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
-    resolve) echo "-h --help --country --servers --candidate --candidates-file --dns-server --dns-timeout --max-stratum --no-probe --no-pool --no-catalogue --samples --interval --timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
-    gen-conf) echo "-h --help --upstream --force --no-daemon-check --fresh --daemon --output --lint --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
-    restart) echo "-h --help --daemon --init --answer-timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
-    firewall) echo "-h --help --notrack --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
-    check) echo "-h --help --reference --wait --server --samples --interval --timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
-    status) echo "-h --help --watch --min-score --limit --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
-    submit) echo "-h --help --samples --interval --timeout --hostname --bandwidth --open --verify-url --verify-url4 --verify-url6 --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
-    web-redirect) echo "-h --help --web-server --mode --target --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
-    join) echo "-h --help --daemon --lock-timeout --country --servers --candidate --candidates-file --dns-server --dns-timeout --max-stratum --no-probe --no-pool --no-catalogue --samples --interval --timeout --refresh --upstream --force --no-daemon-check --fresh --init --answer-timeout --notrack --reference --wait --web-redirect --web-server --mode --target --hostname --bandwidth --open --verify-url --verify-url4 --verify-url6 --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
-    completion) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
-    *) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --version" ;;
+    detect) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
+    install-ntp) echo "-h --help --daemon --lock-timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
+    resolve) echo "-h --help --country --servers --candidate --candidates-file --dns-server --dns-timeout --max-stratum --no-probe --no-pool --no-catalogue --samples --interval --timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
+    gen-conf) echo "-h --help --upstream --force --no-daemon-check --fresh --daemon --output --lint --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
+    restart) echo "-h --help --daemon --init --answer-timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
+    firewall) echo "-h --help --notrack --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
+    check) echo "-h --help --reference --wait --server --samples --interval --timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
+    status) echo "-h --help --watch --min-score --limit --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
+    submit) echo "-h --help --samples --interval --timeout --hostname --bandwidth --open --verify-url --verify-url4 --verify-url6 --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
+    web-redirect) echo "-h --help --web-server --mode --target --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
+    join) echo "-h --help --daemon --lock-timeout --country --servers --candidate --candidates-file --dns-server --dns-timeout --max-stratum --no-probe --no-pool --no-catalogue --samples --interval --timeout --refresh --upstream --force --no-daemon-check --fresh --init --answer-timeout --notrack --reference --wait --web-redirect --web-server --mode --target --hostname --bandwidth --open --verify-url --verify-url4 --verify-url6 --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
+    completion) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
+    *) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
   esac
 }
 
@@ -92,6 +92,7 @@ _pooljoin_value() {
     *" --api-base") echo "text" ;;
     *" --api-timeout") echo "text" ;;
     *" --ca-file") echo "file" ;;
+    *" --keep-backups") echo "text" ;;
     *) echo none ;;
   esac
 }

@@ -13,7 +13,7 @@ function __pooljoin_subcommand
             continue
         end
         switch $word
-            case --root --api-base --api-timeout --ca-file
+            case --root --api-base --api-timeout --ca-file --keep-backups
                 set skip 1
             case '-*'
             case '*'
@@ -55,6 +55,8 @@ complete -c pooljoin -l no-color -d 'No colour (also when NO_COLOR is set)'
 complete -c pooljoin -l api-base -x -d 'The pool\'s site, for its score API (a mirror, or a test server)'
 complete -c pooljoin -l api-timeout -x -d 'Seconds an HTTP request may take (each attempt; failed ones are retried twice)'
 complete -c pooljoin -l ca-file -r -F -d 'Verify HTTPS servers against the CA certificates in FILE (PEM) instead of the system\'s; verification itself is never turned off'
+complete -c pooljoin -l follow-symlinks -d 'Where a file to write is a symbolic link, write the regular file it leads to (inside --root); without it such a write is refused (exit 73)'
+complete -c pooljoin -l keep-backups -x -d 'Keep the newest N backups of each file written; older ones are removed'
 complete -c pooljoin -l version -d 'Display program version information and exit'
 
 # Subcommands.

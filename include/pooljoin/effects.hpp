@@ -51,7 +51,7 @@ struct StepEvents {
 // sockets and libcurl (loaded at its first request).
 class SystemEffects {
  public:
-  SystemEffects(std::filesystem::path root, HttpOptions http);
+  SystemEffects(std::filesystem::path root, HttpOptions http, WritePolicy policy = {});
   Effects& effects() { return effects_; }
 
  private:

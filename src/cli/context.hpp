@@ -13,6 +13,7 @@
 
 #include "pooljoin/effects.hpp"
 #include "pooljoin/error.hpp"
+#include "pooljoin/fs.hpp"
 #include "pooljoin/pool_api.hpp"
 
 namespace pooljoin::cli {
@@ -28,6 +29,8 @@ struct GlobalOptions {
   std::string api_base = kDefaultApiBase;  // the pool's site, validated, without a trailing '/'
   std::chrono::seconds api_timeout{20};    // per HTTP attempt
   std::string ca_file;                     // verify HTTPS against these CAs instead
+  bool follow_symlinks = false;            // write the file a link at a target leads to
+  int keep_backups = kDefaultKeepBackups;  // per written file
 };
 
 // Terminal output. The result goes to stdout (text, or one JSON document with --json); notes,

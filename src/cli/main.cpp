@@ -63,6 +63,13 @@ void add_global_options(CLI::App& app, GlobalOptions& options) {
                  "system's; verification itself is never turned off")
       ->type_name("FILE")
       ->check(CLI::ExistingFile.description(""));
+  app.add_flag("--follow-symlinks", options.follow_symlinks,
+               "Where a file to write is a symbolic link, write the regular file it leads to "
+               "(inside --root); without it such a write is refused (exit 73)");
+  app.add_option("--keep-backups", options.keep_backups,
+                 "Keep the newest N backups of each file written; older ones are removed")
+      ->type_name("N")
+      ->check(CLI::Range(1, 1000).description(""));
   app.set_version_flag("--version", std::string("pooljoin ") + kVersion);
 }
 
@@ -339,7 +346,8 @@ int run(int argc, char** argv) {
     console.note(fmt::format("note: {} from {}; retrying in {:g} s", notice.reason, notice.url,
                              static_cast<double>(notice.delay.count()) / 1000.0));
   };
-  SystemEffects system(options.root, std::move(http_options));
+  SystemEffects system(options.root, std::move(http_options),
+                       WritePolicy{options.follow_symlinks, options.keep_backups});
   Context ctx(options, console, prompter, system.effects());
   try {
     check_retired_environment(sub_name, console);

@@ -1,12 +1,14 @@
 // Each step's options, declared once: its subcommand and `join` both add them from here.
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "options.hpp"
 #include "steps.hpp"
 #include "validators.hpp"
 #include <fmt/format.h>
 
+#include "pooljoin/fs.hpp"
 #include "pooljoin/ntp_config.hpp"
 #include "pooljoin/text.hpp"
 
@@ -27,16 +29,12 @@ std::vector<std::string> user_hosts(const ResolveOptions& options) {
   std::vector<std::string> hosts = options.candidates;  // checked when parsed
   if (options.candidates_file.empty()) return hosts;
   const std::string& file = options.candidates_file;
-  std::error_code ec;
-  if (std::filesystem::is_directory(file, ec)) {
-    throw Fatal(ExitCode::usage, fmt::format("--candidates-file: cannot read {}", file),
-                "it is a directory");
+  auto text = read_host_file(file, kReadCap, true);
+  if (!text) {
+    throw Fatal(ExitCode::usage, fmt::format("--candidates-file: {}", text.error().what),
+                text.error().why);
   }
-  std::ifstream in(file);
-  if (!in) {
-    throw Fatal(ExitCode::usage, fmt::format("--candidates-file: cannot read {}", file),
-                errno_text(errno));
-  }
+  std::istringstream in(*text);
   int number = 0;
   for (std::string line; std::getline(in, line);) {
     ++number;

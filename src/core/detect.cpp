@@ -44,7 +44,7 @@ bool contains(std::string_view haystack, std::string_view needle) {
 // <flags> <name>"), keyed by the address.
 std::map<IpAddress, unsigned> ipv6_flags() {
   std::map<IpAddress, unsigned> flags;
-  std::ifstream in("/proc/net/if_inet6");
+  std::istringstream in(read_host_file("/proc/net/if_inet6").value_or(""));
   std::string hex, index, plen, scope, flag_text, name;
   while (in >> hex >> index >> plen >> scope >> flag_text >> name) {
     if (hex.size() != 32) continue;
@@ -226,7 +226,7 @@ std::string detect_virtualization(const RootedFs& fs, ProcessRunner& runner) {
   if (!container.empty()) return container == "lxc-libvirt" ? "lxc" : container;
   if (auto dmi = virtualization_from_dmi(fs); !dmi.empty()) return dmi;
   if (fs.exists("/proc/xen")) return "xen";
-  auto cpuinfo = fs.read("/proc/cpuinfo");
+  auto cpuinfo = fs.read("/proc/cpuinfo", 16 * kReadCap);  // 4 KiB a CPU
   if (cpuinfo && contains(*cpuinfo, " hypervisor")) {
     // A hypervisor the files do not name: systemd-detect-virt reads CPUID and knows more.
     if (fs.is_live() && in_path("systemd-detect-virt")) {

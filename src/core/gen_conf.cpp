@@ -186,7 +186,7 @@ Result<GenConfPlan> plan_gen_conf(const SystemFacts& facts, const RootedFs& fs,
         fmt::format("{} upstream servers, outside the pool's {} to {} (--force)", count,
                     kMinUpstreams, kMaxUpstreams));
   }
-  const RootedFs host("/");
+  const RootedFs host("/", fs.policy());
   switch (request.target) {
     case ConfigTarget::daemon_config:
       plan.path = spec->config_path;
@@ -275,7 +275,7 @@ Result<GenConfOutcome> apply_gen_conf(const GenConfPlan& plan, Effects& effects,
                                       const StepEvents& events) {
   GenConfOutcome outcome;
   if (plan.target == ConfigTarget::standard_output) return outcome;
-  const RootedFs host("/");
+  const RootedFs host("/", effects.fs.policy());
   const RootedFs& fs = target_fs(plan.target, effects.fs, host);
   WriteOptions write;
   write.now = effects.clock.now();

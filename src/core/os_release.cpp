@@ -158,7 +158,8 @@ Distro distro_from_os_release(const std::map<std::string, std::string>& fields) 
 
 Distro read_distro(const RootedFs& fs) {
   for (const char* path : {"/etc/os-release", "/usr/lib/os-release"}) {
-    if (auto text = fs.read(path)) return distro_from_os_release(parse_os_release(*text));
+    if (auto text = fs.read(path, kSmallReadCap))
+      return distro_from_os_release(parse_os_release(*text));
   }
   return Distro{};
 }

@@ -1,11 +1,10 @@
 #include "render_template.hpp"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
+#include "pooljoin/fs.hpp"
 #include "pooljoin/resources.hpp"
 
 namespace pooljoin {
@@ -21,14 +20,13 @@ Result<std::string> render_template(const std::filesystem::path& templates_dir,
     if (!builtin) return fail(ExitCode::internal, fmt::format("no {} template", name));
     text = *builtin;
   } else {
-    std::ifstream in(templates_dir / name, std::ios::binary);
-    if (!in) {
-      return fail(ExitCode::unavailable, fmt::format("cannot read the template {}", path), {},
+    auto read = read_host_file(path);
+    if (!read) {
+      return fail(ExitCode::unavailable, fmt::format("cannot read the template {}", path),
+                  read.error().why,
                   "unset POOLJOIN_TEMPLATES to use the templates built into pooljoin");
     }
-    std::ostringstream read;
-    read << in.rdbuf();
-    text = std::move(read).str();
+    text = std::move(*read);
   }
   kainjow::mustache::mustache tmpl(text);
   if (!tmpl.is_valid()) {

@@ -41,7 +41,7 @@ const std::unordered_map<std::string, std::string>& continent_table() {
 
 // The time zone name of the system, or "" when it cannot be told.
 std::string system_timezone(const RootedFs& fs, std::string& source) {
-  if (auto text = fs.read("/etc/timezone")) {
+  if (auto text = fs.read("/etc/timezone", kSmallReadCap)) {
     std::string name = text->substr(0, text->find('\n'));
     while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back())))
       name.pop_back();

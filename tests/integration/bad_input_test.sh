@@ -218,7 +218,10 @@ table() {
   opt global --api-base ok=https://mirror.example/ "${URLS[@]}" bad="https://x.example/?q=1"
   opt global --api-timeout ok=5 bad=0 bad=601 bad=abc bad=-1 bad= bad=1.5
   opt global --ca-file ok=/etc/hostname bad= bad=/nonexistent-pooljoin bad="$TEST_TMP/dir"
-  for option in --dry-run --json --yes --verbose --quiet --no-color; do flag global "$option"; done
+  opt global --keep-backups ok=3 bad=0 bad=1001 bad=abc bad=-1 bad= bad=1.5
+  for option in --dry-run --json --yes --verbose --quiet --no-color --follow-symlinks; do
+    flag global "$option"
+  done
 
   opt install-ntp --daemon "${DAEMONS[@]}"
   opt install-ntp --lock-timeout ok=0 ok=60 bad=-1 bad=3601 bad=abc bad= bad=1m

@@ -187,3 +187,172 @@ TEST_CASE("verify sees the complete candidate and can refuse it", "[fs]") {
   CHECK(test::read_text(path) == "new\n");
   CHECK_FALSE(accepted->backup.empty());
 }
+
+namespace {
+
+// Runs `body` once with openat2 and once with the fd walk used where openat2 is missing.
+template <class Body>
+void both_resolvers(Body body) {
+  for (bool walk : {false, true}) {
+    DYNAMIC_SECTION((walk ? "fd walk" : "openat2")) {
+      detail::use_fd_walk_for_tests(walk);
+      body();
+      detail::use_fd_walk_for_tests(false);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a directory swapped for a link during a write does not lead out of the root", "[fs]") {
+  both_resolvers([] {
+    test::TempDir root, outside;
+    RootedFs rooted(root.path());
+    root.write("etc/ntpsec/ntp.conf", "old\n");
+    auto victim = outside.write("ntp.conf", "outside\n");
+    WriteOptions options;
+    // After the temporary file is complete and before the rename: the directory becomes a link
+    // to a directory outside the image, absolute (as a host path) and then relative.
+    options.verify = [&](const std::string&) -> Result<void> {
+      fs::rename(root.path() / "etc/ntpsec", root.path() / "etc/ntpsec.moved");
+      fs::create_symlink(outside.path(), root.path() / "etc/ntpsec");
+      return {};
+    };
+    auto written = rooted.write_atomic("/etc/ntpsec/ntp.conf", "new\n", options);
+    REQUIRE(written);
+    CHECK(test::read_text(victim) == "outside\n");
+    CHECK(entries(outside.path()) == std::vector<std::string>{"ntp.conf"});
+    // The write went to the directory it was planned in.
+    CHECK(test::read_text(root.path() / "etc/ntpsec.moved/ntp.conf") == "new\n");
+
+    // The link now in place leads nowhere outside either, for a new write or a read.
+    fs::remove(root.path() / "etc/ntpsec");
+    fs::create_symlink("../../../../../../../../" + outside.path().string(),
+                       root.path() / "etc/ntpsec");
+    auto again = rooted.write_atomic("/etc/ntpsec/ntp.conf", "again\n", {});
+    CHECK(test::read_text(victim) == "outside\n");
+    CHECK_FALSE(rooted.read("/etc/ntpsec/ntp.conf") == "outside\n");
+    (void)again;
+  });
+}
+
+TEST_CASE("a link at the target is refused unless links are followed, and then stays inside",
+          "[fs]") {
+  both_resolvers([] {
+    test::TempDir root, outside;
+    auto victim = outside.write("ntp.conf", "outside\n");
+    root.write("srv/ntp.conf", "inside\n");
+    fs::create_symlink("/srv/ntp.conf", root.path() / "etc-link-abs");
+    fs::create_directories(root.path() / "etc");
+    fs::create_symlink("../srv/ntp.conf", root.path() / "etc/inside.conf");
+    fs::create_symlink(victim, root.path() / "etc/host.conf");  // absolute: read in the image
+    fs::create_symlink("../../../../../../../../../.." + victim.string(),
+                       root.path() / "etc/escape.conf");
+    fs::create_symlink("/etc/loop-b", root.path() / "etc/loop-a");
+    fs::create_symlink("/etc/loop-a", root.path() / "etc/loop-b");
+    fs::create_symlink("/missing/dir/ntp.conf", root.path() / "etc/dangling.conf");
+
+    RootedFs strict(root.path());
+    for (const char* path : {"/etc/inside.conf", "/etc/host.conf", "/etc/escape.conf",
+                             "/etc/loop-a", "/etc/dangling.conf"}) {
+      INFO(path);
+      auto refused = strict.write_atomic(path, "new\n", {});
+      REQUIRE_FALSE(refused);
+      CHECK(refused.error().code == ExitCode::cant_write);
+      CHECK(refused.error().why.rfind("it is a symbolic link to ", 0) == 0);
+      CHECK(fs::is_symlink(root.path() / fs::path(path).relative_path()));
+    }
+
+    RootedFs follow(root.path(), WritePolicy{true, kDefaultKeepBackups});
+    auto inside = follow.write_atomic("/etc/inside.conf", "new\n", {});
+    REQUIRE(inside);
+    CHECK(inside->backup.rfind("/srv/ntp.conf.pooljoin-", 0) == 0);
+    CHECK(test::read_text(root.path() / "srv/ntp.conf") == "new\n");
+    CHECK(fs::is_symlink(root.path() / "etc/inside.conf"));
+    REQUIRE(follow.restore("/etc/inside.conf", inside->backup));
+    CHECK(test::read_text(root.path() / "srv/ntp.conf") == "inside\n");
+
+    auto escape = follow.write_atomic("/etc/escape.conf", "new\n", {});
+    REQUIRE_FALSE(escape);
+    CHECK(escape.error().code == ExitCode::cant_write);
+    CHECK(escape.error().why.find("leads outside") != std::string::npos);
+    auto loop = follow.write_atomic("/etc/loop-a", "new\n", {});
+    REQUIRE_FALSE(loop);
+    CHECK(loop.error().why == "its symbolic links form a loop");
+    // A dangling link: no directory is made where it points.
+    auto dangling = follow.write_atomic("/etc/dangling.conf", "new\n", {});
+    REQUIRE_FALSE(dangling);
+    CHECK(dangling.error().code == ExitCode::cant_write);
+    CHECK_FALSE(fs::exists(root.path() / "missing"));
+    // An absolute link is read as inside the image: it creates the file there, not on the host.
+    auto host = follow.write_atomic("/etc/host.conf", "new\n", {});
+    CHECK(test::read_text(victim) == "outside\n");
+    CHECK(entries(outside.path()) == std::vector<std::string>{"ntp.conf"});
+    (void)host;
+  });
+}
+
+TEST_CASE("a link at the target is refused on the live root too", "[fs]") {
+  test::TempDir dir;
+  auto real = dir.write("real.conf", "real\n");
+  fs::create_symlink(real, dir.path() / "link.conf");
+  RootedFs live("/");
+  auto refused = live.write_atomic((dir.path() / "link.conf").string(), "new\n", {});
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == ExitCode::cant_write);
+  CHECK(fs::is_symlink(dir.path() / "link.conf"));
+  RootedFs follow("/", WritePolicy{true, kDefaultKeepBackups});
+  REQUIRE(follow.write_atomic((dir.path() / "link.conf").string(), "new\n", {}));
+  CHECK(fs::is_symlink(dir.path() / "link.conf"));
+  CHECK(test::read_text(real) == "new\n");
+}
+
+TEST_CASE("what is not a regular file is refused without blocking, and reads are capped", "[fs]") {
+  both_resolvers([] {
+    test::TempDir root;
+    RootedFs rooted(root.path());
+    fs::create_directories(root.path() / "etc");
+    REQUIRE(::mkfifo((root.path() / "etc/os-release").c_str(), 0644) == 0);
+    auto fifo = rooted.read_file("/etc/os-release");
+    REQUIRE_FALSE(fifo);
+    CHECK(fifo.error().message() ==
+          "cannot read /etc/os-release (it is not a regular file (a FIFO, socket or device)); "
+          "put a regular file there");
+    CHECK_FALSE(rooted.read("/etc/os-release"));
+
+    root.write("etc/big.conf", std::string(kSmallReadCap + 1, 'x'));
+    auto big = rooted.read_file("/etc/big.conf", kSmallReadCap);
+    REQUIRE_FALSE(big);
+    CHECK(big.error().why == "it is larger than 64 KiB, the most pooljoin reads from such a file");
+    CHECK(rooted.read_file("/etc/big.conf")->size() == kSmallReadCap + 1);
+  });
+  auto zero = read_host_file("/dev/zero");
+  REQUIRE_FALSE(zero);
+  CHECK(zero.error().message().rfind("cannot read /dev/zero (it is not a regular file", 0) == 0);
+  test::TempDir dir;
+  REQUIRE(::mkfifo((dir.path() / "fifo").c_str(), 0644) == 0);
+  CHECK_FALSE(read_host_file((dir.path() / "fifo").string()));
+}
+
+TEST_CASE("backups beyond the newest N and stale temporary files are removed", "[fs]") {
+  test::TempDir root;
+  RootedFs rooted(root.path(), WritePolicy{false, 3});
+  root.write("etc/ntp.conf", "0\n");
+  // A temporary file of a killed run (a PID that is not running), one of a live run (ours
+  // would be skipped; PID 1 runs), and an old one without a PID.
+  root.write("etc/.ntp.conf.pooljoin-2147483646-abcdef", "torn");
+  root.write("etc/.ntp.conf.pooljoin-1-abcdef", "live");
+  auto old = root.write("etc/.ntp.conf.pooljoin-Xyz123", "old");
+  fs::last_write_time(old, fs::file_time_type::clock::now() - std::chrono::hours(2));
+  WriteOptions options;
+  for (int i = 1; i <= 5; ++i) {
+    options.now = at(i);
+    REQUIRE(rooted.write_atomic("/etc/ntp.conf", std::to_string(i) + "\n", options));
+  }
+  options.now = at(5);  // same second: "-1", the newest of all
+  REQUIRE(rooted.write_atomic("/etc/ntp.conf", "6\n", options));
+  CHECK(entries(root.path() / "etc") ==
+        std::vector<std::string>{
+            ".ntp.conf.pooljoin-1-abcdef", "ntp.conf", "ntp.conf.pooljoin-20261126T022644Z.bak",
+            "ntp.conf.pooljoin-20261126T022645Z-1.bak", "ntp.conf.pooljoin-20261126T022645Z.bak"});
+}

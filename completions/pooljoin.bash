@@ -4,19 +4,19 @@
 # _pooljoin_options SUBCOMMAND: the options valid there, the subcommand's and the global ones.
 _pooljoin_options() {
   case $1 in
-    detect) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
-    install-ntp) echo "-h --help --daemon --lock-timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
-    resolve) echo "-h --help --country --servers --candidate --candidates-file --dns-server --dns-timeout --max-stratum --no-probe --no-pool --no-catalogue --samples --interval --timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
-    gen-conf) echo "-h --help --upstream --force --no-daemon-check --fresh --daemon --output --lint --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
-    restart) echo "-h --help --daemon --init --answer-timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
-    firewall) echo "-h --help --notrack --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
-    check) echo "-h --help --reference --wait --server --samples --interval --timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
-    status) echo "-h --help --watch --min-score --limit --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
-    submit) echo "-h --help --samples --interval --timeout --hostname --bandwidth --open --verify-url --verify-url4 --verify-url6 --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
-    web-redirect) echo "-h --help --web-server --mode --target --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
-    join) echo "-h --help --daemon --lock-timeout --country --servers --candidate --candidates-file --dns-server --dns-timeout --max-stratum --no-probe --no-pool --no-catalogue --samples --interval --timeout --refresh --upstream --force --no-daemon-check --fresh --init --answer-timeout --notrack --reference --wait --web-redirect --web-server --mode --target --hostname --bandwidth --open --verify-url --verify-url4 --verify-url6 --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
-    completion) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
-    *) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --keep-backups --version" ;;
+    detect) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
+    install-ntp) echo "-h --help --daemon --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
+    resolve) echo "-h --help --country --servers --candidate --candidates-file --dns-server --dns-timeout --max-stratum --no-probe --no-pool --no-catalogue --samples --interval --timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
+    gen-conf) echo "-h --help --upstream --force --no-daemon-check --fresh --daemon --output --lint --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
+    restart) echo "-h --help --daemon --init --answer-timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
+    firewall) echo "-h --help --notrack --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
+    check) echo "-h --help --reference --wait --server --samples --interval --timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
+    status) echo "-h --help --watch --min-score --limit --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
+    submit) echo "-h --help --samples --interval --timeout --hostname --bandwidth --open --verify-url --verify-url4 --verify-url6 --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
+    web-redirect) echo "-h --help --web-server --mode --target --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
+    join) echo "-h --help --daemon --country --servers --candidate --candidates-file --dns-server --dns-timeout --max-stratum --no-probe --no-pool --no-catalogue --samples --interval --timeout --refresh --upstream --force --no-daemon-check --fresh --init --answer-timeout --notrack --reference --wait --web-redirect --web-server --mode --target --hostname --bandwidth --open --verify-url --verify-url4 --verify-url6 --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
+    completion) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
+    *) echo "-h --help --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
   esac
 }
 
@@ -25,7 +25,6 @@ _pooljoin_options() {
 _pooljoin_value() {
   case "$1 $2" in
     "install-ntp --daemon") echo "choice auto ntpsec ntp chrony" ;;
-    "install-ntp --lock-timeout") echo "text" ;;
     "resolve --country") echo "text" ;;
     "resolve --servers") echo "text" ;;
     "resolve --candidate") echo "text" ;;
@@ -64,7 +63,6 @@ _pooljoin_value() {
     "web-redirect --mode") echo "choice alias rewrite" ;;
     "web-redirect --target") echo "text" ;;
     "join --daemon") echo "choice auto ntpsec ntp chrony" ;;
-    "join --lock-timeout") echo "text" ;;
     "join --country") echo "text" ;;
     "join --servers") echo "text" ;;
     "join --candidate") echo "text" ;;
@@ -92,6 +90,7 @@ _pooljoin_value() {
     *" --api-base") echo "text" ;;
     *" --api-timeout") echo "text" ;;
     *" --ca-file") echo "file" ;;
+    *" --lock-timeout") echo "text" ;;
     *" --keep-backups") echo "text" ;;
     *) echo none ;;
   esac

@@ -13,7 +13,7 @@ function __pooljoin_subcommand
             continue
         end
         switch $word
-            case --root --api-base --api-timeout --ca-file --keep-backups
+            case --root --api-base --api-timeout --ca-file --lock-timeout --keep-backups
                 set skip 1
             case '-*'
             case '*'
@@ -56,6 +56,7 @@ complete -c pooljoin -l api-base -x -d 'The pool\'s site, for its score API (a m
 complete -c pooljoin -l api-timeout -x -d 'Seconds an HTTP request may take (each attempt; failed ones are retried twice)'
 complete -c pooljoin -l ca-file -r -F -d 'Verify HTTPS servers against the CA certificates in FILE (PEM) instead of the system\'s; verification itself is never turned off'
 complete -c pooljoin -l follow-symlinks -d 'Where a file to write is a symbolic link, write the regular file it leads to (inside --root); without it such a write is refused (exit 73)'
+complete -c pooljoin -l lock-timeout -x -d 'Seconds to wait for a lock another run holds: another pooljoin changing this system, or the package manager (then exit 69 naming it)'
 complete -c pooljoin -l keep-backups -x -d 'Keep the newest N backups of each file written; older ones are removed'
 complete -c pooljoin -l version -d 'Display program version information and exit'
 
@@ -75,7 +76,6 @@ complete -c pooljoin -n '__pooljoin_needs_subcommand' -a completion -d 'Print th
 
 # install-ntp
 complete -c pooljoin -n '__pooljoin_using install-ntp' -l daemon -x -a 'auto ntpsec ntp chrony' -d 'Which daemon: auto (keep an installed one, else pooljoin\'s pick for the distribution: ntpsec on Fedora, whose own default is chrony), ntpsec, ntp or chrony'
-complete -c pooljoin -n '__pooljoin_using install-ntp' -l lock-timeout -x -d 'Seconds to wait for another package manager run to finish'
 
 # resolve
 complete -c pooljoin -n '__pooljoin_using resolve' -l country -x -d 'ISO 3166 country whose pool zone to use (default: from the system\'s time zone)'
@@ -141,7 +141,6 @@ complete -c pooljoin -n '__pooljoin_using web-redirect' -l target -x -d 'Where H
 
 # join
 complete -c pooljoin -n '__pooljoin_using join' -l daemon -x -a 'auto ntpsec ntp chrony' -d 'Which daemon, for every step: auto (keep an installed one, else pooljoin\'s pick for the distribution), ntpsec, ntp or chrony'
-complete -c pooljoin -n '__pooljoin_using join' -l lock-timeout -x -d 'Seconds to wait for another package manager run to finish'
 complete -c pooljoin -n '__pooljoin_using join' -l country -x -d 'ISO 3166 country whose pool zone to use (default: from the system\'s time zone)'
 complete -c pooljoin -n '__pooljoin_using join' -l servers -x -d 'How many upstream servers to select (the pool asks 4 to 7)'
 complete -c pooljoin -n '__pooljoin_using join' -l candidate -x -d 'Also consider this server (host name or address; a private address is taken as a server on the local network); repeatable'

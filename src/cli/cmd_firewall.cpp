@@ -154,7 +154,7 @@ int run_firewall(Context& ctx, const FirewallOptions& options) {
     }
     return to_int(ExitCode::ok);
   }
-  require_root(ctx, "firewall");
+  begin_change(ctx, "firewall");
   if (!ctx.prompter.confirm(fmt::format("Open UDP 123 with {}?",
                                         plan.before.in_force.empty()
                                             ? std::string("the firewall")

@@ -260,7 +260,7 @@ int run_gen_conf(Context& ctx, const GenConfCommand& command) {
     request.output = std::filesystem::absolute(command.output).string();
   } else {
     // Writing the live config is the change that needs root; a dry run or an export does not.
-    require_root(ctx, "gen-conf");
+    begin_change(ctx, "gen-conf");
   }
   request.generated_at = generated_at(ctx.effects.clock.now());
   request.now = ctx.effects.clock.now();

@@ -32,10 +32,10 @@ bool confirm_replacement(const Context& ctx, const InstallPlan& plan, const Syst
 }
 
 int run_install_ntp(Context& ctx, const InstallOptions& options) {
-  require_root(ctx, "install-ntp");
+  begin_change(ctx, "install-ntp");
   const SystemFacts facts = detect(ctx.fs, ctx.effects.runner);
   show_facts(ctx, facts);
-  InstallRequest request{options.daemon, options.lock_timeout};
+  InstallRequest request{options.daemon, ctx.options.lock_timeout};
   InstallPlan plan = value_or_throw(plan_install(facts, ctx.fs, request));
   const std::string daemon(to_string(plan.spec.daemon));
 
@@ -73,7 +73,6 @@ Action add_install_ntp(CLI::App& sub) {
                     "Which daemon: auto (keep an installed one, else pooljoin's pick for the "
                     "distribution: ntpsec on Fedora, whose own default is chrony), ntpsec, ntp "
                     "or chrony");
-  add_install_options(sub, *options);
   return [options](Context& ctx) { return run_install_ntp(ctx, *options); };
 }
 
@@ -84,7 +83,7 @@ StepOutcome join_install(JoinRun& j) {
       j.options.install.daemon ? j.options.install.daemon : j.driver.ask_daemon(j.facts);
   if (daemon) j.resume_with("--daemon", std::string(to_string(*daemon)));
   const InstallPlan plan =
-      value_or_throw(plan_install(j.facts, j.ctx.fs, {daemon, j.options.install.lock_timeout}));
+      value_or_throw(plan_install(j.facts, j.ctx.fs, {daemon, j.ctx.options.lock_timeout}));
   j.spec = plan.spec;
   print_notes(j.ctx.console, plan.notes);
   const std::string daemon_name(to_string(j.spec.daemon));

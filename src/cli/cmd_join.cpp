@@ -43,7 +43,7 @@ Action add_join(CLI::App& sub) {
   auto options = std::make_shared<JoinOptions>();
   add_join_options(sub, *options);
   return [options](Context& ctx) {
-    require_root(ctx, "join");
+    begin_change(ctx, "join");
     return run_join(ctx, *options);
   };
 }

@@ -135,6 +135,7 @@ int run_resolve(Context& ctx, const ResolveOptions& options) {
     result(fmt::format("selected {} servers (not saved: not root)", count));
     return to_int(ExitCode::ok);
   }
+  begin_change(ctx, "resolve");
   auto outcome = value_or_throw(apply_resolve(survey, ctx.effects));
   result(fmt::format("selected {} servers; saved to {}", count, outcome.saved));
   return to_int(ExitCode::ok);

@@ -126,7 +126,7 @@ RestartOutcome apply_shown(Context& ctx, const RestartPlan& plan) {
 }
 
 int run_restart(Context& ctx, const RestartOptions& options) {
-  require_root(ctx, "restart");
+  begin_change(ctx, "restart");
   const SystemFacts facts = detect(ctx.fs, ctx.effects.runner);
   show_facts(ctx, facts);
   const RestartPlan plan = value_or_throw(plan_restart(facts, ctx.fs, restart_request(options)));

@@ -81,7 +81,7 @@ namespace {
 
 int run_web_redirect(Context& ctx, const WebRedirectOptions& options) {
   const WebRedirectRequest request = web_redirect_request(ctx, options);
-  require_root(ctx, "web-redirect");
+  begin_change(ctx, "web-redirect");
   const SystemFacts facts = detect(ctx.fs, ctx.effects.runner);
   show_facts(ctx, facts);
   const auto templates = value_or_throw(templates_dir());

@@ -159,11 +159,21 @@ std::string Prompter::ask(std::string_view question,
               std::string(unattended_fix));
 }
 
-void require_root(const Context& ctx, std::string_view step) {
-  if (ctx.options.dry_run || ::geteuid() == 0) return;
-  throw Fatal(ExitCode::needs_root, fmt::format("{} changes the system and needs root", step),
-              fmt::format("running as uid {}", ::geteuid()),
-              fmt::format("run it with sudo, or add --dry-run to see what it would do"));
+void begin_change(Context& ctx, std::string_view step) {
+  if (ctx.options.dry_run) return;
+  if (::geteuid() != 0) {
+    throw Fatal(ExitCode::needs_root, fmt::format("{} changes the system and needs root", step),
+                fmt::format("running as uid {}", ::geteuid()),
+                fmt::format("run it with sudo, or add --dry-run to see what it would do"));
+  }
+  if (ctx.run_lock) return;
+  auto waiting = [&](std::optional<pid_t> holder) {
+    ctx.console.note(fmt::format(
+        "waiting for {} to finish (up to {} s, --lock-timeout)",
+        holder ? fmt::format("pooljoin (PID {})", *holder) : std::string("another pooljoin"),
+        ctx.options.lock_timeout.count()));
+  };
+  ctx.run_lock = value_or_throw(take_run_lock(ctx.fs, ctx.options.lock_timeout, waiting));
 }
 
 }  // namespace pooljoin::cli

@@ -14,7 +14,9 @@
 #include "pooljoin/effects.hpp"
 #include "pooljoin/error.hpp"
 #include "pooljoin/fs.hpp"
+#include "pooljoin/install.hpp"
 #include "pooljoin/pool_api.hpp"
+#include "pooljoin/run_lock.hpp"
 
 namespace pooljoin::cli {
 
@@ -31,6 +33,9 @@ struct GlobalOptions {
   std::string ca_file;                     // verify HTTPS against these CAs instead
   bool follow_symlinks = false;            // write the file a link at a target leads to
   int keep_backups = kDefaultKeepBackups;  // per written file
+  // How long to wait for a lock another run holds: another pooljoin's (run_lock.hpp), or the
+  // package manager's.
+  std::chrono::seconds lock_timeout = kDefaultLockTimeout;
 };
 
 // Terminal output. The result goes to stdout (text, or one JSON document with --json); notes,
@@ -105,14 +110,16 @@ struct Context {
   const Prompter& prompter;
   Effects& effects;    // a dry run only reads through them: it never reaches an apply_X
   const RootedFs& fs;  // effects.fs
+  std::optional<RunLock> run_lock;  // held from the first change on (begin_change)
 
   Context(const GlobalOptions& o, const Console& c, const Prompter& p, Effects& e)
       : options(o), console(c), prompter(p), effects(e), fs(e.fs) {}
 };
 
-// Throws Fatal(needs_root) unless running as root or in a dry run. Called by every step that
-// changes the system, before it changes anything.
-void require_root(const Context& ctx, std::string_view step);
+// Called by every step that changes the system, before it changes anything (nothing in a dry
+// run): throws Fatal(needs_root) unless running as root, then takes the run lock, waiting up to
+// --lock-timeout for another run that holds it (Fatal(unavailable) naming it after that).
+void begin_change(Context& ctx, std::string_view step);
 
 using Action = std::function<int(Context&)>;
 

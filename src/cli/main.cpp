@@ -66,6 +66,14 @@ void add_global_options(CLI::App& app, GlobalOptions& options) {
   app.add_flag("--follow-symlinks", options.follow_symlinks,
                "Where a file to write is a symbolic link, write the regular file it leads to "
                "(inside --root); without it such a write is refused (exit 73)");
+  app.add_option_function<int>(
+         "--lock-timeout",
+         [&options](int seconds) { options.lock_timeout = std::chrono::seconds(seconds); },
+         "Seconds to wait for a lock another run holds: another pooljoin changing this system, "
+         "or the package manager (then exit 69 naming it)")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0, 3600).description(""))
+      ->default_str(std::to_string(kDefaultLockTimeout.count()));
   app.add_option("--keep-backups", options.keep_backups,
                  "Keep the newest N backups of each file written; older ones are removed")
       ->type_name("N")

@@ -74,11 +74,6 @@ void add_probe_options(CLI::App& app, ProbeOptions& probe) {
                kMinProbeTimeout, kMaxProbeWait);
 }
 
-void add_install_options(CLI::App& app, InstallOptions& options) {
-  add_seconds(app, "--lock-timeout", options.lock_timeout,
-              "Seconds to wait for another package manager run to finish", 0, 3600);
-}
-
 void add_resolve_options(CLI::App& app, ResolveOptions& options) {
   app.add_option("--country", options.country,
                  "ISO 3166 country whose pool zone to use (default: from the system's time zone)")
@@ -259,7 +254,6 @@ void add_join_options(CLI::App& app, JoinOptions& o) {
   add_daemon_option(app, o.install.daemon,
                     "Which daemon, for every step: auto (keep an installed one, else pooljoin's "
                     "pick for the distribution), ntpsec, ntp or chrony");
-  add_install_options(app, o.install);
   add_resolve_options(app, o.resolve);
   o.servers = app.get_option("--servers");
   add_probe_options(app, o.resolve.probe);

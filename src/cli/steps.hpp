@@ -37,9 +37,7 @@ void add_probe_options(CLI::App& app, ProbeOptions& probe);
 
 struct InstallOptions {
   std::optional<Daemon> daemon;
-  std::chrono::seconds lock_timeout = kDefaultLockTimeout;
 };
-void add_install_options(CLI::App& app, InstallOptions& options);  // --lock-timeout
 
 struct ResolveOptions {
   std::string country;

@@ -224,7 +224,7 @@ table() {
   done
 
   opt install-ntp --daemon "${DAEMONS[@]}"
-  opt install-ntp --lock-timeout ok=0 ok=60 bad=-1 bad=3601 bad=abc bad= bad=1m
+  opt global --lock-timeout ok=0 ok=60 bad=-1 bad=3601 bad=abc bad= bad=1m
 
   # resolve's options are join's too: the same declaration, the same checks.
   for sub in resolve join; do
@@ -303,7 +303,6 @@ table() {
   done
 
   opt join --daemon "${DAEMONS[@]}"
-  opt join --lock-timeout ok=0 bad=-1 bad=3601 bad=abc bad=
   flag join --refresh
   opt join --wait ok=1m "${DURATIONS[@]}"
   flag join --web-redirect

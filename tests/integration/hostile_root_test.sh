@@ -11,6 +11,47 @@ CONF=etc/ntpsec/ntp.conf
 # gen-conf into the image, with a bound on the time: a hang is a failure, not a stuck suite.
 gen() { pj "$1" "${@:2}" gen-conf --daemon ntpsec --no-daemon-check; }
 
+test_a_second_run_waits_for_the_lock_then_names_its_holder() {
+  local root lock holder start elapsed
+  root=$(image_with_selection debian-12 locked)
+  lock="$root/run/lock/pooljoin.lock"
+  mkdir -p "$root/run/lock"
+  # Another run holds the lock: its PID in the file, a sleep holding it (bounded: 60 s; its
+  # end releases it).
+  echo 4242 >"$lock"
+  (exec 9>>"$lock" && flock --exclusive 9 && exec sleep 60) &
+  holder=$!
+  on_exit kill "$holder"
+  for _ in $(seq 50); do flock --nonblock "$lock" true 2>/dev/null || break; sleep 0.05; done
+  start=$(date +%s%N)
+  gen 69 --root "$root" --lock-timeout 1
+  elapsed=$((($(date +%s%N) - start) / 1000000))
+  echo "  a run that found the lock taken gave up after ${elapsed} ms (--lock-timeout 1)"
+  assert_contains "$ERR" "waiting for pooljoin (PID 4242) to finish (up to 1 s, --lock-timeout)"
+  assert_contains "$ERR" "pooljoin (PID 4242) is changing this system"
+  [ "$elapsed" -ge 1000 ] || fail "gave up after ${elapsed} ms, before --lock-timeout"
+  [ ! -e "$root/$CONF" ] || fail "the run wrote the config without the lock"
+  # Zero: at once. The environment's spelling too.
+  POOLJOIN_LOCK_TIMEOUT=0 gen 69 --root "$root"
+  # A dry run changes nothing and takes no lock: it does not wait.
+  pj 0 --root "$root" --dry-run gen-conf --daemon ntpsec
+  # SIGINT while waiting: exit 130 at once.
+  "$POOLJOIN" --root "$root" --lock-timeout 30 gen-conf --daemon ntpsec --no-daemon-check \
+    >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null &
+  local waiting=$! rc=0
+  for _ in $(seq 100); do grep -q "waiting for" "$TEST_TMP/err" && break; sleep 0.05; done
+  kill -INT "$waiting"
+  wait "$waiting" || rc=$?
+  assert_eq "$rc" 130 "SIGINT while waiting for the lock"
+  assert_contains "$(cat "$TEST_TMP/err")" "interrupted during the wait for the lock"
+  # Released: the next run takes it, and leaves its own PID in the file.
+  kill "$holder"
+  wait "$holder" 2>/dev/null || true
+  gen 0 --root "$root" --lock-timeout 5
+  [ -f "$root/$CONF" ] || fail "no config written once the lock was free"
+  [[ "$(cat "$lock")" =~ ^[0-9]+$ ]] || fail "the lock file holds [$(cat "$lock")], not a PID"
+}
+
 test_links_at_the_target_are_refused_unless_followed() {
   local root kind
   root=$(image_with_selection debian-12 links)

@@ -20,6 +20,9 @@ struct Distro {
   std::string version_id;            // "12", "22.04", "" on rolling releases
   std::string pretty_name;
   Family family = Family::unknown;
+  // Why no os-release could be read: "no /etc/os-release", or the read's error when one is there
+  // but is not a regular file or is too big (never taken for a missing file).
+  std::string unreadable;
 };
 
 // Parses os-release syntax: KEY=value lines, values optionally quoted with shell quoting
@@ -27,6 +30,11 @@ struct Distro {
 std::map<std::string, std::string> parse_os_release(std::string_view text);
 
 Distro distro_from_os_release(const std::map<std::string, std::string>& fields);
+
+// Why a distribution without an ID is unknown: Distro::unreadable, or "no /etc/os-release".
+inline std::string unreadable_reason(const Distro& distro) {
+  return distro.unreadable.empty() ? std::string("no /etc/os-release") : distro.unreadable;
+}
 
 // /etc/os-release, falling back to /usr/lib/os-release; an unknown Distro when neither exists.
 Distro read_distro(const RootedFs& fs);

@@ -192,7 +192,7 @@ Result<DaemonSpec> resolve_daemon_spec(const SystemFacts& facts, std::optional<D
   const Distro& distro = facts.distro;
   if (distro.family == Family::unknown) {
     return fail(ExitCode::unsupported, "unsupported distribution",
-                distro.id.empty() ? "no /etc/os-release" : "ID=" + distro.id,
+                distro.id.empty() ? unreadable_reason(distro) : "ID=" + distro.id,
                 std::string(manual_fix));
   }
   if (!daemon) daemon = facts.recommended;

@@ -49,8 +49,10 @@ Result<JoinState> join_state_from_json(std::string_view text) {
 }
 
 Result<JoinState> load_join_state(const RootedFs& fs) {
-  auto text = fs.read(kJoinStatePath);
-  if (!text) return JoinState{};
+  // Missing is a first run; there but unreadable (a FIFO, a device, too big) is an error.
+  if (!fs.exists(kJoinStatePath)) return JoinState{};
+  auto text = fs.read_file(kJoinStatePath);
+  if (!text) return tl::unexpected(text.error());
   return join_state_from_json(*text);
 }
 

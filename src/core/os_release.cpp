@@ -158,10 +158,18 @@ Distro distro_from_os_release(const std::map<std::string, std::string>& fields) 
 
 Distro read_distro(const RootedFs& fs) {
   for (const char* path : {"/etc/os-release", "/usr/lib/os-release"}) {
-    if (auto text = fs.read(path, kSmallReadCap))
-      return distro_from_os_release(parse_os_release(*text));
+    if (!fs.exists(path)) continue;
+    auto text = fs.read_file(path, kSmallReadCap);
+    if (!text) {
+      Distro unreadable;
+      unreadable.unreadable = text.error().message();
+      return unreadable;
+    }
+    return distro_from_os_release(parse_os_release(*text));
   }
-  return Distro{};
+  Distro none;
+  none.unreadable = "no /etc/os-release";
+  return none;
 }
 
 int compare_versions(std::string_view a, std::string_view b) {

@@ -76,8 +76,11 @@ Result<Selection> selection_from_json(std::string_view text) {
 }
 
 Result<std::optional<Selection>> load_selection(const RootedFs& fs) {
-  auto text = fs.read(kSelectionPath);
-  if (!text) return std::optional<Selection>();
+  // Missing is "none saved"; there but unreadable (a FIFO, a device, too big) is an error, never
+  // taken for missing.
+  if (!fs.exists(kSelectionPath)) return std::optional<Selection>();
+  auto text = fs.read_file(kSelectionPath);
+  if (!text) return tl::unexpected(text.error());
   auto selection = selection_from_json(*text);
   if (!selection) return tl::unexpected(selection.error());
   return std::optional<Selection>(std::move(*selection));

@@ -146,7 +146,7 @@ Result<WebRedirectPlan> plan_web_redirect(const SystemFacts& facts, const Rooted
   const Family family = facts.distro.family;
   if (family == Family::unknown) {
     return fail(ExitCode::unsupported, "unsupported distribution",
-                facts.distro.id.empty() ? "no /etc/os-release" : "ID=" + facts.distro.id,
+                facts.distro.id.empty() ? unreadable_reason(facts.distro) : "ID=" + facts.distro.id,
                 "set up the redirect by hand: see templates/*-redirect.conf.mustache");
   }
   const bool has_nginx = has_program(fs, "nginx");

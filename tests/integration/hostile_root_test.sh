@@ -131,6 +131,9 @@ test_fifos_and_devices_are_refused_without_hanging() {
       >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
     [ "$rc" != 124 ] || fail "a FIFO at /$file hung gen-conf"
     [ "$rc" != 0 ] || fail "a FIFO at /$file was read as a file"
+    # Named, never taken for a missing file ("no saved selection").
+    assert_contains "$(cat "$TEST_TMP/err")" "/$file"
+    assert_contains "$(cat "$TEST_TMP/err")" "not a regular file"
   done
   # --candidates-file: a FIFO and a device are refused at once, with the file's name.
   mkfifo "$TEST_TMP/fifo"

@@ -60,8 +60,10 @@ pji() {
 
 # snapshot DIR: every file under DIR but the bind-mount points and pooljoin's state file, with
 # its mode, time of change and checksum: what "changes nothing" compares.
+# state.json's times and the run lock's PID change with every run: their content is left out.
 snapshot() {
-  (cd "$1" && find . \( -path ./usr -o -path ./dev -o -path ./proc -o -path ./var/lib/pooljoin/state.json \) \
+  (cd "$1" && find . \( -path ./usr -o -path ./dev -o -path ./proc -o -path ./var/lib/pooljoin/state.json \
+    -o -path ./run/lock/pooljoin.lock \) \
     -prune -o -type f -print0 | sort -z | xargs -0 -r -n1 sh -c 'echo "$(stat -c "%n %a %Y" "$1") $(sha256sum <"$1")"' _)
 }
 

@@ -20,7 +20,7 @@ namespace {
 
 // A distribution of each family, as os-release describes it.
 Distro distro(const char* id, const char* version, Family family) {
-  return Distro{id, {}, version, id, family};
+  return Distro{id, {}, version, id, family, {}};
 }
 
 // What `resolve` saves, as the integration tests write it to selection.json; hostnames given
@@ -229,7 +229,7 @@ TEST_CASE("chrony reads the leap-second list only where its chrony is known to (
       {distro("fedora", "", Family::fedora), "/usr/share/zoneinfo/leap-seconds.list",
        "/usr/share/zoneinfo/leap-seconds.list"},
       {distro("fedora", "40", Family::fedora), "right/UTC", "/usr/share/zoneinfo/right/UTC"},
-      {Distro{"nobara", {"fedora"}, "41", "Nobara 41", Family::fedora}, "right/UTC",
+      {Distro{"nobara", {"fedora"}, "41", "Nobara 41", Family::fedora, {}}, "right/UTC",
        "/usr/share/zoneinfo/right/UTC"},
       {distro("debian", "12", Family::debian), "right/UTC", "/usr/share/zoneinfo/right/UTC"},
       {distro("rocky", "9.4", Family::rhel), "right/UTC", "/usr/share/zoneinfo/right/UTC"},

@@ -320,7 +320,7 @@ TEST_CASE("gen-conf: the daemon must be there to check the file, and the checker
 TEST_CASE("gen-conf: the machine's own address is refused as an upstream on the live system",
           "[steps]") {
   SystemFacts facts;
-  facts.distro = Distro{"debian", {}, "12", "Debian 12", Family::debian};
+  facts.distro = Distro{"debian", {}, "12", "Debian 12", Family::debian, {}};
   facts.recommended = Daemon::ntpsec;
   facts.addresses = {{*IpAddress::parse("185.255.0.7"), "eth0"}};
   facts.excluded = {{*IpAddress::parse("10.0.0.7"), "eth1", Exclusion::not_global}};

@@ -71,10 +71,15 @@ test_the_deb_installs_runs_and_purges_cleanly() {
   done
   # Nothing the binary does not read: templates and data are built in.
   ! grep -q '^/usr/share/pooljoin' "$TEST_TMP/files" || fail "the .deb installs $(grep '^/usr/share/pooljoin' "$TEST_TMP/files" | head -3)"
-  # No path of the machine it was built on.
-  dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/bin/pooljoin >"$TEST_TMP/pooljoin.bin"
-  ! grep -qaF "$SOURCE_DIR" "$TEST_TMP/pooljoin.bin" || fail "the packaged binary holds $SOURCE_DIR"
-  ! grep -qaF "$POOLJOIN_BUILD_DIR" "$TEST_TMP/pooljoin.bin" || fail "the packaged binary holds $POOLJOIN_BUILD_DIR"
+  # No path of the machine it was built on (a sanitizer build keeps its sources' paths in the
+  # sanitizers' own reports: it is never a package to ship).
+  if grep -q '^POOLJOIN_SANITIZE:BOOL=ON' "$POOLJOIN_BUILD_DIR/CMakeCache.txt"; then
+    echo "  a sanitizer build: its source paths are the sanitizers' (not checked)"
+  else
+    dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/bin/pooljoin >"$TEST_TMP/pooljoin.bin"
+    ! grep -qaF "$SOURCE_DIR" "$TEST_TMP/pooljoin.bin" || fail "the packaged binary holds $SOURCE_DIR"
+    ! grep -qaF "$POOLJOIN_BUILD_DIR" "$TEST_TMP/pooljoin.bin" || fail "the packaged binary holds $POOLJOIN_BUILD_DIR"
+  fi
 
   packages_state >"$TEST_TMP/packages.before"
   on_exit restore_packages

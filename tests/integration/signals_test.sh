@@ -68,6 +68,16 @@ wait_for_file() {
   fail "no $1 after $2 s"
 }
 
+# wait_for_glob PATTERN SECONDS: until a path matches PATTERN; status 1 when none did by then.
+wait_for_glob() {
+  local i
+  for ((i = 0; i < $2 * 50; i++)); do
+    compgen -G "$1" >/dev/null && return 0
+    sleep 0.02
+  done
+  return 1
+}
+
 # finish_gen_conf SECONDS: waits (bounded) for the run started by start_gen_conf; RC, OUT, ERR.
 finish_gen_conf() {
   wait_for_file "$TEST_TMP/rc" "$1"
@@ -114,10 +124,7 @@ test_sigint_and_sigterm_during_the_daemon_check_stop_with_130() {
       start_gen_conf "$root" "" -- --upstream 192.0.2.1 --upstream 192.0.2.2 \
         --upstream 192.0.2.3 --upstream 192.0.2.4
       # Once the check has begun (its copy of the candidate is under /tmp).
-      for ((i = 0; i < 250; i++)); do
-        compgen -G "$root/tmp/pooljoin-check-*/*" >/dev/null && break
-        sleep 0.02
-      done
+      wait_for_glob "$root/tmp/pooljoin-check-*/*" 5 || true
       sleep "$delay"
       start=$(date +%s%N)
       kill -s "$sig" "$PJ"
@@ -175,10 +182,7 @@ test_a_killed_pooljoin_takes_its_checking_daemon_along() {
   # The real ntpd, by the pid file it writes in its check directory.
   start_gen_conf "$root" "" -- --upstream 192.0.2.1 --upstream 192.0.2.2 \
     --upstream 192.0.2.3 --upstream 192.0.2.4
-  for ((i = 0; i < 250; i++)); do
-    compgen -G "$root/tmp/pooljoin-check-*/ntpd.pid" >/dev/null && break
-    sleep 0.02
-  done
+  wait_for_glob "$root/tmp/pooljoin-check-*/ntpd.pid" 5 || true
   daemon=$(cat "$root"/tmp/pooljoin-check-*/ntpd.pid 2>/dev/null || true)
   [ -n "$daemon" ] || fail "the real ntpd wrote no pid file"
   on_exit kill -9 "$daemon"

@@ -236,6 +236,18 @@ apt_in_container() {
     >>"$TEST_TMP/apt.log" 2>&1 || fail "apt-get $* failed: $(tail -20 "$TEST_TMP/apt.log")"
 }
 
+# assert_clock_calls_refused: a service of the container's systemd, root with CAP_SYS_TIME as
+# ntpsec.service is, cannot even read the kernel's clock state (ntptime, from ntpsec: adjtimex
+# with modes 0, which would change nothing were it allowed): the seccomp filter refuses it.
+assert_clock_calls_refused() {
+  local out rc=0
+  out=$(timeout 60 "${CT[@]}" systemd-run --quiet --wait --pipe --collect \
+    --property=AmbientCapabilities=CAP_SYS_TIME /usr/sbin/ntptime 2>&1 </dev/null) || rc=$?
+  [ "$rc" != 0 ] || fail "ntptime read the clock state in the container: $out"
+  assert_contains "$out" "Operation not permitted"
+  echo "# adjtimex in a service of the container: refused ($(grep -m1 -o '[^:]*: Operation not permitted' <<<"$out"))"
+}
+
 statuses() { jqr '[.steps[] | "\(.step)=\(.status)"] | join(" ")'; }
 
 test_join_on_a_real_systemd_installs_enables_and_serves() {
@@ -320,6 +332,7 @@ test_join_on_a_real_systemd_installs_enables_and_serves() {
   # What the ntpd in the container tried on the clock was refused, and the machine's clock
   # discipline is as it was.
   assert_contains "$("${CT[@]}" journalctl -u ntpsec -b --no-pager)" "ntp_adjtime: Operation not permitted"
+  assert_clock_calls_refused
   assert_clock_discipline_kept "$clock_before"
   stop_container "$name"
 }
@@ -395,6 +408,7 @@ test_a_failed_restart_rolls_back_and_a_masked_unit_is_named() {
   assert_eq "$("${CT[@]}" cat /etc/ntpsec/ntp.conf)" "$good" "the config after a masked restart"
   assert_eq "$(ct_sh 'ls /etc/ntpsec/ | grep -c pooljoin-failed')" "$failed_before"
 
+  assert_clock_calls_refused
   assert_clock_discipline_kept "$clock_before"
   stop_container "$name"
 }

@@ -12,16 +12,12 @@ add_custom_target(completions
 
 set(POOLJOIN_BASH_COMPLETION_DIR "${CMAKE_INSTALL_DATADIR}/bash-completion/completions"
     CACHE STRING "Where bash-completion loads completions from (relative to the prefix)")
-# Debian and Ubuntu's zsh looks in vendor-completions (its fpath has no share/zsh/site-functions);
-# Fedora's, openSUSE's and Arch's in site-functions. The default follows the build machine.
-set(_pooljoin_zsh_dir "${CMAKE_INSTALL_DATADIR}/zsh/site-functions")
-if(EXISTS /etc/os-release)
-  file(STRINGS /etc/os-release _pooljoin_os REGEX "^(ID|ID_LIKE)=")
-  if(_pooljoin_os MATCHES "debian|ubuntu")
-    set(_pooljoin_zsh_dir "${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions")
-  endif()
-endif()
-set(POOLJOIN_ZSH_COMPLETION_DIR "${_pooljoin_zsh_dir}"
+# zsh's own convention for packaged completions, which Fedora's, openSUSE's and Arch's fpath
+# has. Debian's and Ubuntu's zsh looks in vendor-completions instead: the .deb built here moves
+# the file there (cmake/CPackPackagerLayout.cmake), and a Debian packager passes
+# -DPOOLJOIN_ZSH_COMPLETION_DIR=share/zsh/vendor-completions. Never chosen from the build
+# machine: the same source gives the same install on every machine.
+set(POOLJOIN_ZSH_COMPLETION_DIR "${CMAKE_INSTALL_DATADIR}/zsh/site-functions"
     CACHE STRING "A directory of zsh's fpath for packaged completions (relative to the prefix)")
 set(POOLJOIN_FISH_COMPLETION_DIR "${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d"
     CACHE STRING "Where fish loads packaged completions from (relative to the prefix)")
@@ -29,49 +25,45 @@ install(FILES completions/pooljoin.bash DESTINATION "${POOLJOIN_BASH_COMPLETION_
 install(FILES completions/_pooljoin DESTINATION "${POOLJOIN_ZSH_COMPLETION_DIR}")
 install(FILES completions/pooljoin.fish DESTINATION "${POOLJOIN_FISH_COMPLETION_DIR}")
 
-# --- The manual page: docs/pooljoin.1 with the version in its .TH line, gzipped as Debian's
-# policy asks (gzip -9n: no name or time stamp, so the package is reproducible).
-file(READ "${PROJECT_SOURCE_DIR}/docs/pooljoin.1" POOLJOIN_MAN_TEXT)
-string(REGEX REPLACE "(\n\\.TH POOLJOIN 1 [^ ]+) \"pooljoin\"" "\\1 \"pooljoin ${PROJECT_VERSION}\""
-       POOLJOIN_MAN_TEXT "${POOLJOIN_MAN_TEXT}")
-if(NOT POOLJOIN_MAN_TEXT MATCHES "\"pooljoin ${PROJECT_VERSION}\"")
-  message(FATAL_ERROR "docs/pooljoin.1: no `.TH POOLJOIN 1 DATE \"pooljoin\"` line to put the version in")
-endif()
-set(POOLJOIN_MANPAGE "${PROJECT_BINARY_DIR}/docs/pooljoin.1")
-file(CONFIGURE OUTPUT "${POOLJOIN_MANPAGE}" CONTENT "${POOLJOIN_MAN_TEXT}" @ONLY)
-set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/docs/pooljoin.1")
-find_program(GZIP gzip)
-if(GZIP)
-  add_custom_command(OUTPUT "${POOLJOIN_MANPAGE}.gz"
-    COMMAND "${GZIP}" -9 -n -f -k "${POOLJOIN_MANPAGE}"
-    DEPENDS "${POOLJOIN_MANPAGE}"
-    COMMENT "Compressing the manual page" VERBATIM)
-  add_custom_target(manpage ALL DEPENDS "${POOLJOIN_MANPAGE}.gz")
-  install(FILES "${POOLJOIN_MANPAGE}.gz" DESTINATION "${CMAKE_INSTALL_MANDIR}/man1")
-else()
-  install(FILES "${POOLJOIN_MANPAGE}" DESTINATION "${CMAKE_INSTALL_MANDIR}/man1")
-endif()
+# --- The manual page: docs/pooljoin.1 as it is (its .TH line carries the version, which
+# integration.manpage checks against VERSION). Compressing it is the packager's: the .deb built
+# here gzips it (cmake/CPackPackagerLayout.cmake), rpmbuild's brp-compress does the same.
+set(POOLJOIN_MANPAGE "${PROJECT_SOURCE_DIR}/docs/pooljoin.1")
+install(FILES "${POOLJOIN_MANPAGE}" DESTINATION "${CMAKE_INSTALL_MANDIR}/man1")
 
 # --- Documentation: the guide, the README and the cloud-init and Ansible examples.
 install(FILES README.md docs/guide.md DESTINATION "${CMAKE_INSTALL_DOCDIR}")
+# The licence, as Debian's policy asks: a machine-readable copyright file naming Apache-2.0 (whose
+# text every Debian system has in /usr/share/common-licenses); LICENSE holds the full text.
+install(FILES packaging/copyright DESTINATION "${CMAKE_INSTALL_DOCDIR}")
 install(DIRECTORY docs/examples DESTINATION "${CMAKE_INSTALL_DOCDIR}")
 
 # --- Packages: `cpack` (or the `package` target) in a build directory, the release preset's for
 # a release: build/release/pooljoin_VERSION_ARCH.deb, and an .rpm where rpmbuild exists.
-set(POOLJOIN_PACKAGE_CONTACT "pooljoin maintainers <maintainers@pooljoin.invalid>"
+# The Maintainer (deb) and Packager (rpm): whoever builds and publishes the packages. The
+# project's name by default; a packager names themselves with DEBFULLNAME and DEBEMAIL when
+# running cpack (cmake/CPackProjectConfig.cmake), or here (-DPOOLJOIN_PACKAGE_CONTACT="Name <mail>").
+set(POOLJOIN_PACKAGE_CONTACT "The pooljoin developers"
     CACHE STRING "The Maintainer (deb) and Packager (rpm) of the packages built here")
 set(CPACK_PACKAGE_NAME pooljoin)
 set(CPACK_PACKAGE_VENDOR pooljoin)
 set(CPACK_PACKAGE_CONTACT "${POOLJOIN_PACKAGE_CONTACT}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
+# Lines of at most 79 characters (lintian's extended-description-line-too-long).
 string(CONCAT CPACK_PACKAGE_DESCRIPTION
-  "pooljoin does what the NTP Pool's guide asks of a server that joins pool.ntp.org: it\n"
-  "installs an NTP daemon, chooses 4 to 7 nearby upstream servers pinned by address, writes\n"
-  "the daemon's configuration as the pool recommends, restarts it, checks the server the way\n"
-  "the pool's monitors will, and says what to enter on the pool's site. Every step prints its\n"
-  "plan with --dry-run. `pooljoin join` runs them all, interactively or unattended (--yes,\n"
-  "--json) for cloud-init and Ansible.")
-set(CPACK_PACKAGE_HOMEPAGE_URL "${PROJECT_HOMEPAGE_URL}")
+  "pooljoin does what the NTP Pool's guide asks of a server that joins\n"
+  "pool.ntp.org: it installs an NTP daemon, chooses 4 to 7 nearby upstream\n"
+  "servers pinned by address, writes the daemon's configuration as the pool\n"
+  "recommends, restarts it, checks the server the way the pool's monitors will,\n"
+  "and says what to enter on the pool's site. Every step prints its plan with\n"
+  "--dry-run. `pooljoin join` runs them all, interactively or unattended\n"
+  "(--yes, --json) for cloud-init and Ansible.")
+# No Homepage/URL: pooljoin has no site of its own yet, and the pool's is not pooljoin's.
+set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
+set(CPACK_RESOURCE_FILE_LICENSE "${PROJECT_SOURCE_DIR}/LICENSE")
+# Gzipped man page and Debian's zsh directory for the .deb (cmake/CPackPackagerLayout.cmake).
+set(CPACK_PROJECT_CONFIG_FILE "${PROJECT_SOURCE_DIR}/cmake/CPackProjectConfig.cmake")
+set(CPACK_PRE_BUILD_SCRIPTS "${PROJECT_SOURCE_DIR}/cmake/CPackPackagerLayout.cmake")
 set(CPACK_STRIP_FILES ON)
 set(CPACK_SOURCE_IGNORE_FILES "/build/" "/\\\\.git/")
 
@@ -100,8 +92,7 @@ if(RPMBUILD)
 endif()
 set(CPACK_RPM_FILE_NAME RPM-DEFAULT)
 set(CPACK_RPM_PACKAGE_GROUP "System Environment/Daemons")
-set(CPACK_RPM_PACKAGE_LICENSE "unknown")
-set(CPACK_RPM_PACKAGE_URL "${PROJECT_HOMEPAGE_URL}")
+set(CPACK_RPM_PACKAGE_LICENSE "Apache-2.0")
 # Libraries from rpmbuild's automatic requirements; the rest as for the .deb.
 set(CPACK_RPM_PACKAGE_REQUIRES "libcurl.so.4()(64bit), ca-certificates")
 # Directories that other packages own (the shells', the manual's).

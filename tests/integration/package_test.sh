@@ -43,7 +43,9 @@ restore_packages() {
 build_packages() {
   DEB="$TEST_TMP/pkg/pooljoin_${VERSION}_$(dpkg --print-architecture).deb"
   [ -f "$DEB" ] && return 0
-  cpack --config "$POOLJOIN_BUILD_DIR/CPackConfig.cmake" -B "$TEST_TMP/pkg" >"$TEST_TMP/cpack.log" 2>&1 ||
+  # As a Debian packager's environment names them (cmake/CPackProjectConfig.cmake).
+  DEBFULLNAME="pooljoin package test" DEBEMAIL="package-test@example.net" \
+    cpack --config "$POOLJOIN_BUILD_DIR/CPackConfig.cmake" -B "$TEST_TMP/pkg" >"$TEST_TMP/cpack.log" 2>&1 ||
     fail "cpack failed: $(tail -20 "$TEST_TMP/cpack.log")"
   DEB="$TEST_TMP/pkg/pooljoin_${VERSION}_$(dpkg --print-architecture).deb"
   [ -f "$DEB" ] || fail "no $DEB: $(ls "$TEST_TMP/pkg")"
@@ -60,15 +62,32 @@ test_the_deb_installs_runs_and_purges_cleanly() {
   for lib in libc6 libcurl4 libc-ares2 libfmt9 libstdc++6 ca-certificates; do
     [[ ", $depends," == *", $lib"[\ ,]* ]] || fail "Depends lacks $lib: $depends"
   done
-  assert_eq "$(dpkg-deb -f "$DEB" Package Version Section | paste -sd' ')" \
-    "Package: pooljoin Version: $VERSION Section: net"
+  assert_eq "$(dpkg-deb -f "$DEB" Package Version Section Maintainer | paste -sd' ')" \
+    "Package: pooljoin Version: $VERSION Section: net Maintainer: pooljoin package test <package-test@example.net>"
+  [ -z "$(dpkg-deb -f "$DEB" Homepage)" ] || fail "the .deb has a Homepage: $(dpkg-deb -f "$DEB" Homepage)"
   dpkg-deb -c "$DEB" | awk '{print $6}' | sed 's#^\./#/#' >"$TEST_TMP/files"
-  for path in /usr/bin/pooljoin /usr/share/man/man1/pooljoin.1.gz \
+  for path in /usr/bin/pooljoin /usr/share/man/man1/pooljoin.1.gz /usr/share/doc/pooljoin/copyright \
+    /usr/share/doc/pooljoin/changelog.gz \
     /usr/share/bash-completion/completions/pooljoin /usr/share/zsh/vendor-completions/_pooljoin \
     /usr/share/fish/vendor_completions.d/pooljoin.fish /usr/share/doc/pooljoin/guide.md \
     /usr/share/doc/pooljoin/examples/cloud-init.yaml; do
     grep -qx "$path" "$TEST_TMP/files" || fail "the .deb has no $path"
   done
+  ! grep -q '/site-functions' "$TEST_TMP/files" || fail "the .deb installs to zsh's site-functions, not in Debian's fpath"
+  # The licence, machine-readable (DEP-5), and the package's own changelog.
+  dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/share/doc/pooljoin/copyright >"$TEST_TMP/copyright"
+  assert_contains "$(cat "$TEST_TMP/copyright")" $'Files: *\nCopyright: 2026 The pooljoin developers\nLicense: Apache-2.0'
+  assert_contains "$(dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/share/doc/pooljoin/changelog.gz | gzip -dc)" \
+    "pooljoin ($VERSION) unstable; urgency=medium"
+  # lintian, Debian's package checker: no errors; its warnings are printed.
+  if command -v lintian >/dev/null; then
+    lintian --tag-display-limit 0 "$DEB" >"$TEST_TMP/lintian" 2>&1 || true
+    echo "lintian: $(grep -c '^E:' "$TEST_TMP/lintian") errors, $(grep -c '^W:' "$TEST_TMP/lintian") warnings"
+    grep '^[WI]:' "$TEST_TMP/lintian" | sed 's/^/  /' || true
+    ! grep -q '^E:' "$TEST_TMP/lintian" || fail "lintian reports errors: $(grep '^E:' "$TEST_TMP/lintian")"
+  else
+    fail "lintian is not installed (scripts/setup --test installs it)"
+  fi
   # Nothing the binary does not read: templates and data are built in.
   ! grep -q '^/usr/share/pooljoin' "$TEST_TMP/files" || fail "the .deb installs $(grep '^/usr/share/pooljoin' "$TEST_TMP/files" | head -3)"
   # No path of the machine it was built on (a sanitizer build keeps its sources' paths in the
@@ -152,6 +171,19 @@ test_the_deb_installs_runs_and_purges_cleanly() {
     fail "the packages differ from before the test: $(cat "$TEST_TMP/diff")"
 }
 
+# What `cmake --install` puts down for a packager: the man page as it is in the source tree (no
+# compression, no rewriting) and the zsh completion in zsh's own site-functions.
+test_cmake_install_leaves_the_layout_to_the_packager() {
+  DESTDIR="$TEST_TMP/destdir" cmake --install "$POOLJOIN_BUILD_DIR" --prefix /usr >"$TEST_TMP/install.log" 2>&1 ||
+    fail "cmake --install failed: $(tail -5 "$TEST_TMP/install.log")"
+  local d="$TEST_TMP/destdir/usr"
+  cmp -s "$d/share/man/man1/pooljoin.1" "$SOURCE_DIR/docs/pooljoin.1" ||
+    fail "the installed man page is not docs/pooljoin.1: $(ls "$d/share/man/man1")"
+  [ -f "$d/share/zsh/site-functions/_pooljoin" ] || fail "no zsh completion in share/zsh/site-functions: $(find "$d/share/zsh")"
+  cmp -s "$d/share/doc/pooljoin/copyright" "$SOURCE_DIR/packaging/copyright" || fail "no copyright file in the docs"
+  [ ! -e "$d/share/pooljoin" ] || fail "share/pooljoin is installed"
+}
+
 test_the_rpm_requires_the_libraries() {
   command -v rpmbuild >/dev/null && command -v rpm >/dev/null ||
     skip "no rpmbuild, no .rpm (scripts/setup --test installs rpm)"
@@ -163,8 +195,11 @@ test_the_rpm_requires_the_libraries() {
   for req in 'libcurl.so.4()(64bit)' 'libcares.so.2()(64bit)' 'libfmt.so.9()(64bit)' ca-certificates; do
     grep -qxF "$req" "$TEST_TMP/requires" || fail "the .rpm does not require $req: $(cat "$TEST_TMP/requires")"
   done
+  assert_eq "$(rpm -qp --queryformat '%{LICENSE}; %{PACKAGER}; %{URL}' "$rpm_file" 2>/dev/null)" \
+    "Apache-2.0; pooljoin package test <package-test@example.net>; (none)"
   rpm -qlp "$rpm_file" 2>/dev/null >"$TEST_TMP/files"
-  for path in /usr/bin/pooljoin /usr/share/man/man1/pooljoin.1.gz; do
+  for path in /usr/bin/pooljoin /usr/share/man/man1/pooljoin.1.gz /usr/share/zsh/site-functions/_pooljoin \
+    /usr/share/doc/pooljoin/copyright; do
     grep -qx "$path" "$TEST_TMP/files" || fail "the .rpm has no $path"
   done
   ! grep -q '^/usr/share/pooljoin' "$TEST_TMP/files" || fail "the .rpm installs $(grep '^/usr/share/pooljoin' "$TEST_TMP/files" | head -3)"

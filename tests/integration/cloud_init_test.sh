@@ -41,11 +41,13 @@ test_the_example_runs_join_unattended_with_options_pooljoin_accepts() {
   python3 -c 'import json, sys, yaml
 for entry in yaml.safe_load(open(sys.argv[1]))["runcmd"]: print(json.dumps(entry))' "$CONFIG" \
     >"$TEST_TMP/runcmd"
-  assert_eq "$(jq -r '.[0]' "$TEST_TMP/runcmd" | paste -sd' ')" "curl apt-get sh"
-  assert_eq "$(sed -n 2p "$TEST_TMP/runcmd" | jq -r '.[-1]')" /run/pooljoin.deb
+  assert_eq "$(jq -r '.[0]' "$TEST_TMP/runcmd" | paste -sd' ')" "apt-get sh"
+  assert_eq "$(sed -n 1p "$TEST_TMP/runcmd" | jq -r '.[-1]')" /var/cache/pooljoin/pooljoin.deb
+  # No placeholder left for the operator to fill in (a URL of nobody's).
+  ! grep -qiE 'example\.(org|com|net)|\.invalid' "$CONFIG" || fail "the example holds a placeholder: $(grep -iE 'example\.(org|com|net)|\.invalid' "$CONFIG")"
   local script words=()
-  script=$(sed -n 3p "$TEST_TMP/runcmd" | jq -r '.[2]')
-  assert_eq "$(sed -n 3p "$TEST_TMP/runcmd" | jq -c '.[0:2]')" '["sh","-c"]'
+  script=$(sed -n 2p "$TEST_TMP/runcmd" | jq -r '.[2]')
+  assert_eq "$(sed -n 2p "$TEST_TMP/runcmd" | jq -c '.[0:2]')" '["sh","-c"]'
   mapfile -t words < <(python3 -c 'import shlex, sys; print("\n".join(shlex.split(sys.argv[1])))' "$script")
   assert_eq "${words[0]}" pooljoin
   assert_eq "${words[-1]}" ">/var/log/pooljoin-join.json"

@@ -78,7 +78,7 @@ complete -c pooljoin -n '__pooljoin_needs_subcommand' -a completion -d 'Print th
 complete -c pooljoin -n '__pooljoin_using install-ntp' -l daemon -x -a 'auto ntpsec ntp chrony' -d 'Which daemon: auto (keep an installed one, else pooljoin\'s pick for the distribution: ntpsec on Fedora, whose own default is chrony), ntpsec, ntp or chrony'
 
 # resolve
-complete -c pooljoin -n '__pooljoin_using resolve' -l country -x -d 'ISO 3166 country whose pool zone to use (default: from the system\'s time zone)'
+complete -c pooljoin -n '__pooljoin_using resolve' -l country -x -d 'Country whose pool zone to use: ISO 3166 code, the pool\'s zone name (uk) or name (default: from the system\'s time zone)'
 complete -c pooljoin -n '__pooljoin_using resolve' -l servers -x -d 'How many upstream servers to select (the pool asks 4 to 7)'
 complete -c pooljoin -n '__pooljoin_using resolve' -l candidate -x -d 'Also consider this server (host name or address; a private address is taken as a server on the local network); repeatable'
 complete -c pooljoin -n '__pooljoin_using resolve' -l candidates-file -r -F -d 'Also consider the servers in FILE, one per line (# comments)'
@@ -141,7 +141,7 @@ complete -c pooljoin -n '__pooljoin_using web-redirect' -l target -x -d 'Where H
 
 # join
 complete -c pooljoin -n '__pooljoin_using join' -l daemon -x -a 'auto ntpsec ntp chrony' -d 'Which daemon, for every step: auto (keep an installed one, else pooljoin\'s pick for the distribution), ntpsec, ntp or chrony'
-complete -c pooljoin -n '__pooljoin_using join' -l country -x -d 'ISO 3166 country whose pool zone to use (default: from the system\'s time zone)'
+complete -c pooljoin -n '__pooljoin_using join' -l country -x -d 'Country whose pool zone to use: ISO 3166 code, the pool\'s zone name (uk) or name (default: from the system\'s time zone)'
 complete -c pooljoin -n '__pooljoin_using join' -l servers -x -d 'How many upstream servers to select (the pool asks 4 to 7)'
 complete -c pooljoin -n '__pooljoin_using join' -l candidate -x -d 'Also consider this server (host name or address; a private address is taken as a server on the local network); repeatable'
 complete -c pooljoin -n '__pooljoin_using join' -l candidates-file -r -F -d 'Also consider the servers in FILE, one per line (# comments)'

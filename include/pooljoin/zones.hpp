@@ -30,6 +30,17 @@ ZoneChoice zone_for_country(std::string_view country);
 // else the host's, else pooljoin's built-in list.
 bool is_country_code(const RootedFs& fs, std::string_view code);
 
+// What the operator typed for a country, made a code: an ISO 3166 code ("de", any case), the
+// pool's own zone name ("uk" for GB), or a country's name as tzdata's iso3166.tab gives it
+// ("Germany", "Britain", "Britain (UK)"), in any case, plus a few everyday names that table
+// words otherwise ("United Kingdom", "USA", "South Korea"). `code` is "" when nothing matched;
+// `hint` then says what was close, or what is accepted.
+struct CountryMatch {
+  std::string code;  // lower-case ISO 3166 code
+  std::string hint;
+};
+CountryMatch match_country(const RootedFs& fs, std::string_view text);
+
 // The pool continent zone of a country ("de" -> "europe"); "" when none.
 std::string continent_of(std::string_view country);
 

@@ -129,14 +129,16 @@ std::string JoinDriver::ask_country() const {
         "the wider zone (a real run asks, or takes --country)");
     return "";
   }
-  return ctx_.prompter.ask(
-      "Which country is this server in (two-letter ISO code, e.g. de, us)?",
-      [&](const std::string& answer) {
-        return is_country_code(ctx_.fs, answer)
-                   ? std::string()
-                   : fmt::format("\"{}\" is not an ISO 3166 country code.", answer);
+  auto answer = ctx_.prompter.ask(
+      "Which country is this server in (a two-letter code or a name, e.g. de, uk, France)?",
+      [&](const std::string& text) {
+        auto match = match_country(ctx_.fs, text);
+        return match.code.empty() ? fmt::format("\"{}\" is no country pooljoin knows: {}",
+                                                printable(text, 40), match.hint)
+                                  : std::string();
       },
       "pass --country CC (or POOLJOIN_COUNTRY=CC): the pool's servers nearby are chosen by it");
+  return match_country(ctx_.fs, answer).code;
 }
 
 std::string JoinDriver::resume_command() const {

@@ -76,8 +76,9 @@ void add_probe_options(CLI::App& app, ProbeOptions& probe) {
 
 void add_resolve_options(CLI::App& app, ResolveOptions& options) {
   app.add_option("--country", options.country,
-                 "ISO 3166 country whose pool zone to use (default: from the system's time zone)")
-      ->check(country_validator())
+                 "Country whose pool zone to use: ISO 3166 code, the pool's zone name (uk) or "
+                 "name (default: from the system's time zone)")
+      ->transform(country_validator())
       ->type_name("CC");
   app.add_option("--servers", options.servers,
                  "How many upstream servers to select (the pool asks 4 to 7)")

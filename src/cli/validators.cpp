@@ -5,6 +5,7 @@
 #include "pooljoin/fs.hpp"
 #include "pooljoin/http.hpp"
 #include "pooljoin/net.hpp"
+#include "pooljoin/text.hpp"
 #include "pooljoin/zones.hpp"
 
 namespace pooljoin::cli {
@@ -62,8 +63,12 @@ CLI::Validator url_validator() {
 
 CLI::Validator country_validator() {
   return make("CC", [](std::string& value) -> std::string {
-    if (is_country_code(RootedFs("/"), value)) return "";
-    return fmt::format("\"{}\" is not an ISO 3166 country code (e.g. de, us, br)", value);
+    auto match = match_country(RootedFs("/"), value);
+    if (!match.code.empty()) {
+      value = match.code;
+      return "";
+    }
+    return fmt::format("\"{}\" is no country pooljoin knows: {}", printable(value, 40), match.hint);
   });
 }
 

@@ -352,13 +352,13 @@ Result<ResolvePlan> plan_resolve(const SystemFacts& facts, const RootedFs& fs,
   ZoneChoice zone;
   if (request.country.empty()) {
     zone = infer_zone(fs);
-  } else if (is_country_code(fs, request.country)) {
-    zone = zone_for_country(request.country);
+  } else if (auto country = match_country(fs, request.country); !country.code.empty()) {
+    zone = zone_for_country(country.code);
   } else {
     return fail(ExitCode::usage,
-                fmt::format("--country: \"{}\" is not an ISO 3166 country code", request.country),
-                {},
-                "use the two-letter code, e.g. de, us, br (see /usr/share/zoneinfo/iso3166.tab)");
+                fmt::format("--country: \"{}\" is no country pooljoin knows",
+                            printable(request.country, 40)),
+                {}, country.hint);
   }
   ResolvePlan plan;
   plan.candidates = plan_candidates(zone, request.hosts, kPoolRounds, request.sources);

@@ -175,4 +175,83 @@ bool is_country_code(const RootedFs& fs, std::string_view code) {
   return false;
 }
 
+namespace {
+
+// Everyday names that tzdata's iso3166.tab words otherwise (it says "Britain (UK)", "United
+// States", "Korea (South)"), and the pool's zone name for GB.
+const std::vector<std::pair<std::string_view, std::string_view>>& country_aliases() {
+  static const std::vector<std::pair<std::string_view, std::string_view>> aliases = {
+      {"uk", "gb"},
+      {"united kingdom", "gb"},
+      {"great britain", "gb"},
+      {"usa", "us"},
+      {"united states of america", "us"},
+      {"south korea", "kr"},
+      {"north korea", "kp"},
+      {"czechia", "cz"},
+      {"russian federation", "ru"},
+  };
+  return aliases;
+}
+
+std::string trimmed_lower(std::string_view text) {
+  auto first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  auto last = text.find_last_not_of(" \t");
+  return lower(text.substr(first, last - first + 1));
+}
+
+}  // namespace
+
+CountryMatch match_country(const RootedFs& fs, std::string_view text) {
+  CountryMatch match;
+  const std::string wanted = trimmed_lower(text);
+  if (wanted.size() == 2 && is_country_code(fs, wanted)) {
+    match.code = wanted;
+    return match;
+  }
+  for (const auto& [alias, code] : country_aliases()) {
+    if (wanted == alias) {
+      match.code = std::string(code);
+      return match;
+    }
+  }
+  // tzdata's names: "Germany", "Britain (UK)" (also as "Britain").
+  // "Korea" is the bare name of two entries: a bare name counts only when it is one country's.
+  std::vector<std::string> close, bare_codes;
+  if (auto table = iso3166_table(fs); table && !wanted.empty()) {
+    std::istringstream in(*table);
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty() || line[0] == '#') continue;
+      auto tab = line.find('\t');
+      if (tab != 2) continue;
+      std::string code = lower(line.substr(0, 2));
+      std::string name = line.substr(3);
+      std::string name_lower = lower(name);
+      if (wanted == name_lower) {
+        match.code = code;
+        return match;
+      }
+      if (wanted == name_lower.substr(0, name_lower.find(" ("))) bare_codes.push_back(code);
+      if (close.size() < 3 && name_lower.find(wanted) != std::string::npos)
+        close.push_back(fmt::format("{} ({})", name, code));
+    }
+  }
+  if (bare_codes.size() == 1) {
+    match.code = bare_codes.front();
+    return match;
+  }
+  if (!close.empty()) {
+    std::string list;
+    for (const auto& c : close)
+      list += list.empty() ? c : ", " + c;
+    match.hint = fmt::format("did you mean {}?", list);
+  } else {
+    match.hint =
+        "give a two-letter ISO 3166 code (de, us, br), the pool's zone name (uk), or "
+        "the country's name (Germany)";
+  }
+  return match;
+}
+
 }  // namespace pooljoin

@@ -352,7 +352,15 @@ test_bad_input_is_refused_with_exit_2() {
   pjn 2 --dry-run resolve --no-probe --candidate $'185.1.1.1\nrestrict default'
   assert_contains "$ERR" "--candidate"
   pjn 2 --dry-run resolve --no-probe --country xx
-  assert_contains "$ERR" "--country: \"xx\" is not an ISO 3166 country code"
+  assert_contains "$ERR" "--country: \"xx\" is no country pooljoin knows"
+  # The pool's zone name for GB, and a country's name: taken (no DNS answers in this namespace,
+  # so nothing is found afterwards: 69).
+  pjn 69 --dry-run resolve --no-probe --country uk
+  assert_contains "$ERR" "zones: uk.pool.ntp.org, europe.pool.ntp.org (--country gb)"
+  pjn 69 --dry-run resolve --no-probe --country "United Kingdom"
+  assert_contains "$ERR" "(--country gb)"
+  pjn 2 --dry-run resolve --no-probe --country Germ
+  assert_contains "$ERR" "did you mean Germany (de)?"
   pjn 2 --dry-run resolve --no-probe --country deu
   pjn 2 --dry-run resolve --no-probe --servers 8
   assert_contains "$ERR" "--servers"

@@ -128,3 +128,43 @@ TEST_CASE("the built-in catalogue parses and holds the guide's IPv6 servers", "[
     CHECK(std::find(all.begin(), all.end(), guide) != all.end());
   }
 }
+
+TEST_CASE("a country is a code, the pool's zone name or a name", "[zones]") {
+  test::TempDir root;
+  add_tzdata(root);
+  RootedFs fs(root.path());
+  struct Row {
+    const char* text;
+    const char* code;
+  };
+  for (const Row& row :
+       {Row{"de", "de"}, Row{"DE", "de"}, Row{" fr ", "fr"}, Row{"uk", "gb"}, Row{"UK", "gb"},
+        Row{"gb", "gb"}, Row{"Germany", "de"}, Row{"germany", "de"}, Row{"Britain", "gb"},
+        Row{"Britain (UK)", "gb"}, Row{"United Kingdom", "gb"}, Row{"united states", "us"},
+        Row{"USA", "us"}, Row{"South Korea", "kr"}, Row{"Korea (South)", "kr"},
+        Row{"Czech Republic", "cz"}}) {
+    INFO(row.text);
+    auto match = match_country(fs, row.text);
+    CHECK(match.code == row.code);
+    CHECK(match.hint.empty());
+  }
+}
+
+TEST_CASE("a country that matches nothing gets a hint", "[zones]") {
+  test::TempDir root;
+  add_tzdata(root);
+  RootedFs fs(root.path());
+  auto close = match_country(fs, "Germ");
+  CHECK(close.code.empty());
+  CHECK(close.hint == "did you mean Germany (de)?");
+  auto korea = match_country(fs, "korea");
+  CHECK(korea.code.empty());
+  CHECK_THAT(korea.hint,
+             Catch::Contains("Korea (North) (kp)") && Catch::Contains("Korea (South) (kr)"));
+  for (const char* nothing : {"zz", "Atlantis", "", "   ", "d e"}) {
+    INFO(nothing);
+    auto match = match_country(fs, nothing);
+    CHECK(match.code.empty());
+    CHECK_THAT(match.hint, Catch::StartsWith("give a two-letter ISO 3166 code"));
+  }
+}

@@ -96,8 +96,6 @@ struct HttpOptions {
   std::size_t max_body = std::size_t{32} << 20;  // bytes; a longer body fails the request
   std::string ca_file;  // PEM file to verify servers against instead of the system's bundle
   std::function<void(const RetryNotice&)> on_retry;  // told before each wait
-  // The libcurl to load on the first request (see CurlHttpClient).
-  std::string library = "libcurl.so.4";
 };
 
 class HttpClient {
@@ -115,8 +113,10 @@ class HttpClient {
 //
 // libcurl is loaded (dlopen) and initialised on the first request, not when pooljoin starts: its
 // dependencies (TLS, SSH, LDAP, Kerberos: some 30 libraries) would otherwise cost every command
-// about 11 ms of dynamic linking, and only status, submit and join talk HTTP. A missing libcurl
-// is ExitCode::unavailable naming it, at the first request.
+// about 11 ms of dynamic linking, and only status, submit and join talk HTTP. A missing libcurl,
+// one older than 7.85.0, or one that refuses a setting the request's safety rests on (the
+// protocol allow-lists, TLS verification, redirects) is ExitCode::unavailable naming it, at the
+// first request. The binary's .note.dlopen section names libcurl.so.4 for packaging tools.
 class CurlHttpClient final : public HttpClient {
  public:
   explicit CurlHttpClient(HttpOptions options = {});

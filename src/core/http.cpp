@@ -63,6 +63,40 @@ bool looks_numeric(std::string_view host) {
 
 // --- libcurl, loaded on first use ------------------------------------------------------------
 
+// The oldest libcurl pooljoin works with: 7.85 named the protocol allow-lists
+// (CURLOPT_PROTOCOLS_STR), which pooljoin sets on every request. The .deb depends on it.
+constexpr unsigned kMinLibcurl = 0x075500;
+constexpr const char* kMinLibcurlText = "7.85.0";
+static_assert(LIBCURL_VERSION_NUM >= kMinLibcurl, "pooljoin needs libcurl 7.85.0 or later");
+constexpr const char* kLibcurlSoname = "libcurl.so.4";
+
+// The ELF note that tells packaging tools which library pooljoin dlopen()s, as the
+// freedesktop.org "ELF dlopen metadata" format defines it
+// (https://systemd.io/ELF_DLOPEN_METADATA/): a .note.dlopen section, owner "FDO", type 0x407c0c0a,
+// a JSON array of what is loaded.
+constexpr char kDlopenJson[] =
+    "[{\"feature\":\"http\",\"description\":\"HTTP(S) requests to the pool's site (status, "
+    "submit, join)\",\"priority\":\"required\",\"soname\":[\"libcurl.so.4\"]}]";
+struct DlopenNote {
+  std::uint32_t name_size;
+  std::uint32_t desc_size;
+  std::uint32_t type;
+  char name[4];
+  char desc[(sizeof(kDlopenJson) + 3) / 4 * 4];  // padded to 4 bytes
+};
+constexpr DlopenNote dlopen_note() {
+  DlopenNote note{};
+  note.name_size = 4;
+  note.desc_size = sizeof(kDlopenJson);
+  note.type = 0x407c0c0a;
+  note.name[0] = 'F', note.name[1] = 'D', note.name[2] = 'O';
+  for (std::size_t i = 0; i < sizeof(kDlopenJson); ++i)
+    note.desc[i] = kDlopenJson[i];
+  return note;
+}
+[[gnu::used, gnu::section(".note.dlopen"), gnu::aligned(4)]] constexpr DlopenNote kDlopenNote =
+    dlopen_note();
+
 // The entry points pooljoin calls, from a dlopen()ed libcurl. The header declares them; nothing
 // links them, so a command that makes no request never loads libcurl's dependency tree.
 struct CurlApi {
@@ -76,6 +110,7 @@ struct CurlApi {
   decltype(&::curl_easy_strerror) easy_strerror;
   decltype(&::curl_slist_append) slist_append;
   decltype(&::curl_slist_free_all) slist_free_all;
+  decltype(&::curl_version_info) version_info;
 };
 
 // One loaded and initialised libcurl, for the life of the process. It is never unloaded nor
@@ -83,15 +118,14 @@ struct CurlApi {
 // and exit returns the rest to the system.
 class CurlLibrary {
  public:
-  // The library named `soname`, loaded and initialised once per process (thread-safe).
-  static Result<const CurlApi*> get(const std::string& soname) {
+  // libcurl.so.4, loaded, checked and initialised once per process (thread-safe).
+  static Result<const CurlApi*> get() {
     static std::mutex mutex;
-    static std::map<std::string, Result<std::unique_ptr<CurlLibrary>>> loaded;
+    static std::optional<Result<std::unique_ptr<CurlLibrary>>> loaded;
     std::lock_guard lock(mutex);
-    auto it = loaded.find(soname);
-    if (it == loaded.end()) it = loaded.emplace(soname, open(soname)).first;
-    if (!it->second) return tl::unexpected(it->second.error());
-    return &(*it->second)->api_;
+    if (!loaded) loaded = open(kLibcurlSoname);
+    if (!*loaded) return tl::unexpected(loaded->error());
+    return &(**loaded)->api_;
   }
 
   CurlLibrary(const CurlLibrary&) = delete;
@@ -126,9 +160,25 @@ class CurlLibrary {
     bind(api.easy_strerror, "curl_easy_strerror");
     bind(api.slist_append, "curl_slist_append");
     bind(api.slist_free_all, "curl_slist_free_all");
+    bind(api.version_info, "curl_version_info");
     if (!missing.empty()) {
       dlclose(handle);
       return unavailable(fmt::format("it lacks {}", missing));
+    }
+    // Older than the build's minimum: some option pooljoin's safety rests on would be refused
+    // (or, older still, unknown to it).
+    const curl_version_info_data* info = api.version_info(CURLVERSION_NOW);
+    if (!info || info->version_num < kMinLibcurl) {
+      std::string found = info && info->version ? info->version : "of an unknown version";
+      dlclose(handle);
+      return fail(
+          ExitCode::unavailable,
+          fmt::format("libcurl {} is older than {}, the oldest pooljoin works with", found,
+                      kMinLibcurlText),
+          fmt::format("{} names protocol allow-lists (CURLOPT_PROTOCOLS_STR), which every "
+                      "request of pooljoin sets",
+                      kMinLibcurlText),
+          fmt::format("upgrade libcurl to {} or later (Debian 12 has 7.88)", kMinLibcurlText));
     }
     if (CURLcode code = api.global_init(CURL_GLOBAL_DEFAULT); code != CURLE_OK)
       return unavailable(fmt::format("curl_global_init failed: {}", api.easy_strerror(code)));
@@ -213,6 +263,7 @@ std::string seconds_text(std::chrono::milliseconds ms) {
 }
 
 struct Attempt {
+  std::string refused;  // a setting libcurl refused ("CURLOPT_SSL_VERIFYPEER: ..."): no request
   CURLcode code = CURLE_OK;
   std::string curl_message;  // libcurl's error buffer, or its generic text
   bool body_overflow = false;
@@ -479,7 +530,7 @@ struct CurlHttpClient::Impl {
 
   Result<void> load() {
     if (api) return {};
-    auto loaded = CurlLibrary::get(options.library);
+    auto loaded = CurlLibrary::get();
     if (!loaded) return tl::unexpected(loaded.error());
     api = *loaded;
     easy.emplace(*api);
@@ -505,49 +556,53 @@ struct CurlHttpClient::Impl {
     const std::string agent = user_agent();
     std::string interface;
 
-    api->easy_setopt(h, CURLOPT_URL, request.url.c_str());
-    // Never follow https to http: the answer would no longer be authenticated.
-#if LIBCURL_VERSION_NUM >= 0x075500  // 7.85 replaced the bit masks with names
-    api->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    api->easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
-#else
-    api->easy_setopt(h, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-    api->easy_setopt(h, CURLOPT_REDIR_PROTOCOLS,
-                     static_cast<long>(https ? CURLPROTO_HTTPS : CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    api->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-    api->easy_setopt(h, CURLOPT_MAXREDIRS, options.max_redirects);
-    api->easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    api->easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (!options.ca_file.empty()) api->easy_setopt(h, CURLOPT_CAINFO, options.ca_file.c_str());
-    api->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(connect_timeout(options).count()));
-    api->easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options.total_timeout.count()));
-    api->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    // Every setting the request's safety rests on must take: a libcurl that refuses one (built
+    // without TLS, or too old for an option) makes no request at all.
+    auto must = [&](CURLoption option, const char* name, auto value) {
+      if (!attempt.refused.empty()) return;
+      if (CURLcode code = api->easy_setopt(h, option, value); code != CURLE_OK)
+        attempt.refused = fmt::format("{}: {}", name, api->easy_strerror(code));
+    };
+    must(CURLOPT_URL, "CURLOPT_URL", request.url.c_str());
+    // Only http and https, and never from https to http: the answer would no longer be
+    // authenticated.
+    must(CURLOPT_PROTOCOLS_STR, "CURLOPT_PROTOCOLS_STR", "http,https");
+    must(CURLOPT_REDIR_PROTOCOLS_STR, "CURLOPT_REDIR_PROTOCOLS_STR",
+         https ? "https" : "http,https");
+    must(CURLOPT_FOLLOWLOCATION, "CURLOPT_FOLLOWLOCATION", 1L);
+    must(CURLOPT_MAXREDIRS, "CURLOPT_MAXREDIRS", options.max_redirects);
+    must(CURLOPT_SSL_VERIFYPEER, "CURLOPT_SSL_VERIFYPEER", 1L);
+    must(CURLOPT_SSL_VERIFYHOST, "CURLOPT_SSL_VERIFYHOST", 2L);
+    if (!options.ca_file.empty()) must(CURLOPT_CAINFO, "CURLOPT_CAINFO", options.ca_file.c_str());
+    must(CURLOPT_CONNECTTIMEOUT_MS, "CURLOPT_CONNECTTIMEOUT_MS",
+         static_cast<long>(connect_timeout(options).count()));
+    must(CURLOPT_TIMEOUT_MS, "CURLOPT_TIMEOUT_MS",
+         static_cast<long>(options.total_timeout.count()));
+    must(CURLOPT_NOSIGNAL, "CURLOPT_NOSIGNAL", 1L);
+    must(CURLOPT_WRITEFUNCTION, "CURLOPT_WRITEFUNCTION", write_body);  // the body's size limit
+    must(CURLOPT_WRITEDATA, "CURLOPT_WRITEDATA", &sink);
+    must(CURLOPT_NOPROGRESS, "CURLOPT_NOPROGRESS", 0L);  // the interruption check
+    must(CURLOPT_XFERINFOFUNCTION, "CURLOPT_XFERINFOFUNCTION", on_progress);
+    if (request.source) {
+      interface = "host!" + request.source->to_string();
+      must(CURLOPT_INTERFACE, "CURLOPT_INTERFACE", interface.c_str());
+      must(CURLOPT_IPRESOLVE, "CURLOPT_IPRESOLVE",
+           request.source->is_v4() ? CURL_IPRESOLVE_V4 : CURL_IPRESOLVE_V6);
+      must(CURLOPT_PROXY, "CURLOPT_PROXY", "");  // a proxy would hide the source address
+    }
+    if (!attempt.refused.empty()) return attempt;
+    // What only shapes the request: an unknown one changes nothing that matters.
     api->easy_setopt(h, CURLOPT_USERAGENT, agent.c_str());
     api->easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // whatever this libcurl can decode
     api->easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
-    api->easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
-    api->easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-    api->easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    api->easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     api->easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
-    if (request.source) {
-      interface = "host!" + request.source->to_string();
-      api->easy_setopt(h, CURLOPT_INTERFACE, interface.c_str());
-      api->easy_setopt(h, CURLOPT_IPRESOLVE,
-                       request.source->is_v4() ? CURL_IPRESOLVE_V4 : CURL_IPRESOLVE_V6);
-      api->easy_setopt(h, CURLOPT_PROXY, "");  // a proxy would hide the source address
-    }
 
     attempt.code = api->easy_perform(h);
     attempt.body_overflow = sink.overflow;
     attempt.curl_message = error_buffer[0] ? error_buffer : api->easy_strerror(attempt.code);
-#if LIBCURL_VERSION_NUM >= 0x073d00  // 7.61; older ones report every timeout as the transfer's
-    curl_off_t connect_us = 0;       // 0 until a connection is made
+    curl_off_t connect_us = 0;  // 0 until a connection is made
     attempt.connected =
         api->easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect_us) == CURLE_OK && connect_us > 0;
-#endif
     if (attempt.code == CURLE_OK) {
       long status = 0;
       api->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -558,12 +613,10 @@ struct CurlHttpClient::Impl {
       char* local = nullptr;
       if (api->easy_getinfo(h, CURLINFO_LOCAL_IP, &local) == CURLE_OK && local)
         attempt.response.local_address = local;
-#if LIBCURL_VERSION_NUM >= 0x074200  // 7.66; older ones retry on the backoff alone
       // Both forms of Retry-After, seconds and an HTTP date, as seconds from now.
       curl_off_t retry_after = 0;
       if (api->easy_getinfo(h, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0)
         attempt.response.retry_after = std::chrono::seconds(retry_after);
-#endif
     }
     // The handle keeps pointers to these locals: clear them before they go.
     api->easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
@@ -588,6 +641,12 @@ Result<HttpResponse> CurlHttpClient::get(const HttpRequest& request) {
                   "nothing was changed; run the same command again");
     }
     Attempt attempt = impl_->perform(request);
+    if (!attempt.refused.empty()) {
+      return fail(ExitCode::unavailable,
+                  fmt::format("libcurl refused a setting the request to {} needs", request.url),
+                  attempt.refused + "; no request was made",
+                  "install Debian's libcurl4 (OpenSSL) or another libcurl built with TLS");
+    }
     attempt.response.attempts = attempt_number;
     if (attempt.code == CURLE_ABORTED_BY_CALLBACK || interrupted())
       return tl::unexpected(error_of(attempt, request, options, attempt_number));

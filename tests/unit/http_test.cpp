@@ -169,26 +169,6 @@ TEST_CASE("the libcurl client is move-only and fails cleanly without a server", 
   CHECK(response.error().what == "cannot connect to 127.0.0.1");
 }
 
-TEST_CASE("a libcurl that cannot be loaded is named at the first request", "[http]") {
-  HttpOptions options;
-  options.library = "libcurl-pooljoin-test-absent.so.4";
-  CurlHttpClient client(options);                  // constructing loads nothing
-  for (int request = 0; request < 2; ++request) {  // and the failure is the same every time
-    auto response = client.get({"http://127.0.0.1:1/", {}, std::nullopt});
-    REQUIRE_FALSE(response);
-    CHECK(response.error().code == ExitCode::unavailable);
-    CHECK(response.error().what == "cannot load libcurl (libcurl-pooljoin-test-absent.so.4)");
-    CHECK_THAT(response.error().why, Catch::Contains("libcurl-pooljoin-test-absent.so.4"));
-    CHECK_THAT(response.error().fix, Catch::Contains("apt-get install libcurl4"));
-  }
-  // A library that is there but is not libcurl.
-  options.library = "libm.so.6";
-  auto response = CurlHttpClient(options).get({"http://127.0.0.1:1/", {}, std::nullopt});
-  REQUIRE_FALSE(response);
-  CHECK(response.error().what == "cannot load libcurl (libm.so.6)");
-  CHECK_THAT(response.error().why, Catch::StartsWith("it lacks curl_global_init, "));
-}
-
 TEST_CASE("a connection nobody answers fails at the connect timeout, saying so", "[http]") {
   // A loopback listener whose accept queue (listen backlog 0: one connection) is filled by a
   // client it never accepts: the kernel drops every further SYN, so a connect stalls as it

@@ -53,7 +53,7 @@ else()
 endif()
 
 # --- Documentation: the guide, the README and the cloud-init and Ansible examples.
-install(FILES README.md docs/guide.md DESTINATION "${CMAKE_INSTALL_DOCDIR}")
+install(FILES README.md docs/guide.md docs/manual.md DESTINATION "${CMAKE_INSTALL_DOCDIR}")
 install(DIRECTORY docs/examples DESTINATION "${CMAKE_INSTALL_DOCDIR}")
 
 # --- Packages: `cpack` (or the `package` target) in a build directory, the release preset's for

@@ -32,7 +32,7 @@ set(POOLJOIN_MANPAGE "${PROJECT_SOURCE_DIR}/docs/pooljoin.1")
 install(FILES "${POOLJOIN_MANPAGE}" DESTINATION "${CMAKE_INSTALL_MANDIR}/man1")
 
 # --- Documentation: the guide, the README and the cloud-init and Ansible examples.
-install(FILES README.md docs/guide.md DESTINATION "${CMAKE_INSTALL_DOCDIR}")
+install(FILES README.md docs/guide.md docs/manual.md DESTINATION "${CMAKE_INSTALL_DOCDIR}")
 # The licence, as Debian's policy asks: a machine-readable copyright file naming Apache-2.0 (whose
 # text every Debian system has in /usr/share/common-licenses); LICENSE holds the full text.
 install(FILES packaging/copyright DESTINATION "${CMAKE_INSTALL_DOCDIR}")

@@ -1,5 +1,5 @@
 // libFuzzer: the numeric and host-name forms of an upstream server (--server, --upstream, a
-// config's `server` word), as the daemons' resolver reads them (issue 18). What parse_upstream
+// config's `server` word), as the daemons' resolver reads them (inet_aton(3)). What parse_upstream
 // accepts is never loopback, unspecified, broadcast, 0/8 or the LOCAL clock's 127.127/16 once
 // unmapped, carries no white space, control character or `#`, and agrees with inet_aton and
 // inet_pton: a word they read as a loopback address is never accepted.

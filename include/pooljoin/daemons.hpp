@@ -1,5 +1,9 @@
 // The NTP daemons pooljoin can set up, and how each distribution packages them: package name,
-// config path, service name, drift and leap-second files (facts file, section 6).
+// config path, service name, drift and leap-second files, as the distributions' packaging has
+// them: Debian's packages (https://sources.debian.org), Fedora's spec files
+// (https://src.fedoraproject.org), Alpine's APKBUILDs
+// (https://gitlab.alpinelinux.org/alpine/aports), openSUSE's (https://build.opensuse.org) and
+// Arch's (https://gitlab.archlinux.org/archlinux/packaging).
 #pragma once
 
 #include <optional>
@@ -28,7 +32,8 @@ inline std::string_view daemon_program_name(Daemon daemon) {
 // How the Debian family hands DHCP-offered NTP servers to the ntpd family: the DHCP clients' hooks
 // write `copy` (the config with its servers replaced by the offered ones), and the packaged start
 // script runs ntpd on that copy whenever it exists, unless `ignore_variable` is "yes" in
-// `settings` (facts file, section 6). Debian 11's classic ntp has no such switch.
+// `settings` (Debian's ntpsec package: its README.Debian and start script,
+// https://salsa.debian.org/debian/ntpsec). Debian 11's classic ntp has no such switch.
 struct DhcpHook {
   std::string copy;             // "/run/ntpsec/ntp.conf.dhcp"
   std::string settings;         // the start script's settings: "/etc/default/ntpsec"

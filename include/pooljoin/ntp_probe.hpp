@@ -25,7 +25,8 @@ struct ProbeTarget {
   std::string endpoint() const;
 };
 
-// The pool monitor's defaults (facts section 2): 3 queries, 2 s apart, 3 s timeout each.
+// The pool monitor's defaults (CheckHost in client/monitor/monitor.go of
+// https://github.com/ntppool/monitor): 3 queries, 2 s apart, 3 s timeout each.
 struct ProbeOptions {
   int samples = 3;
   // From the end of one sample (its reply or its timeout) to the sending of the next.

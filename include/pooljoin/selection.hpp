@@ -16,7 +16,8 @@ class RootedFs;
 
 inline constexpr const char* kStateDir = "/var/lib/pooljoin";
 
-// The pool's rule: no fewer than 4 and no more than 7 upstream servers (facts file, section 1).
+// The pool's rule: no fewer than 4 and no more than 7 upstream servers
+// (https://www.ntppool.org/join/configuration.html).
 inline constexpr int kMinUpstreams = 4;
 inline constexpr int kMaxUpstreams = 7;
 inline constexpr int kDefaultUpstreams = 5;

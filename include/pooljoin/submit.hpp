@@ -1,6 +1,8 @@
 // `submit`: the pool site's own rules checked before adding a server (pure diagnosers over
 // collected facts), what to enter on the site, the net speed to choose, and the ownership proof
-// made from the server's own addresses (facts file, sections 1 to 3).
+// made from the server's own addresses. The rules are the pool's join pages
+// (https://www.ntppool.org/en/join.html) and its manage site's checks when a server is added
+// (Server.pm in https://github.com/abh/ntppool); the score API is https://www.ntppool.org/scores/.
 #pragma once
 
 #include <array>
@@ -70,7 +72,7 @@ NetSpeedAdvice recommend_net_speed(std::string_view virtualization,
 
 // --- Pre-flight ----------------------------------------------------------------------------------
 
-// One NTP query's answer, as the NTP engine (issue 3) reports it.
+// One NTP query's answer, as the NTP prober (ntp_probe.hpp) reports it.
 struct NtpAnswer {
   bool answered = false;
   int stratum = 0;

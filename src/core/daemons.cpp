@@ -29,7 +29,8 @@ DaemonSpec chrony_rpm_style() {
 }
 
 // Fedora 41's own chrony.conf reads tzdata's leap-second list with `leapseclist`, which chrony
-// has since 4.6 (facts file, section 6). Elsewhere leapseclist is not known to be supported by
+// has since 4.6 (chrony's NEWS, https://chrony-project.org/news.html; Fedora's chrony.conf in
+// https://src.fedoraproject.org/rpms/chrony). Elsewhere leapseclist is not known to be supported by
 // the packaged chrony (Debian 12 has 4.3, Leap 15.6 4.1, RHEL 9 4.5), and the right/UTC zone
 // stays; Fedora's derivatives number their releases their own way and keep it too.
 DaemonSpec fedora_chrony(const Distro& d) {

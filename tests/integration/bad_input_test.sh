@@ -121,7 +121,7 @@ gist() {
 # What a refusal must name: the option, or for a positional the value itself.
 names_it() {
   local option=$1 value=$2
-  # A value quoted in a message has its line breaks escaped (issue 18).
+  # A value quoted in a message has its line breaks escaped.
   if [ "$option" = address ]; then [[ "$ERR" == *"'${value//$'\n'/\\n}'"* ]]; elif [ "$option" = shell ]; then [[ "$ERR" == *"shell"* ]]; else [[ "$ERR" == *"$option"* ]]; fi
 }
 

@@ -10,7 +10,7 @@ command -v ntpd >/dev/null || { echo "SKIP: ntpsec is not installed (scripts/set
 CHRONY_DIR=/var/cache/pooljoin-test/chrony
 QUICK=(--interval 200ms --timeout 1s)
 
-# The access lines the pool recommends (facts section 1).
+# The access lines the pool recommends (https://www.ntppool.org/join/configuration.html).
 RECOMMENDED='restrict default kod limited nomodify notrap nopeer noquery
 restrict -6 default kod limited nomodify notrap nopeer noquery
 restrict 127.0.0.1

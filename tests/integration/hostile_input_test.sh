@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Input that reaches the terminal or a number (issue 18): text from the pool's site and from
+# Input that reaches the terminal or a number: text from the pool's site and from
 # files printed with its control characters escaped, errors that do not echo a file's lines,
 # POOLJOIN_* booleans in their documented spellings only, and extreme numbers.
 source "$(dirname "$0")/lib.sh"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Hostile images and files (issue 18, "Writes stay where they belong"): links at the file to
+# Hostile images and files (writes stay where they belong): links at the file to
 # write (inside, outside, a loop, dangling; with --root and on the live root through --output),
 # FIFOs and devices where pooljoin reads, files beyond the read cap, and the backups and
 # temporary files a write leaves. Each case runs the built binary on a temporary image.

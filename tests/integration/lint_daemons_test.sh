@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `gen-conf --lint` proven by the real daemons (issue 17). Each case runs ntpsec or chronyd on a
+# `gen-conf --lint` proven by the real daemons. Each case runs ntpsec or chronyd on a
 # config in a "server" namespace whose public addresses (185.255.0.N, 2a0a:e5c0::N) are reached
 # over a veth pair from an "outside" namespace. From there a client asks for the time (mode 3,
 # IPv4 and IPv6 apart) and, of ntpd, for its system variables (mode 6 READVAR). What the daemon
@@ -222,7 +222,7 @@ prestart() {
 # The end of every case: the machine's clock discipline as it was when the script began.
 clock_kept() { PATH="${PYTHON%/*}:$PATH" assert_clock_discipline_kept "$CLOCK_BEFORE"; }
 
-# --- ntpsec 1.2 (the cases are numbered as in issue 17) ---
+# --- ntpsec 1.2 (each case numbered in its test's name) ---
 
 config 61 ntpsec "$ORPHAN
 $RECOMMENDED"

@@ -370,7 +370,7 @@ test_bad_input_is_refused_with_exit_2() {
   assert_contains "$ERR" "--candidates-file: cannot read /nonexistent/list"
   printf 'both.test\n# a comment\n\nno good\n' >"$TEST_TMP/list"
   pjn 2 --dry-run resolve --no-probe --candidates-file "$TEST_TMP/list"
-  # The line is named, not quoted: the file may hold secrets (issue 18).
+  # The line is named, not quoted: the file may hold secrets.
   assert_contains "$ERR" "--candidates-file $TEST_TMP/list line 4: not a host name or an IP address"
   assert_not_contains "$ERR" "no good"
 }

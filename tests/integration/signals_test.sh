@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Signals and child processes (issue 18): SIGINT and SIGTERM during gen-conf and its daemon check
+# Signals and child processes: SIGINT and SIGTERM during gen-conf and its daemon check
 # end the run with 130 and the old file intact; a SIGKILLed pooljoin takes its checking daemon
 # along; the checking daemon never holds CAP_SYS_TIME; an interrupted read is an interruption.
 # gen-conf runs under --root on an image whose programs are the machine's own (/usr bound
@@ -261,7 +261,7 @@ test_a_failure_after_a_signal_is_the_interruption() {
   kill -0 "$pid" 2>/dev/null && fail "pooljoin still runs 5 s after SIGINT"
   wait "$pid" || rc=$?
   ERR=$(cat "$TEST_TMP/err")
-  # A FIFO refused at once (issue 18's non-regular files) ends the run before the signal: then
+  # A FIFO refused at once (pooljoin reads regular files only) ends the run before the signal: then
   # it must say so, not take the selection for missing (a skip would fail under CI=true).
   if [ -z "$sent" ]; then
     assert_not_contains "$ERR" "no saved selection"

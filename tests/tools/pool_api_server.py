@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """A stand-in for the pool's site, for the tests of `status` and `submit`.
 
-Serves recorded score documents the way www.ntppool.org does (facts file, section 3):
+Serves recorded score documents the way www.ntppool.org does (its data API,
+https://github.com/ntppool/data-api):
 /scores/IP/json answers 301 to /api/data/server/scores/IP/json, which answers what the
 scenario of IP says (scenarios.json in the fixture directory):
 

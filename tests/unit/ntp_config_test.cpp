@@ -88,7 +88,7 @@ TEST_CASE("upstreams: addresses and hostnames only, nothing that could add a lin
       {"0.de.pool.ntp.org", "pool.ntp.org names"},
       {"POOL.NTP.ORG.", "pool.ntp.org names"},
       // What the daemon's resolver (getaddrinfo, inet_aton) reads as an address is judged as
-      // that address (issue 18's forms).
+      // that address (inet_aton(3)'s hexadecimal and short forms).
       {"0x7f7f0100", "the pool forbids (the daemon reads it as 127.127.1.0)"},
       {"127.127.1.0x0", "the pool forbids (the daemon reads it as 127.127.1.0)"},
       {"0x7f000001", "loopback address (the daemon reads it as 127.0.0.1)"},

@@ -6,6 +6,9 @@
 # every tool the suite uses.
 set -euo pipefail
 
+# jq reads pooljoin's --json in nearly every test: without it the suite skips (77), which CI
+# (CI=true) counts as a failure.
+command -v jq >/dev/null || { echo "SKIP: jq is not installed (scripts/setup --test installs it)"; exit 77; }
 : "${POOLJOIN:?POOLJOIN must name the pooljoin binary under test}"
 : "${POOLJOIN_FIXTURES:?POOLJOIN_FIXTURES must name tests/fixtures}"
 IMAGES="$POOLJOIN_FIXTURES/images"

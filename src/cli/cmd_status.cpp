@@ -6,6 +6,7 @@
 #include "commands.hpp"
 #include "score_charts.hpp"
 #include "table.hpp"
+#include "validators.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -419,20 +420,8 @@ Action add_status(CLI::App& sub) {
   sub.add_option("--prometheus", options->prometheus,
                  "Also write the scores to FILE in node_exporter's textfile format (atomically)")
       ->type_name("FILE")
-      ->check(CLI::Validator(
-          [](std::string& value) -> std::string {
-            if (value.empty())
-              return "give a file, like /var/lib/prometheus/node-exporter/pooljoin.prom";
-            const std::filesystem::path path = std::filesystem::absolute(value);
-            std::error_code ec;
-            if (std::filesystem::is_directory(path, ec)) return value + " is a directory";
-            if (!std::filesystem::is_directory(path.parent_path(), ec)) {
-              return fmt::format("{} cannot be written: {} is not a directory", value,
-                                 path.parent_path().string());
-            }
-            return {};
-          },
-          ""));
+      ->check(output_file_validator(
+          "give a file, like /var/lib/prometheus/node-exporter/pooljoin.prom", false));
   CLI::Option* nagios =
       sub.add_flag("--nagios", options->nagios,
                    "Print one Nagios/Icinga plugin line and exit 0 OK, 1 WARNING, 2 CRITICAL "

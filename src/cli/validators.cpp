@@ -1,5 +1,7 @@
 #include "validators.hpp"
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "pooljoin/fs.hpp"
@@ -64,6 +66,21 @@ CLI::Validator country_validator() {
   return make("CC", [](std::string& value) -> std::string {
     if (is_country_code(RootedFs("/"), value)) return "";
     return fmt::format("\"{}\" is not an ISO 3166 country code (e.g. de, us, br)", value);
+  });
+}
+
+CLI::Validator output_file_validator(std::string if_empty, bool allow_stdout) {
+  return make("FILE", [if_empty, allow_stdout](std::string& value) -> std::string {
+    if (allow_stdout && value == "-") return "";
+    if (value.empty()) return if_empty;
+    const std::filesystem::path path = std::filesystem::absolute(value);
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) return value + " is a directory";
+    if (!std::filesystem::is_directory(path.parent_path(), ec)) {
+      return fmt::format("{} cannot be written: {} is not a directory", value,
+                         path.parent_path().string());
+    }
+    return "";
   });
 }
 

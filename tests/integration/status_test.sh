@@ -388,6 +388,30 @@ test_prometheus_leaves_json_as_it_is() {
   [ -s "$TEST_TMP/pooljoin.txt" ] || fail "no file written"
 }
 
+test_the_examples_command_lines_run() {
+  local examples="$POOLJOIN_FIXTURES/../../docs/examples" line words
+  mkdir "$TEST_TMP/examples"
+  # The systemd unit's command and the cron line's, with this build, the test site, a directory
+  # of the test's own instead of /var/lib/prometheus/node-exporter, and an address.
+  for line in "$(sed -n 's/^ExecStart=//p' "$examples/pooljoin-prometheus.service")" \
+    "$(grep -o 'pooljoin --quiet status.*\.prom' "$examples/pooljoin-prometheus.cron")"; do
+    line=${line#/usr/bin/}
+    read -ra words <<<"${line//\/var\/lib\/prometheus\/node-exporter/$TEST_TMP/examples}"
+    assert_eq "${words[0]:-}" pooljoin "the example's command: [$line]"
+    pj 0 --api-base "$BASE" "${words[@]:1}" 185.255.0.1
+    [ -s "$TEST_TMP/examples/pooljoin.prom" ] || fail "[$line] wrote no file"
+    rm "$TEST_TMP/examples/pooljoin.prom"
+  done
+  # The Nagios command, its macros filled in.
+  line=$(sed -n 's/^ *command_line *//p' "$examples/nagios-command.cfg")
+  line=${line//\$ARG1\$/10}
+  line=${line//\$ARG2\$/15}
+  read -ra words <<<"${line//\$HOSTADDRESS\$/185.255.0.1}"
+  assert_eq "${words[0]:-}" /usr/bin/pooljoin "the example's command: [$line]"
+  pj 0 --api-base "$BASE" "${words[@]:1}"
+  assert_eq "$OUT" "POOLJOIN OK - 185.255.0.1: score 19.6 | 'score_185.255.0.1'=19.6;15:;10:;-100;20"
+}
+
 # The plugin line: "POOLJOIN STATE - summary | perfdata", one line, each perfdata item
 # 'label'=value[UOM];[warn];[crit];[min];[max] (the Monitoring Plugins guidelines).
 NAGIOS_LINE="^POOLJOIN (OK|WARNING|CRITICAL|UNKNOWN) - [^|]+ \| ('[^'=]+'=([-0-9.]+|U)[a-zA-Z%]*(;[-0-9.:~@]*){4})( '[^'=]+'=([-0-9.]+|U)[a-zA-Z%]*(;[-0-9.:~@]*){4})*\$"

@@ -319,13 +319,17 @@ int run_status(Context& ctx, const StatusOptions& options) {
             "{}: node_exporter's textfile collector reads only files whose names end in .prom",
             options.prometheus));
       }
-      // Written before the failures end the run: a failed lookup is what `up 0` is for.
-      auto written = write_prometheus(ctx, options.prometheus, fetched);
-      if (!written) {
-        if (auto error = report_failures(ctx, fetched)) ctx.console.error(*error);
-        throw Fatal(std::move(written.error()));
+      if (ctx.options.dry_run) {
+        ctx.console.note(fmt::format("dry run: {} not written", options.prometheus));
+      } else {
+        // Written before the failures end the run: a failed lookup is what `up 0` is for.
+        auto written = write_prometheus(ctx, options.prometheus, fetched);
+        if (!written) {
+          if (auto error = report_failures(ctx, fetched)) ctx.console.error(*error);
+          throw Fatal(std::move(written.error()));
+        }
+        ctx.console.note(fmt::format("wrote {}", options.prometheus));
       }
-      ctx.console.note(fmt::format("wrote {}", options.prometheus));
     }
     if (auto error = report_failures(ctx, fetched)) throw Fatal(std::move(*error));
     if (options.min_score) {

@@ -375,13 +375,17 @@ test_prometheus_write_that_fails_leaves_the_old_file_and_no_temporary() {
   [ ! -e "$TEST_TMP/missing" ] || fail "the missing directory was created"
 }
 
-test_prometheus_leaves_json_as_it_is() {
+test_prometheus_leaves_json_as_it_is_and_a_dry_run_writes_nothing() {
   local file="$TEST_TMP/pooljoin.prom"
   pj 0 --json --api-base "$BASE" status 185.255.0.1 185.255.0.2
   local plain=$OUT
   pj 0 --json --api-base "$BASE" status --prometheus "$file" 185.255.0.1 185.255.0.2
   assert_eq "$OUT" "$plain"
   [ -s "$file" ] || fail "no file written"
+  # A dry run writes nothing.
+  pj 0 --dry-run --api-base "$BASE" status --prometheus "$TEST_TMP/dry.prom" 185.255.0.1
+  assert_contains "$ERR" "dry run: $TEST_TMP/dry.prom not written"
+  [ ! -e "$TEST_TMP/dry.prom" ] || fail "a dry run wrote the file"
   # A name the collector does not read is written, with a warning.
   pj 0 --api-base "$BASE" status --prometheus "$TEST_TMP/pooljoin.txt" 185.255.0.1
   assert_contains "$ERR" "reads only files whose names end in .prom"

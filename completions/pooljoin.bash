@@ -11,7 +11,7 @@ _pooljoin_options() {
     restart) echo "-h --help --daemon --init --answer-timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
     firewall) echo "-h --help --notrack --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
     check) echo "-h --help --reference --wait --server --samples --interval --timeout --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
-    status) echo "-h --help --watch --min-score --limit --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
+    status) echo "-h --help --watch --min-score --limit --prometheus --nagios --warn-score --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
     submit) echo "-h --help --samples --interval --timeout --hostname --bandwidth --open --verify-url --verify-url4 --verify-url6 --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
     web-redirect) echo "-h --help --web-server --mode --target --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
     join) echo "-h --help --daemon --country --servers --candidate --candidates-file --dns-server --dns-timeout --max-stratum --no-probe --no-pool --no-catalogue --samples --interval --timeout --refresh --upstream --force --no-daemon-check --fresh --init --answer-timeout --notrack --reference --wait --web-redirect --web-server --mode --target --hostname --bandwidth --open --verify-url --verify-url4 --verify-url6 --root --dry-run --json -y --yes -v --verbose -q --quiet --no-color --api-base --api-timeout --ca-file --follow-symlinks --lock-timeout --keep-backups --version" ;;
@@ -51,6 +51,8 @@ _pooljoin_value() {
     "status --watch") echo "optional-text" ;;
     "status --min-score") echo "text" ;;
     "status --limit") echo "text" ;;
+    "status --prometheus") echo "file" ;;
+    "status --warn-score") echo "text" ;;
     "submit --samples") echo "text" ;;
     "submit --interval") echo "text" ;;
     "submit --timeout") echo "text" ;;

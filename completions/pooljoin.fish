@@ -120,8 +120,11 @@ complete -c pooljoin -n '__pooljoin_using check' -l timeout -x -d 'How long to w
 
 # status
 complete -c pooljoin -n '__pooljoin_using status' -l watch -d 'Refresh every INTERVAL (30s, 5m, or seconds; default 60s) until interrupted'
-complete -c pooljoin -n '__pooljoin_using status' -l min-score -x -d 'Exit 1 when an address scores below SCORE (or has none): for cron and monitoring'
+complete -c pooljoin -n '__pooljoin_using status' -l min-score -x -d 'Exit 1 when an address scores below SCORE (or has none): for cron and monitoring; with --nagios, CRITICAL below it (default 10)'
 complete -c pooljoin -n '__pooljoin_using status' -l limit -x -d 'How many score points to fetch per address (all monitors together)'
+complete -c pooljoin -n '__pooljoin_using status' -l prometheus -r -F -d 'Also write the scores to FILE in node_exporter\'s textfile format (atomically)'
+complete -c pooljoin -n '__pooljoin_using status' -l nagios -d 'Print one Nagios/Icinga plugin line and exit 0 OK, 1 WARNING, 2 CRITICAL (below --min-score, default 10) or 3 UNKNOWN'
+complete -c pooljoin -n '__pooljoin_using status' -l warn-score -x -d 'With --nagios: WARNING below SCORE (at least --min-score)'
 
 # submit
 complete -c pooljoin -n '__pooljoin_using submit' -l samples -x -d 'Queries per address (the monitors send 3)'

@@ -1,5 +1,6 @@
 // The exit codes of pooljoin, in one place. Documented in README.md and docs/pooljoin.1;
-// scripts and cloud-init rely on them, so a value never changes meaning.
+// scripts and cloud-init rely on them, so a value never changes meaning. (`status --nagios`
+// alone exits with a monitoring plugin's codes: PluginState, score_export.hpp.)
 #pragma once
 
 namespace pooljoin {

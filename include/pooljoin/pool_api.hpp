@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -92,6 +93,10 @@ struct ServerScore {
   // (9.96 is not in). A net speed of 0 or a deletion keeps it out even so; the API says neither.
   bool in_pool() const { return score && score->value >= kInPoolScore; }
 };
+
+// The score as people read it: one decimal, or two where one decimal would round it across one
+// of `thresholds` (the site decides by the raw score: 9.96 is not 10.0).
+std::string display_score(double score, std::initializer_list<double> thresholds = {kInPoolScore});
 
 // "<base>/scores/<address>/json?monitor=*&limit=<limit>". `api_base` is a URL parse_http_url
 // accepted with allow_query = false, without a trailing '/'.

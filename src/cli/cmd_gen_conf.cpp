@@ -12,6 +12,7 @@
 #include "generated_at.hpp"
 #include "join_driver.hpp"
 #include "steps.hpp"
+#include "validators.hpp"
 #include <fmt/format.h>
 
 #include "pooljoin/conf_lint.hpp"
@@ -311,20 +312,7 @@ Action add_gen_conf(CLI::App& sub) {
                  "Write the config to FILE (as is, not checked by the daemon), or to stdout "
                  "with -, instead of the daemon's config file")
       ->type_name("FILE|-")
-      ->check(CLI::Validator(
-          [](std::string& value) -> std::string {
-            if (value == "-") return {};
-            if (value.empty()) return "give a file, or - for standard output";
-            const std::filesystem::path path = std::filesystem::absolute(value);
-            std::error_code ec;
-            if (std::filesystem::is_directory(path, ec)) return value + " is a directory";
-            if (!std::filesystem::is_directory(path.parent_path(), ec)) {
-              return fmt::format("{} cannot be written: {} is not a directory", value,
-                                 path.parent_path().string());
-            }
-            return {};
-          },
-          ""));
+      ->check(output_file_validator("give a file, or - for standard output", true));
   command->lint = sub.add_option("--lint", command->lint_file,
                                  "Check FILE (default: the daemon's live config; - for stdin) "
                                  "against the pool's rules instead of writing; exit 1 on a "

@@ -6,13 +6,16 @@
 #include "commands.hpp"
 #include "score_charts.hpp"
 #include "table.hpp"
+#include "validators.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "pooljoin/detect.hpp"
 #include "pooljoin/duration.hpp"
+#include "pooljoin/fs.hpp"
 #include "pooljoin/interrupt.hpp"
 #include "pooljoin/pool_api.hpp"
+#include "pooljoin/score_export.hpp"
 #include "pooljoin/selection.hpp"
 #include "pooljoin/text.hpp"
 
@@ -31,7 +34,10 @@ struct StatusOptions {
   bool watch = false;
   std::chrono::milliseconds interval = kDefaultWatch;
   int limit = 500;
-  std::optional<double> min_score;  // exit 1 when an address scores below it
+  std::optional<double> min_score;   // exit 1 when an address scores below it
+  std::string prometheus;            // write node_exporter's textfile here (a host path)
+  bool nagios = false;               // one plugin line, plugin exit codes
+  std::optional<double> warn_score;  // --nagios: WARNING below it
 };
 
 std::vector<IpAddress> addresses_to_show(const Context& ctx, const StatusOptions& options) {
@@ -114,14 +120,6 @@ std::string score_text(double score) {
   return fmt::format("{:.1f}", score);
 }
 
-// The overall score as the site decides by it: 9.96 is not 10.0.
-std::string raw_score_text(double score) {
-  std::string text = score_text(score);
-  if ((score < kInPoolScore) != (std::stod(text) < kInPoolScore))
-    text = fmt::format("{:.2f}", score);
-  return text;
-}
-
 std::string offset_ms_text(double offset_seconds) {
   return fmt::format("{:+.3f} ms", offset_seconds * 1000.0);
 }
@@ -139,7 +137,7 @@ std::string headline(const ServerScore& s, const Console& console) {
   std::string score = console.paint(value >= kInPoolScore ? Console::Style::ok
                                     : value >= 0          ? Console::Style::warn
                                                           : Console::Style::fail,
-                                    raw_score_text(value));
+                                    display_score(value));
   if (s.in_pool()) {
     return fmt::format(
         "{}: score {}, in the pool's DNS (score >= {:g}; unless its net speed is 0 or it is being "
@@ -195,7 +193,7 @@ std::string render(const ServerScore& s, const Console& console) {
   return out;
 }
 
-using Fetched = std::vector<std::pair<IpAddress, Result<ServerScore>>>;
+using Fetched = ScoreLookups;
 
 // Every address, in order; an interruption stops at once (Fatal), other errors are per address.
 Fetched fetch_all(Context& ctx, const std::vector<IpAddress>& addresses, int limit) {
@@ -253,11 +251,86 @@ std::optional<Error> report_failures(const Context& ctx, const Fetched& fetched)
   return last;
 }
 
+// --nagios and --prometheus are for one run of a monitoring system, each with its own output.
+void check_combinations(const Context& ctx, const StatusOptions& options) {
+  if (options.nagios && (ctx.console.json() || options.watch || !options.prometheus.empty())) {
+    throw Fatal(ExitCode::usage,
+                fmt::format("status: --nagios cannot be combined with {}",
+                            ctx.console.json() ? "--json"
+                            : options.watch    ? "--watch"
+                                               : "--prometheus"),
+                "--nagios prints one plugin status line and exits with the plugin's codes",
+                "leave out one of them");
+  }
+  if (!options.prometheus.empty() && options.watch) {
+    throw Fatal(ExitCode::usage, "status: --prometheus cannot be combined with --watch",
+                "--prometheus writes the file once per run",
+                "run it from a timer or cron instead (docs/examples/)");
+  }
+  if (options.warn_score && *options.warn_score < options.min_score.value_or(kInPoolScore)) {
+    throw Fatal(ExitCode::usage,
+                fmt::format("status: --warn-score {:g} is below the critical --min-score {:g}",
+                            *options.warn_score, options.min_score.value_or(kInPoolScore)),
+                {}, "give a --warn-score at least as high as --min-score");
+  }
+}
+
+// Replaces the operator's FILE (a path of this machine, never under --root) atomically: the
+// textfile collector must never read half a file. No backup: it is rewritten every few minutes.
+Result<WriteOutcome> write_prometheus(const Context& ctx, const std::string& file,
+                                      const Fetched& fetched) {
+  const RootedFs host("/", ctx.fs.policy());
+  WriteOptions write;
+  write.backup = false;
+  write.create_parents = false;
+  write.now = ctx.effects.clock.now();
+  // The last safe point before the rename: after Ctrl-C the old file stays, no temp file.
+  write.verify = [](const std::string&) -> Result<void> {
+    if (interrupted()) return interruption("the write of the Prometheus file");
+    return {};
+  };
+  return host.write_atomic(std::filesystem::absolute(file).lexically_normal().string(),
+                           prometheus_text(fetched, ctx.effects.clock.now()), write);
+}
+
+int run_nagios(Context& ctx, const std::vector<IpAddress>& addresses,
+               const StatusOptions& options) {
+  Fetched fetched = fetch_all(ctx, addresses, options.limit);
+  PluginThresholds thresholds;
+  thresholds.critical = options.min_score.value_or(kInPoolScore);
+  thresholds.warning = options.warn_score;
+  const PluginReport report = plugin_report(fetched, thresholds);
+  // Only the line: Icinga reads stderr into the output too, so the failures are in it, not
+  // reported apart.
+  ctx.console.print(report.line + '\n');
+  return static_cast<int>(report.state);
+}
+
 int run_status(Context& ctx, const StatusOptions& options) {
+  check_combinations(ctx, options);
   auto addresses = addresses_to_show(ctx, options);
+  if (options.nagios) return run_nagios(ctx, addresses, options);
   if (!options.watch) {
     Fetched fetched = fetch_all(ctx, addresses, options.limit);
     show(ctx, fetched);
+    if (!options.prometheus.empty()) {
+      if (!options.prometheus.ends_with(".prom")) {
+        ctx.console.warn(fmt::format(
+            "{}: node_exporter's textfile collector reads only files whose names end in .prom",
+            options.prometheus));
+      }
+      if (ctx.options.dry_run) {
+        ctx.console.note(fmt::format("dry run: {} not written", options.prometheus));
+      } else {
+        // Written before the failures end the run: a failed lookup is what `up 0` is for.
+        auto written = write_prometheus(ctx, options.prometheus, fetched);
+        if (!written) {
+          if (auto error = report_failures(ctx, fetched)) ctx.console.error(*error);
+          throw Fatal(std::move(written.error()));
+        }
+        ctx.console.note(fmt::format("wrote {}", options.prometheus));
+      }
+    }
     if (auto error = report_failures(ctx, fetched)) throw Fatal(std::move(*error));
     if (options.min_score) {
       // For cron and monitoring: an address without a score (not in the pool, or not yet
@@ -266,10 +339,10 @@ int run_status(Context& ctx, const StatusOptions& options) {
       for (const auto& [address, score] : fetched) {
         if (score->score && score->score->value >= *options.min_score) continue;
         ++below;
-        ctx.console.warn(fmt::format("{}: {} below the minimum of {:g}", address.to_string(),
-                                     score->score ? "score " + raw_score_text(score->score->value)
-                                                  : std::string("no score,"),
-                                     *options.min_score));
+        ctx.console.warn(fmt::format(
+            "{}: {} below the minimum of {:g}", address.to_string(),
+            score->score ? "score " + display_score(score->score->value) : std::string("no score,"),
+            *options.min_score));
       }
       if (below > 0) return to_int(ExitCode::check_failed);
     }
@@ -340,13 +413,29 @@ Action add_status(CLI::App& sub) {
   CLI::Option* min_score =
       sub.add_option_function<double>(
              "--min-score", [options](double value) { options->min_score = value; },
-             "Exit 1 when an address scores below SCORE (or has none): for cron and monitoring")
+             "Exit 1 when an address scores below SCORE (or has none): for cron and monitoring; "
+             "with --nagios, CRITICAL below it (default 10)")
           ->type_name("SCORE")
           ->check(CLI::Range(-100.0, 20.0));
   min_score->excludes(watch);
   sub.add_option("--limit", options->limit,
                  "How many score points to fetch per address (all monitors together)")
       ->check(CLI::Range(1, kMaxScoreLimit));
+  sub.add_option("--prometheus", options->prometheus,
+                 "Also write the scores to FILE in node_exporter's textfile format (atomically)")
+      ->type_name("FILE")
+      ->check(output_file_validator(
+          "give a file, like /var/lib/prometheus/node-exporter/pooljoin.prom", false));
+  CLI::Option* nagios =
+      sub.add_flag("--nagios", options->nagios,
+                   "Print one Nagios/Icinga plugin line and exit 0 OK, 1 WARNING, 2 CRITICAL "
+                   "(below --min-score, default 10) or 3 UNKNOWN");
+  sub.add_option_function<double>(
+         "--warn-score", [options](double value) { options->warn_score = value; },
+         "With --nagios: WARNING below SCORE (at least --min-score)")
+      ->type_name("SCORE")
+      ->check(CLI::Range(-100.0, 20.0))
+      ->needs(nagios);
   return [options, watch](Context& ctx) {
     options->watch = watch->count() > 0;
     return run_status(ctx, *options);

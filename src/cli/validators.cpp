@@ -1,5 +1,7 @@
 #include "validators.hpp"
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "pooljoin/fs.hpp"
@@ -69,6 +71,21 @@ CLI::Validator country_validator() {
       return "";
     }
     return fmt::format("\"{}\" is no country pooljoin knows: {}", printable(value, 40), match.hint);
+  });
+}
+
+CLI::Validator output_file_validator(std::string if_empty, bool allow_stdout) {
+  return make("FILE", [if_empty, allow_stdout](std::string& value) -> std::string {
+    if (allow_stdout && value == "-") return "";
+    if (value.empty()) return if_empty;
+    const std::filesystem::path path = std::filesystem::absolute(value);
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) return value + " is a directory";
+    if (!std::filesystem::is_directory(path.parent_path(), ec)) {
+      return fmt::format("{} cannot be written: {} is not a directory", value,
+                         path.parent_path().string());
+    }
+    return "";
   });
 }
 

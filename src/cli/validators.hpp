@@ -2,6 +2,8 @@
 // error naming the option before any step runs. The same check wherever an option recurs.
 #pragma once
 
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 namespace pooljoin::cli {
@@ -19,5 +21,8 @@ CLI::Validator server_validator();
 CLI::Validator url_validator();
 // An ISO 3166 country code (the host's tzdata table, else the built-in list).
 CLI::Validator country_validator();
+// A file of this machine (never under --root) to write: not a directory, in a directory that
+// exists. `if_empty` says what to give instead of nothing; with `allow_stdout`, "-" passes.
+CLI::Validator output_file_validator(std::string if_empty, bool allow_stdout);
 
 }  // namespace pooljoin::cli

@@ -1,6 +1,7 @@
 #include "pooljoin/pool_api.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <map>
 #include <set>
@@ -291,6 +292,15 @@ std::string scores_url(std::string_view api_base, const IpAddress& address, int 
 
 std::string score_page_url(std::string_view api_base, const IpAddress& address) {
   return fmt::format("{}/scores/{}", api_base, address.to_string());
+}
+
+std::string display_score(double score, std::initializer_list<double> thresholds) {
+  std::string text = fmt::format("{:.1f}", score);
+  double shown = score;
+  std::from_chars(text.data(), text.data() + text.size(), shown);  // not stod: no locale
+  for (double threshold : thresholds)
+    if ((score < threshold) != (shown < threshold)) return fmt::format("{:.2f}", score);
+  return text;
 }
 
 Result<ServerScore> fetch_server_score(HttpClient& http, std::string_view api_base,

@@ -33,6 +33,8 @@ declare -A BASE=(
   [firewall]="--dry-run --root $IMAGE firewall"
   [check]="check"
   [status]="--api-base $SITE status 185.255.0.1"
+  # --warn-score needs --nagios.
+  [status --warn-score]="--api-base $SITE status --nagios 185.255.0.1"
   # --wait waits for this machine's daemon: it cannot be combined with --server.
   [check --wait]="check"
   [submit]="--dry-run --api-base $SITE submit"
@@ -281,6 +283,10 @@ table() {
   opt status --watch ok=5s bad=abc bad=1s bad=4 bad=25h bad=-5m
   opt status --limit ok=1 ok=10000 bad=0 bad=10001 bad=x bad=
   opt status --min-score ok=-100 ok=9.5 ok=20 bad=20.5 bad=-101 bad=x bad=
+  opt status --prometheus ok="$TEST_TMP/dir/pooljoin.prom" bad= bad=/nonexistent-pooljoin/x.prom \
+    bad="$TEST_TMP/dir"
+  flag status --nagios
+  opt status --warn-score ok=10 ok=15 ok=20 bad=9.9 bad=20.5 bad=-101 bad=x bad=
   opt status address ok=185.255.0.1 bad=not-an-ip bad=185.255.0.1:123 bad="185.255.0.1${NL}x" \
     bad=
 

@@ -237,4 +237,246 @@ test_bad_arguments_are_usage_errors() {
   pj 2 --api-base "$BASE" status --limit 10001 185.255.0.1
 }
 
+# prom_samples FILE: the file as a real parser reads it (python3-prometheus-client's
+# text_string_to_metric_families), as JSON: [{family, type, help, name, labels, value}]. Fails
+# on text it refuses, a family twice, or a family without HELP and TYPE.
+prom_samples() {
+  "$PYTHON" - "$1" <<'PY'
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+with open(sys.argv[1], encoding="utf-8") as f:
+    text = f.read()
+seen, out = set(), []
+for family in text_string_to_metric_families(text):
+    if family.name in seen:
+        sys.exit(f"{family.name}: its samples are not together")
+    seen.add(family.name)
+    if family.type != "gauge" or not family.documentation:
+        sys.exit(f"{family.name}: no TYPE gauge or no HELP ({family.type!r}, {family.documentation!r})")
+    for s in family.samples:
+        out.append({"family": family.name, "help": family.documentation, "name": s.name,
+                    "labels": s.labels, "value": s.value})
+json.dump(out, sys.stdout)
+PY
+}
+
+require_prometheus_parser() {
+  "$PYTHON" -c 'import prometheus_client.parser' 2>/dev/null ||
+    skip "no prometheus_client for $PYTHON (Debian package python3-prometheus-client)"
+}
+
+# only_files DIR NAME...: DIR holds these files and nothing else (no temporary file left).
+only_files() {
+  local dir=$1
+  shift
+  assert_eq "$(cd "$dir" && ls -A | sort | paste -sd' ')" "$(printf '%s\n' "$@" | sort | paste -sd' ')" \
+    "the files in $dir"
+}
+
+test_prometheus_file_holds_the_fixture_figures_for_a_real_parser() {
+  require_prometheus_parser
+  mkdir "$TEST_TMP/textfile0"
+  local file="$TEST_TMP/textfile0/pooljoin.prom"
+  pj 0 --api-base "$BASE" status --prometheus "$file" 185.255.0.1 185.255.0.16 185.255.0.4
+  # The usual report still goes to stdout; the file is written whole, with no temporary beside.
+  assert_contains "$OUT" "185.255.0.1: score 19.6, in the pool's DNS"
+  only_files "$TEST_TMP/textfile0" pooljoin.prom
+  assert_eq "$(stat -c %a "$file")" 644
+  local samples
+  samples=$(prom_samples "$file") || fail "the parser refused the file: $(cat "$file")"
+  OUT=$samples
+  # value NAME ADDRESS [MONITOR [STATUS]]: the one sample of that name and labels.
+  value() {
+    jq -r --arg n "$1" --arg a "$2" --arg m "${3:-}" --arg s "${4:-}" '
+      [.[] | select(.name == $n and .labels.address == $a and
+                    ($m == "" or .labels.monitor == $m) and ($s == "" or .labels.status == $s))] |
+      if length == 1 then .[0].value else "\(length) samples" end' <<<"$OUT"
+  }
+  assert_eq "$(value pooljoin_status_up 185.255.0.1)" 1
+  assert_eq "$(value pooljoin_known 185.255.0.1)" 1
+  assert_eq "$(value pooljoin_score 185.255.0.1)" 19.6
+  assert_eq "$(value pooljoin_in_dns 185.255.0.1)" 1
+  assert_eq "$(value pooljoin_last_point_timestamp_seconds 185.255.0.1)" \
+    "$(fixture_jq healthy.json '[.history[].ts] | max')"
+  # Each real monitor of the fixture: its score, its newest offset, its status set to 1.
+  local id name status score offset
+  while IFS=$'\t' read -r id name status score; do
+    assert_eq "$(value pooljoin_monitor_score 185.255.0.1 "$name")" "$(jq -n "$score")" "$name"
+    offset=$(fixture_jq healthy.json "[.history[] | select(.monitor_id == $id)] | max_by(.ts) | .offset")
+    assert_eq "$(value pooljoin_monitor_offset_seconds 185.255.0.1 "$name")" "$offset" "$name"
+    assert_eq "$(value pooljoin_monitor_status 185.255.0.1 "$name" "$status")" 1 "$name"
+    assert_eq "$(jq --arg m "$name" '[.[] | select(.name == "pooljoin_monitor_status" and
+      .labels.address == "185.255.0.1" and .labels.monitor == $m and .value == 1)] | length' <<<"$OUT")" 1
+  done < <(fixture_jq healthy.json '.monitors[] | select(.type == "monitor") | [.id, .name, .status, .score] | @tsv')
+  assert_eq "$(jq '[.[] | select(.name == "pooljoin_monitor_score" and .labels.address == "185.255.0.1")] | length' <<<"$OUT")" \
+    "$(fixture_jq healthy.json '[.monitors[] | select(.type == "monitor")] | length')"
+  # 9.96, raw: out of the DNS. Unknown to the pool: answered (up), not known, no score.
+  assert_eq "$(value pooljoin_score 185.255.0.16)" 9.96
+  assert_eq "$(value pooljoin_in_dns 185.255.0.16)" 0
+  assert_eq "$(value pooljoin_status_up 185.255.0.4)" 1
+  assert_eq "$(value pooljoin_known 185.255.0.4)" 0
+  assert_eq "$(value pooljoin_score 185.255.0.4)" "0 samples"
+  # Every name is pooljoin_'s; the file's own time is now.
+  assert_eq "$(jq -r '[.[].name | select(startswith("pooljoin_") | not)] | length' <<<"$OUT")" 0
+  local written now
+  written=$(jq -r '.[] | select(.name == "pooljoin_status_timestamp_seconds") | .value | floor' <<<"$OUT")
+  now=$(date +%s)
+  [ $((now - written)) -ge 0 ] && [ $((now - written)) -lt 60 ] || fail "written at $written, now $now"
+}
+
+test_prometheus_file_is_written_when_a_lookup_fails_with_up_0() {
+  require_prometheus_parser
+  mkdir "$TEST_TMP/textfile1"
+  local file="$TEST_TMP/textfile1/pooljoin.prom"
+  echo "previous" >"$file"
+  pj 69 --api-base "$BASE" status --prometheus "$file" 185.255.0.1 185.255.0.6
+  assert_contains "$ERR" "malformed score document for 185.255.0.6"
+  only_files "$TEST_TMP/textfile1" pooljoin.prom
+  OUT=$(prom_samples "$file") || fail "the parser refused the file: $(cat "$file")"
+  assert_eq "$(jq -c '[.[] | select(.labels.address == "185.255.0.6") | [.name, .value]]' <<<"$OUT")" \
+    '[["pooljoin_status_up",0]]'
+  assert_eq "$(jq -r '.[] | select(.name == "pooljoin_score") | .value' <<<"$OUT")" 19.6
+  # Every lookup failed: still a valid file, with up 0 only.
+  pj 69 --api-base "$BASE" status --prometheus "$file" 185.255.0.15
+  OUT=$(prom_samples "$file") || fail "the parser refused the file: $(cat "$file")"
+  assert_eq "$(jq -c 'map(.name) | unique' <<<"$OUT")" '["pooljoin_status_timestamp_seconds","pooljoin_status_up"]'
+  only_files "$TEST_TMP/textfile1" pooljoin.prom
+}
+
+test_prometheus_write_that_fails_leaves_the_old_file_and_no_temporary() {
+  mkdir "$TEST_TMP/textfile2"
+  local file="$TEST_TMP/textfile2/pooljoin.prom"
+  # A link at FILE is refused without --follow-symlinks (exit 73), the link kept.
+  echo "kept" >"$TEST_TMP/elsewhere"
+  ln -s "$TEST_TMP/elsewhere" "$file"
+  pj 73 --api-base "$BASE" status --prometheus "$file" 185.255.0.1
+  assert_contains "$ERR" "it is a symbolic link"
+  assert_eq "$(cat "$TEST_TMP/elsewhere")" kept
+  only_files "$TEST_TMP/textfile2" pooljoin.prom
+  rm "$file"
+  # A file that cannot be replaced (immutable: renaming over it fails after the temporary file
+  # is written): the old file intact, the temporary gone.
+  echo "previous" >"$file"
+  if chattr +i "$file" 2>/dev/null; then
+    on_exit chattr -i "$file"
+    pj 73 --api-base "$BASE" status --prometheus "$file" 185.255.0.1
+    assert_contains "$ERR" "cannot write $file"
+    chattr -i "$file"
+    assert_eq "$(cat "$file")" previous
+    only_files "$TEST_TMP/textfile2" pooljoin.prom
+  else
+    echo "  (no chattr +i here: the rename failure is not tried)"
+  fi
+  # The directory must exist; a directory is not a file: usage errors, nothing written.
+  pj 2 --api-base "$BASE" status --prometheus "$TEST_TMP/missing/pooljoin.prom" 185.255.0.1
+  assert_contains "$ERR" "--prometheus"
+  pj 2 --api-base "$BASE" status --prometheus "$TEST_TMP/textfile2" 185.255.0.1
+  assert_contains "$ERR" "is a directory"
+  [ ! -e "$TEST_TMP/missing" ] || fail "the missing directory was created"
+}
+
+test_prometheus_leaves_json_as_it_is_and_a_dry_run_writes_nothing() {
+  local file="$TEST_TMP/pooljoin.prom"
+  pj 0 --json --api-base "$BASE" status 185.255.0.1 185.255.0.2
+  local plain=$OUT
+  pj 0 --json --api-base "$BASE" status --prometheus "$file" 185.255.0.1 185.255.0.2
+  assert_eq "$OUT" "$plain"
+  [ -s "$file" ] || fail "no file written"
+  # A dry run writes nothing.
+  pj 0 --dry-run --api-base "$BASE" status --prometheus "$TEST_TMP/dry.prom" 185.255.0.1
+  assert_contains "$ERR" "dry run: $TEST_TMP/dry.prom not written"
+  [ ! -e "$TEST_TMP/dry.prom" ] || fail "a dry run wrote the file"
+  # A name the collector does not read is written, with a warning.
+  pj 0 --api-base "$BASE" status --prometheus "$TEST_TMP/pooljoin.txt" 185.255.0.1
+  assert_contains "$ERR" "reads only files whose names end in .prom"
+  [ -s "$TEST_TMP/pooljoin.txt" ] || fail "no file written"
+}
+
+test_the_examples_command_lines_run() {
+  local examples="$POOLJOIN_FIXTURES/../../docs/examples" line words
+  mkdir "$TEST_TMP/examples"
+  # The systemd unit's command and the cron line's, with this build, the test site, a directory
+  # of the test's own instead of /var/lib/prometheus/node-exporter, and an address.
+  for line in "$(sed -n 's/^ExecStart=//p' "$examples/pooljoin-prometheus.service")" \
+    "$(grep -o 'pooljoin --quiet status.*\.prom' "$examples/pooljoin-prometheus.cron")"; do
+    line=${line#/usr/bin/}
+    read -ra words <<<"${line//\/var\/lib\/prometheus\/node-exporter/$TEST_TMP/examples}"
+    assert_eq "${words[0]:-}" pooljoin "the example's command: [$line]"
+    pj 0 --api-base "$BASE" "${words[@]:1}" 185.255.0.1
+    [ -s "$TEST_TMP/examples/pooljoin.prom" ] || fail "[$line] wrote no file"
+    rm "$TEST_TMP/examples/pooljoin.prom"
+  done
+  # The Nagios command, its macros filled in.
+  line=$(sed -n 's/^ *command_line *//p' "$examples/nagios-command.cfg")
+  line=${line//\$ARG1\$/10}
+  line=${line//\$ARG2\$/15}
+  read -ra words <<<"${line//\$HOSTADDRESS\$/185.255.0.1}"
+  assert_eq "${words[0]:-}" /usr/bin/pooljoin "the example's command: [$line]"
+  pj 0 --api-base "$BASE" "${words[@]:1}"
+  assert_eq "$OUT" "POOLJOIN OK - 185.255.0.1: score 19.6 | 'score_185.255.0.1'=19.6;15:;10:;-100;20"
+}
+
+# The plugin line: "POOLJOIN STATE - summary | perfdata", one line, each perfdata item
+# 'label'=value[UOM];[warn];[crit];[min];[max] (the Monitoring Plugins guidelines).
+NAGIOS_LINE="^POOLJOIN (OK|WARNING|CRITICAL|UNKNOWN) - [^|]+ \| ('[^'=]+'=([-0-9.]+|U)[a-zA-Z%]*(;[-0-9.:~@]*){4})( '[^'=]+'=([-0-9.]+|U)[a-zA-Z%]*(;[-0-9.:~@]*){4})*\$"
+
+# nagios EXPECTED_EXIT STATE ARGS...: status --nagios; one line in the plugin's form, that state.
+nagios() {
+  local expected=$1 state=$2
+  shift 2
+  pj "$expected" --api-base "$BASE" status --nagios "$@"
+  assert_eq "$(wc -l <"$TEST_TMP/out")" 1 "one line"
+  grep -Eq "$NAGIOS_LINE" <<<"$OUT" || fail "not a plugin line: [$OUT]"
+  assert_contains "$OUT" "POOLJOIN $state - "
+  assert_eq "$ERR" "" "nothing on stderr"
+}
+
+test_nagios_exit_codes_follow_the_plugin_convention() {
+  nagios 0 OK 185.255.0.1
+  assert_eq "$OUT" "POOLJOIN OK - 185.255.0.1: score 19.6 | 'score_185.255.0.1'=19.6;;10:;-100;20"
+  nagios 0 OK 185.255.0.1 2a0a:e5c0::1
+  assert_contains "$OUT" "'score_2a0a:e5c0::1'=19.6;;10:;-100;20"
+  # 9.96 is below the pool's 10 (the default critical threshold).
+  nagios 2 CRITICAL 185.255.0.16 185.255.0.1
+  assert_contains "$OUT" "POOLJOIN CRITICAL - 185.255.0.16: score 9.96 (below 10), 185.255.0.1: score 19.6 |"
+  nagios 0 OK --min-score 9.9 185.255.0.16
+  nagios 1 WARNING --warn-score 19.7 185.255.0.1
+  assert_contains "$OUT" "'score_185.255.0.1'=19.6;19.7:;10:;-100;20"
+  # Not in the pool: no score, critical.
+  nagios 2 CRITICAL 185.255.0.4
+  assert_contains "$OUT" "185.255.0.4: not in the pool"
+  assert_contains "$OUT" "'score_185.255.0.4'=U;"
+  # The site failed: unknown, with the reason in the line (and not on stderr).
+  nagios 3 UNKNOWN 185.255.0.1 185.255.0.15
+  assert_contains "$OUT" "POOLJOIN UNKNOWN - 185.255.0.15: no answer from the pool's site ("
+  assert_contains "$OUT" "answered HTTP 403 Forbidden"
+  nagios 3 UNKNOWN 185.255.0.6
+  # A critical address outranks an unknown one.
+  nagios 2 CRITICAL 185.255.0.6 185.255.0.16
+}
+
+test_nagios_is_refused_with_json_watch_or_prometheus() {
+  pj 2 --json --api-base "$BASE" status --nagios 185.255.0.1
+  assert_contains "$ERR" "pooljoin: error: status: --nagios cannot be combined with --json"
+  pj 2 --api-base "$BASE" status 185.255.0.1 --nagios --watch
+  assert_contains "$ERR" "status: --nagios cannot be combined with --watch"
+  pj 2 --api-base "$BASE" status 185.255.0.1 --nagios --watch 5m
+  assert_contains "$ERR" "--nagios cannot be combined with --watch"
+  pj 2 --api-base "$BASE" status --nagios --prometheus "$TEST_TMP/x.prom" 185.255.0.1
+  assert_contains "$ERR" "--nagios cannot be combined with --prometheus"
+  pj 2 --api-base "$BASE" status --prometheus "$TEST_TMP/x.prom" 185.255.0.1 --watch
+  assert_contains "$ERR" "--prometheus cannot be combined with --watch"
+  pj 2 --api-base "$BASE" status --warn-score 15 185.255.0.1
+  assert_contains "$ERR" "--warn-score requires --nagios"
+  pj 2 --api-base "$BASE" status --nagios --warn-score 5 185.255.0.1
+  assert_contains "$ERR" "--warn-score 5 is below the critical --min-score 10"
+  # From the environment too.
+  local rc=0
+  POOLJOIN_NAGIOS=1 POOLJOIN_JSON=1 "$POOLJOIN" --api-base "$BASE" status 185.255.0.1 \
+    >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
+  assert_eq "$rc" 2
+  assert_contains "$(cat "$TEST_TMP/err")" "--nagios cannot be combined with --json"
+  [ ! -e "$TEST_TMP/x.prom" ] || fail "a refused run wrote the file"
+}
+
 run_tests "$@"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Writes completions/ from the built binary: cmake -DPOOLJOIN=BIN -DOUT=DIR -P GenerateCompletions.cmake.
 # Run through the `completions` target; the completion test fails until the committed files match.
 foreach(var POOLJOIN OUT)

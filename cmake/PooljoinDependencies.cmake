@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Every library comes from a Debian 12 package; a missing one stops the configure step with the
 # package to install (scripts/setup installs them all).
 find_package(PkgConfig REQUIRED)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # pooljoin_embed(<target> <name> <file>): compiles <file>'s content into <target> as
 # pooljoin::embedded::<name> (a std::string_view); a change to the file reconfigures.
 function(pooljoin_embed target name file)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # What `cmake --install` puts where, and the packages CPack builds from it: the binary (src/),
 # the templates and data (top level), and here the shell completions, the man page and the docs.
 

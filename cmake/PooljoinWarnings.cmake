@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Warnings for the project's own targets. -Werror only when asked (dev and CI presets), never for
 # people who build a release.
 add_library(pooljoin_warnings INTERFACE)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer: the values options take, from a command line or a POOLJOIN_* variable that
 // cloud-init or Ansible filled in: addresses, endpoints, URLs, durations, hostnames, upstream
 // servers, redirect targets. The first byte picks the parser, the rest is the value. What a

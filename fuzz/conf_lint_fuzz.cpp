@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer: a daemon config as `gen-conf --lint` and `check` read it (the live file, whatever
 // is in it), read as each daemon's; and an ntpd log as gen-conf's daemon check reads it.
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer: what a daemon (or anyone) answers to mode 6 and mode 7 queries, and what chronyc
 // prints. The input is a sequence number (2 bytes), then datagrams, each preceded by its
 // length (2 bytes, big-endian); the whole input is also parsed as text.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer: an NTP reply from anyone on the network. The input is our cookie (8 bytes), T1
 // (8 bytes), T4 (8 bytes), then the datagram.
 #include <cstddef>

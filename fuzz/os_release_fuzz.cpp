@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer: /etc/os-release of the system (or image) pooljoin looks at, and version strings.
 #include <cstddef>
 #include <cstdint>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # run.sh FUZZER SEED_DIR SECONDS [RANDOM_SEED]: fuzzes from a copy of the seeds for SECONDS, with
 # libFuzzer's -seed=RANDOM_SEED (0 or none: a new one each run). A crash fails the run and leaves
 # the input as ./crash-* in the working directory (the build's fuzz/ directory): add it to

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer: the score document of /scores/IP/json, from the pool's site or any --api-base, and
 // the charts `status` draws from it.
 #include <cstddef>

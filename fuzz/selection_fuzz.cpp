@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer: /var/lib/pooljoin/selection.json as gen-conf reads it (written by resolve, but a
 // file on disk that anyone with root may have edited), and the config rendered from it: no
 // value of the file may add a line to the config.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer: the numeric and host-name forms of an upstream server (--server, --upstream, a
 // config's `server` word), as the daemons' resolver reads them (inet_aton(3)). What parse_upstream
 // accepts is never loopback, unspecified, broadcast, 0/8 or the LOCAL clock's 127.127/16 once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer: the unified diff `gen-conf --dry-run` shows between the live config (any text) and
 // the one it would write. The input is the two texts, split at the first NUL byte; the diff,
 // applied to the first as patch(1) would, must give the second.

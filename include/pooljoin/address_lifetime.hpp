@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How long the kernel keeps each of the machine's addresses, read over rtnetlink (RTM_GETADDR),
 // which getifaddrs does not tell: a DHCP lease or an IPv6 autoconfigured (SLAAC) address has a
 // finite lifetime and may change; one set by hand is permanent (`forever` in `ip addr`).

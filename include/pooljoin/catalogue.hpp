@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The built-in catalogue of well-known public NTP servers (data/catalogue.json, compiled in):
 // upstream candidates, and the last known addresses to fall back on when DNS is unreachable.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `check`: what the pool's monitors will see of this machine (or of other servers). Facts are
 // collected first (the local daemon's state, NTP probes, mode 6/7 exposure probes); pure
 // diagnosers then turn them into findings.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Time as a seam (as ninja's VirtualFileSystem::Tick): the wall clock for what is written down
 // (backup names, RFC 3339 stamps), a monotonic clock for deadlines, and a sleep that ends at once
 // on SIGINT/SIGTERM. SystemClock is the real one; tests use a clock whose sleeps take no time.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pool's rules for a member server's daemon config, checked over the config as the daemon
 // reads it (its included files too): a pure function of its inputs that `gen-conf --lint`,
 // `check` and `submit` use.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What gen-conf carries over from the config it replaces: the operator's lines that the pool's
 // rules do not govern (statistics, keys, NTS, reference clocks, interfaces, logs), chosen by an
 // allowlist per daemon family. Every other line is named as dropped, with the reason.

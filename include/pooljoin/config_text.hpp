@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A daemon config read line by line the way ntpd and chronyd split it into directives: comments
 // removed (ntpd: from '#' on; chrony: a line starting with one of "#%;!"), words split on blanks.
 // Shared by the linter and by gen-conf, which carries some of an operator's lines into a new file.

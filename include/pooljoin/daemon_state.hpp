@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The local NTP daemon's own view of its synchronisation: ntpd/ntpsec through a mode 6 READVAR
 // on loopback, chrony through `chronyc -c tracking`.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The NTP daemons pooljoin can set up, and how each distribution packages them: package name,
 // config path, service name, drift and leap-second files, as the distributions' packaging has
 // them: Debian's packages (https://sources.debian.org), Fedora's spec files

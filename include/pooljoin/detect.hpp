@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `detect`: the facts later steps decide from. Everything is read under --root (os-release,
 // binaries, /proc, /sys, /run markers), except the machine's addresses, which come from the
 // kernel (getifaddrs).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DHCP-offered NTP servers. On the Debian family the DHCP clients' hooks (dhclient,
 // NetworkManager, systemd-networkd) write a copy of the ntpd config in which the offered servers
 // replace the config's own, and the packaged start script runs ntpd on that copy whenever it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DNS lookups with c-ares: many names, A and AAAA, all at once in one event loop, each with a
 // precise outcome per family. <ares.h> stays inside dns.cpp.
 #pragma once

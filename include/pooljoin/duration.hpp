@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Durations as people type them on a command line: "90s", "5m", "1h30m", "500ms", "2.5s", "300".
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The seams through which the steps touch the world, bundled: processes, the filesystem under
 // --root, the clock, DNS, NTP and HTTP. Plans are computed from facts; only an apply_X (and the
 // fact gatherers, which only read) gets Effects. SystemEffects is the real set; the unit tests

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Errors: a value that says what failed, why, and what to do. Functions that touch the outside
 // world return Result<T>; Fatal carries an Error up to main, which prints it and exits.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The exit codes of pooljoin, in one place. Documented in README.md and docs/pooljoin.1;
 // scripts and cloud-init rely on them, so a value never changes meaning. (`status --nagios`
 // alone exits with a monitoring plugin's codes: PluginState, score_export.hpp.)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Findings: what `check`, `gen-conf --lint` and `submit` report. Diagnosers are pure functions
 // from collected facts to findings; the CLI renders them as a table or JSON.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `firewall`: the guide's "make sure UDP port 123 is open", done with the front-end in force and
 // proven by the rules themselves. Facts first (the front-ends found, the rulesets as the kernel
 // holds them, what makes them persist); then a judgement per address (firewall_rules.hpp); then

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Whether the host firewall lets an NTP query from outside reach the daemon: the rulesets as the
 // kernel holds them (nftables, as `nft -j list ruleset` prints them; iptables, as
 // `iptables-save` prints them) walked the way the kernel walks them for one packet, UDP to port

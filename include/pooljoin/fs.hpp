@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The filesystem of the system pooljoin works on, rooted at --root: every path given to it is a
 // path of the target system ("/etc/os-release"), read or written under the root directory.
 // Writes are atomic (temporary file beside the target, fsync, rename) and keep a backup.

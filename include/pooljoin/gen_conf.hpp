@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `gen-conf` as plan, then apply: the daemon's config rendered from the upstream servers (given,
 // chosen in this run, or saved by `resolve`), the file it replaces and the diff; then the write,
 // atomically, with a backup, after the daemon itself has accepted the candidate.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // HTTP for the pool's site: URL validation, the retry policy, and a client over libcurl that
 // always verifies TLS, follows redirects, honours the proxy environment and retries with backoff.
 // <curl/curl.h> stays in src/core/http.cpp; the libcurl handle lives behind CurlHttpClient.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `install-ntp` as plan, then apply: which daemon, which package, and the exact commands.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SIGINT/SIGTERM handling: the handler only sets a flag and wakes a pipe; long waits poll it,
 // stop cleanly, and main turns it into exit code 130. Nothing is ever left half-written by an
 // interruption.

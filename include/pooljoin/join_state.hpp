@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `join`'s progress, kept in /var/lib/pooljoin/state.json (under --root) so that a run that
 // stopped (a failure, Ctrl-C) says where it stopped, and a later run knows a restart is still due.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The leap-second list (the NIST/IERS leap-seconds.list that tzdata ships) that ntpd reads with
 // `leapfile` and chrony 4.6 and later with `leapseclist`. Its `#@` line is the time after which it
 // must not be trusted: once it has passed, a leap second announced since is not in it, and both

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Whether the local NTP daemon answers: one NTPv4 client query (mode 3) to 127.0.0.1:123 through
 // the NTP engine, for `restart` to confirm the daemon came up.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // IP addresses as values: parsing, printing, and the classification the pool applies (only
 // global unicast addresses can be pool servers). Also "host:port" endpoint parsing.
 #pragma once

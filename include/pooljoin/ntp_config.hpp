@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `gen-conf`: the NTP daemon's config rendered the way the pool asks (templates/*.mustache), its
 // upstream servers validated so that no input can add a line, and the daemon itself checking a
 // candidate file before it replaces the live one.

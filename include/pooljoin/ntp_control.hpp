@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NTP mode 6 (control messages, what `ntpq` speaks) and mode 7 (ntpdc's private requests):
 // building READVAR and MON_GETLIST requests, reassembling fragmented mode 6 responses, and
 // parsing the "name=value, ..." variable lists they carry.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The NTP packet of RFC 5905 as a client sees it: the 48-byte header, 32.32 timestamps with
 // era-safe arithmetic, and the judgement of one reply (origin, mode, kiss-o'-death, sync state).
 #pragma once

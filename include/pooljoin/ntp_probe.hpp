@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Probing NTP servers the way the pool's monitors do: N mode 3 samples per server, spaced by an
 // interval, each with a timeout; every server at once, from one thread and one epoll loop, so
 // 100 servers take about the time of one. Also one-shot queries (mode 6, mode 7) in the same loop.

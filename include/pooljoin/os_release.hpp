@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The distribution, read from os-release(5), and the family that decides packaging.
 #pragma once
 

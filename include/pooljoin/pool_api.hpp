@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pool's public score API (facts file, section 3): the score document of a server, parsed
 // tolerantly, and what `status` and `submit` conclude from it.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pool's own rules for a member server, as the pool's join pages and its manage site state
 // them (https://www.ntppool.org/en/join.html, abh/ntppool's Server.pm), in one place.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Running other programs: always an argv vector through posix_spawn, never a shell string.
 // ProcessRunner is the seam: SpawnRunner runs; the unit tests' fake records and answers. A dry run
 // never reaches a runner with a change: it stops at the plan.

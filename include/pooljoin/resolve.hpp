@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `resolve`: candidate upstream servers (pool zones near the machine, the built-in catalogue,
 // the operator's own), their addresses from DNS, and a diverse selection of 4 to 7 of them.
 // The steps are pure functions over data, so tests drive them without a network.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The config templates pooljoin renders: built into the binary (templates/ of the source tree,
 // embedded at build time), so that it reads no file of its own at run time.
 #pragma once

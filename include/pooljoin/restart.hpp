@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `restart` as plan, then apply: the init system's commands to enable and restart the daemon and
 // to stop and disable a conflicting time service; then the daemon must answer on loopback, or
 // the previous config comes back from its backup and the daemon is restarted on it.

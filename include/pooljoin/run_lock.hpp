@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One run at a time changes a system: an exclusive flock(2) on /run/lock/pooljoin.lock (under
 // --root for an image), which holds the PID of the run that has it. The lock goes with the
 // process, however it ends; the file stays (removing a lock file races with its next taker).

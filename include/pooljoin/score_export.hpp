@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pool's scores as monitoring systems read them (`status --prometheus`, `status --nagios`):
 // pure renderers, lookups in, text out. Writing the file and exiting are the CLI's business.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The upstream servers chosen by `resolve`, saved for `gen-conf` in
 // /var/lib/pooljoin/selection.json (under --root).
 #pragma once

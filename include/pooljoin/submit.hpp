@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `submit`: the pool site's own rules checked before adding a server (pure diagnosers over
 // collected facts), what to enter on the site, the net speed to choose, and the ownership proof
 // made from the server's own addresses. The rules are the pool's join pages

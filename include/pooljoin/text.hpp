@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One home for the small text and number helpers the components share (as ccache's
 // util/string.hpp): nothing here knows the domain. Lists are joined with fmt::join.
 #pragma once

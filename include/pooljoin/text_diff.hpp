@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A unified diff of two texts, line by line, for `gen-conf --dry-run`: what the new config
 // changes in the file it would replace, without writing anything or needing diff(1).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The local daemon's upstreams as it sees them (what `ntpq -p` and `chronyc sources` show): each
 // one's reach, how the daemon's selection treats it, its offset and jitter. ntpd/ntpsec through
 // mode 6 (READSTAT for the association list, READVAR for each peer), chrony through

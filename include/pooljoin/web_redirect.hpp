@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `web-redirect` (optional step of the guide) as plan, then apply: an nginx server block or an
 // Apache virtual host that sends every HTTP request to the pool's site, written where the
 // distribution keeps sites, enabled the distribution's way, and checked by the web server.

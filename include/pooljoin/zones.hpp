@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which pool zones are "nearby": the country from --country or the system's time zone, its
 // continent, and the zone names to query (0-3.<zone>.pool.ntp.org; only 2.* has AAAA records).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Terminal charts of a value over time (the pool's score, the monitors' offsets): UTF-8 block
 // and braille characters on a UTF-8 terminal, plain ASCII otherwise.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `pooljoin join`: the guide end to end, composed of the steps' own plan and apply calls. The
 // facts are gathered once and each step's outcome is handed to the next in memory (the daemons
 // installed, the servers selected, whether the config changed); what is done and verified is

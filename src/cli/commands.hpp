@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The subcommands, one file each: add_X(CLI::App&) declares the options of the subcommand and
 // returns the action that runs it.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shell completion for bash, zsh and fish, generated from the command line's own definition
 // (the CLI11 model main builds), so that the scripts cannot drift from the options they complete.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What every subcommand receives: the global options, the console, the prompter, and the effects
 // (processes, the filesystem under --root, clock, DNS, NTP, HTTP). Built once in main; no
 // globals.

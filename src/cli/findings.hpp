@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rendering findings: a compact list for people, an array for --json.
 #pragma once
 

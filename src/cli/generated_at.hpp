@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The time written in the header of the files pooljoin generates: $SOURCE_DATE_EPOCH when set
 // (reproducible output, as in reproducible builds; the golden-file tests use it), else now.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `join` needs around its steps, apart from composing them: running each as a numbered
 // step whose outcome is recorded (in the JSON document, the summary table and
 // /var/lib/pooljoin/state.json), the questions only the operator can answer, and the report.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pooljoin's entry point: parses the command line, runs one subcommand, and owns all error
 // printing and exit codes.
 #include <algorithm>

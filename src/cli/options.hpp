@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Typed options: values are checked and converted when the command line (or a POOLJOIN_*
 // variable) is parsed, so a step gets durations as std::chrono, choices as enums, addresses as
 // addresses, and a bad value is a usage error naming the option before anything runs.

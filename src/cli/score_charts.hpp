@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The charts `status` draws from a score document: the overall score over time, and the
 // monitors' offsets. Pure (the document comes from the network: fuzzed in fuzz/).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What every step shares when shown on the console: its commands as a person would paste them,
 // as JSON, and the events while it works.
 #include "steps.hpp"

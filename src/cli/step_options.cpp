@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Each step's options, declared once: its subcommand and `join` both add them from here.
 #include <filesystem>
 #include <fstream>

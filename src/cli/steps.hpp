@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The steps of the guide as the command line knows them: each step's options, declared once and
 // added both to its subcommand and to `join` (same names, help and checks, same POOLJOIN_*
 // variables); the requests they make; and the renderers of each step's plan and outcome, shared

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Aligned text tables for terminal output; cells may contain colour codes.
 #pragma once
 

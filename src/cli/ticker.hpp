@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A status line for a wait of unknown length ("measuring 30 addresses over NTP  4 s"), redrawn
 // by a thread of its own while the calling thread blocks in DNS, probes or a child process.
 // Only on a terminal and without -q; the caller prints nothing while a line is shown.

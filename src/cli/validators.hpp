@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Checks on option values, applied when the command line is parsed: a bad value is a usage
 // error naming the option before any step runs. The same check wherever an option recurs.
 #pragma once

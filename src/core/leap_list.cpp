@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "pooljoin/leap_list.hpp"
 
 #include <charconv>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rendering a template of templates/ (core-internal): kainjow mustache with no HTML escaping,
 // and a refusal of any value holding a control character, so that no value can start a line.
 #pragma once

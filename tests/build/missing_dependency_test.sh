@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Configuring without a build dependency stops at once and names the Debian package to install.
 # Usage: missing_dependency_test.sh SOURCE_DIR; configures a scratch build dir of its own.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # docs/examples/ansible: the playbook runs pooljoin on several hosts (here all this machine,
 # connection local, from a network namespace with no route out) and reports each host's --json
 # result. Run with --check, the role turns it into `pooljoin --dry-run`: the hosts' image (a

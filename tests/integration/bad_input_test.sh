@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Bad input, systematically: every option of every subcommand (and the global ones), as
 # `--help` lists them, with invalid values on the command line and in its POOLJOIN_* variable:
 # exit 2 and a message naming the option. Each option also has a valid value that must not be

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `pooljoin check` of a machine running a real ntpsec or chronyd, each in a sandbox of its own
 # (network, PID and mount namespaces) whose "public" addresses live on the namespace's loopback.
 # pooljoin's view must agree with ntpq's and chronyc's; the security probes must pass on the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `pooljoin check --server` against the project's test responder on loopback: figures measured
 # against a server whose offset is known, each fault a server can show, the JSON shape, usage
 # errors and interruption. The real daemons are in check_daemons_test.sh.

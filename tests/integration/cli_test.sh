@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The command line itself: help, version, usage errors, environment variables, colour.
 source "$(dirname "$0")/lib.sh"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # docs/examples/cloud-init.yaml: Debian's cloud-init validates it against its schema (and
 # rejects broken copies of it, so the validation is real), and the pooljoin command it runs is
 # one the built binary accepts: run as a dry run on this machine, in a network namespace of its

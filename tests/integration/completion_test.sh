@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Shell completion: the committed scripts under completions/ are what the binary generates, and
 # bash, zsh and fish each load them and complete every subcommand and option that `--help`
 # shows, option values (choices, files, directories) and operands.

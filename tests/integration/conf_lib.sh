@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared by the gen-conf, restart and web-redirect tests (after lib.sh): golden files, an image
 # holding the selection they were rendered from, and a minimal NTP client query.
 GOLDEN="$POOLJOIN_FIXTURES/../golden"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # debian_roots_build.sh STORE: the recipe of the Debian roots the distribution tests run in,
 # built into STORE/SUITE unless there already. debian_roots_setup.sh keys its cache by a hash of
 # this file: a changed recipe gives new roots. Each root is built in a directory of its own and

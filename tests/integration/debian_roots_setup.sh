@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The CTest fixture debian_roots: real Debian 11, 12 and 13 roots (debian_roots_build.sh:
 # mmdebstrap, minbase, from the Debian mirror) that debian_roots_test and systemd_join_test run
 # pooljoin in, and a local apt repository for each: the packages pooljoin's install-ntp asks for

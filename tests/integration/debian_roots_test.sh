@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `pooljoin --root ROOT join` from this machine's pooljoin in real Debian 11 and Debian 13 roots
 # (the debian_roots fixture; systemd is their init, not booted: an image, as a cloud image is
 # built): the real apt-get of each release through chroot, from the fixture's local repository

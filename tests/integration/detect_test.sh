@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `pooljoin detect` on the live machine, on fixture images, and in a network namespace whose
 # addresses the test chose.
 source "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/faults.md maps each fault to the test that plays it: every test it names must exist, so
 # that the table cannot point at a test that was renamed or removed.
 source "$(dirname "$0")/lib.sh"

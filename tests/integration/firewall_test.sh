@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `pooljoin firewall` against the real front-ends (nftables, iptables-nft, iptables-legacy, ufw,
 # firewalld and firewall-offline-cmd), proven from outside: a server namespace and a client
 # namespace joined by a veth pair, the project's NTP responder serving in the server. For each:

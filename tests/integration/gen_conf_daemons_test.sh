@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `pooljoin gen-conf` and the real daemons: ntpsec started on every rendered ntpd-family file in a
 # network namespace, chronyd parsing (and serving on) every rendered chrony file, and the check
 # gen-conf itself runs with the image's own ntpd through chroot.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `pooljoin gen-conf`: the rendered files against the golden ones, refused input, dry runs and
 # their diffs, writes into a --root image (backup, mode, a full filesystem), and --lint. The real
 # daemons on the rendered files: gen_conf_daemons_test.sh.

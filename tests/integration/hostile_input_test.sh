@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Input that reaches the terminal or a number: text from the pool's site and from
 # files printed with its control characters escaped, errors that do not echo a file's lines,
 # POOLJOIN_* booleans in their documented spellings only, and extreme numbers.

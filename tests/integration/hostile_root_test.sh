@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Hostile images and files (writes stay where they belong): links at the file to
 # write (inside, outside, a loop, dangling; with --root and on the live root through --output),
 # FIFOs and devices where pooljoin reads, files beyond the read cap, and the backups and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `pooljoin install-ntp`: plans on fixture images, the real thing on this machine (where ntpsec
 # is installed by scripts/setup), refusals, and a real package manager that is locked.
 source "$(dirname "$0")/lib.sh"

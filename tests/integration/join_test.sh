@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `pooljoin join`, end to end, in Debian 12 system images (--root) whose /usr is this machine's
 # (read-only: ntpsec is installed there, and chroot finds systemctl): a real DNS server (dnsmasq)
 # and NTP responders in a network namespace of the test's own stand for the pool's zone. Driven

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared by the integration tests: the binary under test, assertions, and cleanup that runs
 # even when a test fails. Each test script sources this, defines test_* functions, and calls
 # run_tests "$@": every test runs (in a subshell of its own), a failure does not stop the others,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `gen-conf --lint` proven by the real daemons. Each case runs ntpsec or chronyd on a
 # config in a "server" namespace whose public addresses (185.255.0.N, 2a0a:e5c0::N) are reached
 # over a veth pair from an "outside" namespace. From there a client asks for the time (mode 3,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The manual page: it renders without a warning from groff or man, carries the version, and
 # names exactly the commands, the options (per command), the POOLJOIN_* variables and the exit
 # codes that the binary has, as its --help and include/pooljoin/exit_codes.hpp show them.

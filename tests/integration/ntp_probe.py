@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # What a client elsewhere gets from NTP servers, all asked at once: each argument is
 # KIND:ADDRESS, KIND being "time" (one NTPv4 mode 3 query, as a pool monitor sends) or "mode6"
 # (one mode 6 READVAR of the system variables, as `ntpq -c rv` sends). The first option

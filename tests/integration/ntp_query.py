@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # One NTPv4 client query (mode 3) to ADDRESS:123; prints "LI stratum REFID" of a reply whose
 # origin timestamp echoes the query, or fails after 2 s. A peer tool of the tests, independent
 # of pooljoin's own probe.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The packages: CPack builds the .deb (and the .rpm where rpmbuild exists) from this build tree
 # with the right dependencies and files; apt-get installs the .deb; the installed pooljoin runs
 # (--version, a dry run of join with its built-in templates, or POOLJOIN_TEMPLATES's),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared by the status and submit tests: a stand-in for the pool's site (tests/tools/
 # pool_api_server.py) serving the recorded score documents of tests/fixtures/scores.
 # Source after lib.sh.

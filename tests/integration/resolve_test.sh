@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `pooljoin resolve` against a real DNS server (dnsmasq) in a namespace of the test's own:
 # answers equal the zone and what dig and getent report; each failure is named; no DNS at all
 # falls back to the catalogue; the selection is saved under --root.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `pooljoin restart`: the plan of each init system, enabling inside an image through chroot, and
 # a real restart of this machine's ntpsec through /etc/init.d/ntpsec, then the rollback when the
 # daemon does not come up on a broken config. The real runs happen in a network namespace of

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Signals and child processes: SIGINT and SIGTERM during gen-conf and its daemon check
 # end the run with 130 and the old file intact; a SIGKILLed pooljoin takes its checking daemon
 # along; the checking daemon never holds CAP_SYS_TIME; an interrupted read is an interruption.

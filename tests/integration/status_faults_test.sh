@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `pooljoin status` when the pool's site misbehaves or the operator interrupts: retries with
 # backoff, timeouts, rate limiting with Retry-After, --watch until interrupted. Each case waits
 # on purpose, so they live apart from status_test.sh and run in parallel with it.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `pooljoin status` against a stand-in for the pool's site on loopback: recorded score
 # documents and their figures, charts, malformed answers, redirects, TLS, proxies, validation.
 # The slow cases (retries, timeouts, rate limits, --watch) are in status_faults_test.sh.

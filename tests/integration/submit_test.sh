@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `pooljoin submit` (and `status` without addresses) in a network namespace whose loopback
 # carries "public" addresses standing for the server's own: the pre-flight against a stand-in
 # for the pool's site, what to enter on the site, the net speed, and the ownership proof, whose

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `pooljoin join` on a real Debian 12 that runs its own systemd: the debian_roots fixture's root
 # booted with systemd-nspawn (a throw-away overlay: the cached root never changes), in a network
 # namespace of its own joined by a veth pair to an "outside" namespace, where dnsmasq answers the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `pooljoin join --dry-run --root IMAGE` under valgrind (memcheck): every step, resolve included
 # (c-ares against a real dnsmasq, the NTP engine against the test responder), with no invalid
 # read or write, no use of uninitialised memory and no leak. The dev build (-O2 -g) is what is

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `pooljoin web-redirect`: plans, refused targets, and the real nginx and Apache of this machine
 # checking (nginx -t, apachectl -t) and serving the redirect. The real runs happen in network,
 # mount and PID namespaces of the test's own, with overlays on /etc and /var and a tmpfs on /run:

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A DNS forwarder that loses queries: the first DROP datagrams of each question (name and type)
 are dropped, the rest forwarded to UPSTREAM and the answers returned; DROP "all" is a server that
 is bound and never answers. Each datagram is logged as "NAME TYPE dropped|forwarded".

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A DNS server that answers every query with SERVFAIL: the one DNS fault a real dnsmasq
 cannot be made to produce. Usage: dns_servfail.py ADDRESS PORT; prints "ready" once bound."""
 import signal

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A test NTP server that answers as told: a given offset, stratum, leap, refid, kiss code (in
 // ntpd's layout), or a fault (wrong origin, wrong mode, truncated, oversized, transmit 0, receive
 // after transmit, a stale datagram first, extra delay, silence), each query its own way with

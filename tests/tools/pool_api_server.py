@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A stand-in for the pool's site, for the tests of `status` and `submit`.
 
 Serves recorded score documents the way www.ntppool.org does (its data API,

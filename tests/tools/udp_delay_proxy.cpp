@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A UDP proxy that adds a fixed round-trip time: each datagram from a client is forwarded to
 // the upstream after half of it, each reply returned after the other half. Stands in for
 // network latency, since kernel traffic shaping (tc netem) is not available on these machines.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The files gen-conf's ntpd check gives ntpd, against the AppArmor profile Debian's ntpsec ships
 // (/etc/apparmor.d/usr.sbin.ntpd, installed with ntpsec by scripts/setup --test) and the
 // abstractions it includes (AppArmor's own package, unpacked by scripts/setup). These machines

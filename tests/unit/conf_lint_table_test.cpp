@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The linter over a table of configs, each with the exact findings it must give (id, file,
 // line, severity): includes read through a map, the machine's addresses and a resolver given
 // where a row needs them.

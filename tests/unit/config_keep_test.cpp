@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // gen-conf carries the operator's lines the pool's rules do not govern: the allowlists, and the
 // plan of each daemon over a previous config holding statistics, keys, NTS, a reference clock,
 // interfaces and lines the pool forbids (tests/golden/keep-*.conf).

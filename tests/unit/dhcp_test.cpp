@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DHCP-offered NTP servers: the settings file's switch read and set, the copy DHCP writes judged,
 // and gen-conf's plan that turns it off beside the config (Debian's ntpsec; Debian 11's ntp).
 #include "pooljoin/dhcp.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fakes of the effects seams, for unit tests of plans and outcomes: a runner that records and
 // answers from a script, a clock whose sleeps take no time, and NTP, DNS and HTTP peers that
 // answer from tables. Each keeps a log of what it was asked, so tests can count.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The firewall judge on rulesets the real tools printed (tests/fixtures/firewall, made by its
 // make.sh from rules/): for an NTP query from outside, to an IPv4 and an IPv6 address of the
 // machine on interface pj-v0, open, closed or unknown, and the rule that decides.

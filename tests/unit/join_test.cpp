@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `join` through its own command line, on a system image, with every effect faked: the facts
 // are gathered once, and each step's outcome reaches the next in memory.
 #include <iostream>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // query_loopback, restart's "does the daemon answer?", over real sockets to the project's
 // test responder on 127.0.0.1.
 #include "pooljoin/loopback_probe.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The prober against real sockets and the project's test responder on loopback (tag
 // [responder]: registered with the integration label).
 #include "pooljoin/ntp_probe.hpp"

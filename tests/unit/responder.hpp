@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs tests/tools/ntp_responder for a test: started with the given --serve specs, stopped
 // (SIGTERM, then waited for) when the test ends.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The run lock: one run at a time changes a system; a second one waits, then names the first.
 #include "pooljoin/run_lock.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The steps' plans and outcomes on the fake effects: resolve's survey (DNS and NTP answered from
 // tables) and gen-conf's plan and apply on an image.
 #include "fakes.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers shared by the unit tests: a temporary directory per test, fixture paths, golden files.
 #pragma once
 

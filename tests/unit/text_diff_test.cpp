@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "pooljoin/text_diff.hpp"
 
 #include <random>

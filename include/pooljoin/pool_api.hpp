@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The pool's public score API (facts file, section 3): the score document of a server, parsed
-// tolerantly, and what `status` and `submit` conclude from it.
+// The pool's public score API (https://www.ntppool.org/scores/IP/json, served by
+// https://github.com/ntppool/data-api): the score document of a server, parsed tolerantly, and what
+// `status` and `submit` conclude from it.
 #pragma once
 
 #include <cstdint>
@@ -18,9 +19,11 @@ namespace pooljoin {
 class HttpClient;
 
 inline constexpr const char* kDefaultApiBase = "https://www.ntppool.org";
-// Where an operator adds a server; the pool has no API for it (facts file, section 3).
+// Where an operator adds a server; the pool has no API for it (adding is done on
+// https://manage.ntppool.org).
 inline constexpr const char* kManageServersUrl = "https://manage.ntppool.org/manage/servers";
-// The pool hands a server out in DNS from this overall score up (facts file, section 2).
+// The pool hands a server out in DNS from this overall score up (the pool site's own code,
+// https://github.com/abh/ntppool).
 inline constexpr double kInPoolScore = 10.0;
 // The monitors' steady-state ceiling: 0.95 * 20 + 1 = 20.
 inline constexpr double kMaxScore = 20.0;
@@ -61,7 +64,8 @@ struct ScoreDocument {
 // number"), with ExitCode::unavailable.
 Result<ScoreDocument> parse_score_document(std::string_view json);
 
-// The overall score the pool uses (facts file, section 2), and where it came from:
+// The overall score the pool uses (the "recentmedian" monitor of
+// https://github.com/ntppool/monitor), and where it came from:
 //   1. the "recentmedian" score monitor's newest history point, raw (the monitors list rounds
 //      its score to 0.1: used only when the history has no point of it);
 //   2. else the active monitors' recent scores: the lower middle one; with fewer than 3, the

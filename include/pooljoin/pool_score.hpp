@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The pool monitor's scoring (facts section 2): the step one check adds to a server's score,
-// and where a run of identical checks takes the score (score = 0.95 * previous + step).
+// The pool monitor's scoring (https://github.com/ntppool/monitor, its scorer): the step one check
+// adds to a server's score, and where a run of identical checks takes the score (score = 0.95 *
+// previous + step).
 #pragma once
 
 #include <optional>

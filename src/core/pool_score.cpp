@@ -9,7 +9,8 @@
 namespace pooljoin {
 namespace {
 
-// The monitor's bands (ntppool/monitor scorer, facts section 2), in the order it tests them.
+// The monitor's bands (the scorer of https://github.com/ntppool/monitor), in the order it tests
+// them.
 constexpr double kStepNoResponse = -5;        // no reply, or an invalid one: the heaviest routine
 constexpr double kStepRate = -3.5;            // KoD RATE: the server throttles the monitor
 constexpr double kStepDenied = -10;           // KoD DENY/RSTR: unload the server swiftly...

@@ -11,7 +11,8 @@
 namespace pooljoin {
 namespace {
 
-// The statuses the site gives monitors (facts file, section 3): each has its 0/1 series.
+// The statuses the site gives monitors (the monitor objects of
+// https://www.ntppool.org/scores/IP/json): each has its 0/1 series.
 constexpr std::string_view kMonitorStatuses[] = {"active",  "testing", "candidate",
                                                  "pending", "paused",  "deleted"};
 

@@ -456,6 +456,162 @@ test_nagios_exit_codes_follow_the_plugin_convention() {
   nagios 2 CRITICAL 185.255.0.6 185.255.0.16
 }
 
+# nagios_service_status STATUS_DAT HOST: Nagios's own record of the last check of HOST's "NTP
+# Pool score" (status.dat), "state|plugin output|perfdata", once checked; nothing before.
+nagios_service_status() {
+  awk -v want="$2" '
+    /^servicestatus \{/ { inblock = 1; host = ""; desc = ""; state = ""; out = ""; perf = ""; checked = 0; next }
+    inblock && /^\t}/ {
+      if (host == want && desc == "NTP Pool score" && checked + 0) print state "|" out "|" perf
+      inblock = 0; next
+    }
+    inblock {
+      line = $0; sub(/^\t/, "", line)
+      eq = index(line, "="); key = substr(line, 1, eq - 1); value = substr(line, eq + 1)
+      if (key == "host_name") host = value
+      else if (key == "service_description") desc = value
+      else if (key == "current_state") state = value
+      else if (key == "plugin_output") out = value
+      else if (key == "performance_data") perf = value
+      else if (key == "has_been_checked") checked = value
+    }' "$1" 2>/dev/null
+}
+
+# A real Nagios (Debian's nagios4) reads docs/examples/nagios-command.cfg as it is (its own
+# pre-flight check), runs the check, and records the state, output and perfdata it parsed.
+test_nagios_core_runs_the_example_and_parses_the_line() {
+  command -v nagios4 >/dev/null || skip "no nagios4 (Debian package nagios4-core)"
+  local dir="$TEST_TMP/nagios" examples="$POOLJOIN_FIXTURES/../../docs/examples" i status
+  mkdir -p "$dir/checkresults"
+  cat >"$dir/nagios.cfg" <<EOF
+log_file=$dir/nagios.log
+cfg_file=$dir/objects.cfg
+cfg_file=$dir/example.cfg
+object_cache_file=$dir/objects.cache
+precached_object_file=$dir/objects.precache
+status_file=$dir/status.dat
+query_socket=$dir/nagios.qh
+status_update_interval=1
+nagios_user=root
+nagios_group=root
+check_external_commands=1
+command_file=$dir/nagios.cmd
+lock_file=$dir/nagios.pid
+temp_file=$dir/nagios.tmp
+temp_path=$dir
+check_result_path=$dir/checkresults
+retain_state_information=0
+use_syslog=0
+enable_notifications=0
+execute_host_checks=0
+illegal_macro_output_chars=\`~\$&|'"<>
+EOF
+  # What a site's configuration has besides the example: a time period, a contact, the host the
+  # example's service names, the generic-service template it uses, and two services of the test's
+  # own (a score below 10, and an address the site refuses).
+  cat >"$dir/objects.cfg" <<'EOF'
+define timeperiod {
+    timeperiod_name 24x7
+    alias           always
+    sunday          00:00-24:00
+    monday          00:00-24:00
+    tuesday         00:00-24:00
+    wednesday       00:00-24:00
+    thursday        00:00-24:00
+    friday          00:00-24:00
+    saturday        00:00-24:00
+}
+define command {
+    command_name    nothing
+    command_line    /bin/true
+}
+define contact {
+    contact_name                    nobody
+    host_notifications_enabled      0
+    service_notifications_enabled   0
+    host_notification_period        24x7
+    service_notification_period     24x7
+    host_notification_options       n
+    service_notification_options    n
+    host_notification_commands      nothing
+    service_notification_commands   nothing
+}
+define host {
+    name                ntp-host
+    check_command       nothing
+    max_check_attempts  1
+    check_period        24x7
+    contacts            nobody
+    register            0
+}
+define host {
+    use                 ntp-host
+    host_name           ntp1.example.org
+    address             185.255.0.1
+}
+define host {
+    use                 ntp-host
+    host_name           ntp2.example.org
+    address             185.255.0.16
+}
+define host {
+    use                 ntp-host
+    host_name           ntp3.example.org
+    address             185.255.0.15
+}
+define service {
+    name                    generic-service
+    check_period            24x7
+    max_check_attempts      1
+    retry_interval          1
+    notification_period     24x7
+    contacts                nobody
+    register                0
+}
+define service {
+    use                     generic-service
+    host_name               ntp2.example.org,ntp3.example.org
+    service_description     NTP Pool score
+    check_command           check_pooljoin!10!15
+    check_interval          15
+}
+EOF
+  # The example as it is, but for the binary under test and the stand-in site.
+  sed "s|/usr/bin/pooljoin |$POOLJOIN --api-base $BASE |" "$examples/nagios-command.cfg" >"$dir/example.cfg"
+  grep -q -- "--api-base $BASE" "$dir/example.cfg" || fail "the example has no /usr/bin/pooljoin command line"
+  nagios4 -v "$dir/nagios.cfg" >"$TEST_TMP/out" 2>&1 || fail "nagios4's pre-flight check refused the example: $(cat "$TEST_TMP/out")"
+  grep -q '^Total Errors: *0$' "$TEST_TMP/out" || fail "nagios4 -v: $(cat "$TEST_TMP/out")"
+  grep -q '^Total Warnings: *0$' "$TEST_TMP/out" || fail "nagios4 -v: $(cat "$TEST_TMP/out")"
+
+  nagios4 "$dir/nagios.cfg" >"$dir/stdout" 2>&1 &
+  local pid=$!
+  # Nagios writes into $dir as it stops: the directory is removed only once it has.
+  on_exit "kill $pid; for _ in \$(seq 50); do kill -0 $pid || break; sleep 0.1; done"
+  # The command file is Nagios's FIFO: each service is checked now, not within its 15 minutes.
+  for i in $(seq 100); do [ -p "$dir/nagios.cmd" ] && break; sleep 0.1; done
+  [ -p "$dir/nagios.cmd" ] || fail "nagios4 made no command file within 10 s: $(cat "$dir/stdout")"
+  for host in ntp1 ntp2 ntp3; do
+    printf '[%s] SCHEDULE_FORCED_SVC_CHECK;%s.example.org;NTP Pool score;%s\n' \
+      "$(date +%s)" "$host" "$(date +%s)" >"$dir/nagios.cmd"
+  done
+  for host in ntp1 ntp2 ntp3; do
+    status=""
+    for i in $(seq 300); do
+      status=$(nagios_service_status "$dir/status.dat" "$host.example.org")
+      [ -n "$status" ] && break
+      sleep 0.1
+    done
+    [ -n "$status" ] || fail "nagios4 recorded no check of $host within 30 s: $(cat "$dir/nagios.log")"
+    eval "status_$host=\$status"
+  done
+  # 0 OK, 2 CRITICAL (9.96 is below the pool's 10), 3 UNKNOWN (the site answered 403): the
+  # output and the perfdata are split where the plugin guidelines say.
+  assert_eq "$status_ntp1" "0|POOLJOIN OK - 185.255.0.1: score 19.6|'score_185.255.0.1'=19.6;15:;10:;-100;20"
+  assert_eq "$status_ntp2" "2|POOLJOIN CRITICAL - 185.255.0.16: score 9.96 (below 10)|'score_185.255.0.16'=9.96;15:;10:;-100;20"
+  [[ "$status_ntp3" == "3|POOLJOIN UNKNOWN - 185.255.0.15: no answer from the pool's site ("*"|'score_185.255.0.15'=U;15:;10:;-100;20" ]] ||
+    fail "ntp3: [$status_ntp3]"
+}
+
 test_nagios_is_refused_with_json_watch_or_prometheus() {
   pj 2 --json --api-base "$BASE" status --nagios 185.255.0.1
   assert_contains "$ERR" "pooljoin: error: status: --nagios cannot be combined with --json"

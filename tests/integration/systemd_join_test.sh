@@ -335,7 +335,44 @@ test_join_on_a_real_systemd_installs_enables_and_serves() {
   assert_contains "$("${CT[@]}" journalctl -u ntpsec -b --no-pager)" "ntp_adjtime: Operation not permitted"
   assert_clock_calls_refused
   assert_clock_discipline_kept "$clock_before"
+
+  prometheus_units_run_as_shipped
   stop_container "$name"
+}
+
+# prometheus_units_run_as_shipped: docs/examples' pooljoin-prometheus.service and .timer,
+# installed as their comments say, on the container's systemd: the sandbox they ask for
+# (ProtectSystem=strict, ReadWritePaths=...) still lets the file be written, and the timer is
+# scheduled. Only the pool's site is the test's, through the environment (a drop-in).
+prometheus_units_run_as_shipped() {
+  local examples="$POOLJOIN_FIXTURES/../../docs/examples" unit prom result
+  for unit in pooljoin-prometheus.service pooljoin-prometheus.timer; do
+    "${CT[@]}" sh -c "cat >/etc/systemd/system/$unit" <"$examples/$unit"
+  done
+  ct_sh "mkdir -p /var/lib/prometheus/node-exporter /etc/systemd/system/pooljoin-prometheus.service.d &&
+    printf '[Service]\nEnvironment=POOLJOIN_API_BASE=http://$GATEWAY:$SITE_PORT\n' \
+      >/etc/systemd/system/pooljoin-prometheus.service.d/test-site.conf &&
+    systemctl daemon-reload" || fail "could not install the example units"
+  "${CT[@]}" systemd-analyze verify --man=no pooljoin-prometheus.service pooljoin-prometheus.timer \
+    >"$TEST_TMP/verify" 2>&1 || fail "systemd-analyze verify: $(cat "$TEST_TMP/verify")"
+  [ ! -s "$TEST_TMP/verify" ] || fail "systemd-analyze verify has remarks: $(cat "$TEST_TMP/verify")"
+  # A oneshot: start returns once it has run.
+  timeout 120 "${CT[@]}" systemctl start pooljoin-prometheus.service ||
+    fail "pooljoin-prometheus.service failed: $("${CT[@]}" journalctl -u pooljoin-prometheus --no-pager | tail -20)"
+  result=$("${CT[@]}" systemctl show -p Result --value pooljoin-prometheus.service)
+  assert_eq "$result" success
+  # The site does not know the container's address: the file says so, for the collector.
+  prom=$("${CT[@]}" cat /var/lib/prometheus/node-exporter/pooljoin.prom)
+  assert_contains "$prom" "pooljoin_status_up{address=\"$CT_ADDRESS\"} 1"
+  assert_contains "$prom" "pooljoin_known{address=\"$CT_ADDRESS\"} 0"
+  [ -z "$("${CT[@]}" find /var/lib/prometheus/node-exporter -name '.*')" ] || fail "a temporary file was left"
+  assert_eq "$(site_requests /api/data/server/scores/$CT_ADDRESS | jq length)" 2
+
+  "${CT[@]}" systemctl enable --now pooljoin-prometheus.timer >/dev/null 2>&1 || fail "the timer would not start"
+  assert_eq "$("${CT[@]}" systemctl is-active pooljoin-prometheus.timer)" active
+  [ -n "$("${CT[@]}" systemctl show -p NextElapseUSecMonotonic --value pooljoin-prometheus.timer)" ] ||
+    fail "the timer has no next run"
+  echo "# pooljoin-prometheus.service on the container's systemd: $result; the timer is active"
 }
 
 test_a_failed_restart_rolls_back_and_a_masked_unit_is_named() {

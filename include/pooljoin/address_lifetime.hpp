@@ -39,7 +39,7 @@ DumpProgress parse_address_dump(std::span<const std::uint8_t> datagram, std::uin
 
 // At most this many bytes of answer are read; a machine with thousands of addresses stays well
 // below it (about 80 bytes each).
-inline constexpr std::size_t kMaxAddressDumpBytes = 4 * 1024 * 1024;
+inline constexpr std::size_t kMaxAddressDumpBytes = std::size_t{4} * 1024 * 1024;
 
 // The lifetime of every address of the machine (its network namespace), from one dump; nullopt
 // when netlink cannot be used (no AF_NETLINK in a sandbox, an error, no end within a second).

@@ -19,7 +19,7 @@ inline constexpr std::size_t kControlHeaderSize = 12;
 inline constexpr std::uint8_t kControlReadStatus = 1;     // READSTAT opcode: the association list
 inline constexpr std::uint8_t kControlReadVariables = 2;  // READVAR opcode
 // The largest response pooljoin reassembles: ntpd's whole system variable list is < 2 KiB.
-inline constexpr std::size_t kControlMaxResponse = 64 * 1024;
+inline constexpr std::size_t kControlMaxResponse = std::size_t{64} * 1024;
 
 // A mode 6 request (version 2, as ntpq sends it for compatibility with classic ntpd).
 // `association` 0 means the system variables; an empty `payload` asks for all variables.

@@ -121,6 +121,7 @@ int run_lint(Context& ctx, const GenConfCommand& command) {
     findings.push_back(std::move(finding));
   const std::size_t upstreams = count_upstreams(text, daemon, context);
   std::vector<Finding> plain;
+  plain.reserve(findings.size());
   for (const auto& f : findings)
     plain.push_back(f.finding);
   const Severity verdict = worst(plain);

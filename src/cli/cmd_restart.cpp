@@ -111,7 +111,7 @@ std::string render(const RestartPlan& plan, const RestartOutcome& outcome, const
 }
 
 RestartOutcome apply_shown(Context& ctx, const RestartPlan& plan) {
-  const RestartOutcome outcome = [&] {
+  RestartOutcome outcome = [&] {
     ConsoleEvents events(ctx.console);
     return value_or_throw(apply_restart(plan, ctx.effects, events.events()));
   }();

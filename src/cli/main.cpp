@@ -3,6 +3,7 @@
 // printing and exit codes.
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 
@@ -391,6 +392,13 @@ int run(int argc, char** argv) {
 }  // namespace pooljoin::cli
 
 int main(int argc, char** argv) {
-  pooljoin::install_interrupt_handlers();
-  return pooljoin::cli::run(argc, argv);
+  try {
+    pooljoin::install_interrupt_handlers();
+    return pooljoin::cli::run(argc, argv);
+  } catch (...) {
+    // run() reports its own failures; only what escapes it (memory running out while the
+    // options are set up) ends here: a line and the internal-error code, not std::terminate.
+    std::fputs("pooljoin: internal error: could not start\n", stderr);
+    return pooljoin::to_int(pooljoin::ExitCode::internal);
+  }
 }

@@ -75,7 +75,7 @@ CLI::Validator country_validator() {
   });
 }
 
-CLI::Validator output_file_validator(std::string if_empty, bool allow_stdout) {
+CLI::Validator output_file_validator(const std::string& if_empty, bool allow_stdout) {
   return make("FILE", [if_empty, allow_stdout](std::string& value) -> std::string {
     if (allow_stdout && value == "-") return "";
     if (value.empty()) return if_empty;

@@ -24,6 +24,6 @@ CLI::Validator url_validator();
 CLI::Validator country_validator();
 // A file of this machine (never under --root) to write: not a directory, in a directory that
 // exists. `if_empty` says what to give instead of nothing; with `allow_stdout`, "-" passes.
-CLI::Validator output_file_validator(std::string if_empty, bool allow_stdout);
+CLI::Validator output_file_validator(const std::string& if_empty, bool allow_stdout);
 
 }  // namespace pooljoin::cli

@@ -19,7 +19,7 @@ namespace pooljoin {
 namespace {
 
 // One read of a dump: the kernel fills at most about 8 KiB per datagram (NLMSG_GOODSIZE).
-constexpr std::size_t kReadBuffer = 32 * 1024;
+constexpr std::size_t kReadBuffer = std::size_t{32} * 1024;
 // A dump answers within microseconds; a second per read and for the whole is generous.
 constexpr auto kDumpTimeout = std::chrono::seconds(1);
 

@@ -271,7 +271,7 @@ std::vector<std::string> detect_installed_daemons(const RootedFs& fs) {
 std::vector<std::string> detect_running_daemons(const RootedFs& fs,
                                                 const std::vector<std::string>& installed) {
   std::vector<std::string> running;
-  auto add = [&](std::string name) {
+  auto add = [&](const std::string& name) {
     if (std::find(running.begin(), running.end(), name) == running.end()) running.push_back(name);
   };
   // The ntpd process belongs to whichever ntpd-providing package is installed.

@@ -3,6 +3,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -52,13 +53,13 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
     total_ms += number * scale;
     if (total_ms > static_cast<double>(kLongest.count())) return std::nullopt;
   }
-  return std::chrono::milliseconds(static_cast<long long>(total_ms + 0.5));
+  return std::chrono::milliseconds(std::llround(total_ms));
 }
 
 std::string format_duration(std::chrono::milliseconds duration) {
   auto ms = duration.count();
   if (ms < 1000) return fmt::format("{}ms", ms);
-  if (ms < 60 * 1000) {
+  if (ms < 60000) {
     return ms % 1000 == 0 ? fmt::format("{}s", ms / 1000)
                           : fmt::format("{:.1f}s", static_cast<double>(ms) / 1000);
   }

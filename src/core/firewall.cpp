@@ -157,7 +157,7 @@ FirewallFacts gather_firewall(const SystemFacts& system, Effects& effects) {
   FirewallFacts facts;
   facts.live = fs.is_live();
   facts.addresses = system.addresses;
-  auto query = [&](Command command) -> std::optional<std::string> {
+  auto query = [&](const Command& command) -> std::optional<std::string> {
     auto ran = effects.runner.run(command, {kQueryTimeout});
     if (!ran) {
       facts.notes.push_back(
@@ -906,7 +906,7 @@ Result<FirewallOutcome> apply_firewall(const FirewallPlan& plan, const SystemFac
       options.verify = [&](const std::string& candidate) -> Result<void> {
         Command check = *file.check;
         for (auto& word : check.argv)
-          if (word == "{}") word = fs.is_live() ? candidate : candidate;
+          if (word == "{}") word = candidate;  // its system path, under --root too
         events.on_command(check);
         auto ran = effects.runner.run(check, {kQueryTimeout});
         if (!ran) return tl::unexpected(ran.error());

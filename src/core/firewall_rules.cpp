@@ -473,9 +473,8 @@ Tri nft_equals_scalar(const Field& f, const json& v) {
         return a ? of(*a == f.a) : Tri::maybe;
       }
       return Tri::maybe;
-    case Field::outside:
-      return Tri::no;  // a listed address is not the monitor's
-    case Field::random_port:
+    case Field::outside:      // a listed address is not the monitor's
+    case Field::random_port:  // nor is a port of the monitor's choosing
       return Tri::no;
     default:
       return Tri::maybe;
@@ -883,7 +882,7 @@ IptParsed parse_ipt_rule(const std::string& line, const std::string& table, Fire
     // A condition of the packet alone (no doubt to explain but the one it names).
     auto cond = [&rule, neg, &w](std::function<Tri(const PacketState&)> c) {
       std::string what = "`" + w + "`";
-      rule.conds.push_back([c, neg, what](const PacketState& st, std::string& why) {
+      rule.conds.push_back([c = std::move(c), neg, what](const PacketState& st, std::string& why) {
         Tri t = c(st);
         if (t == Tri::maybe) why = "its " + what + " match depends on more than the packet";
         return neg ? negate(t) : t;
@@ -956,16 +955,14 @@ IptParsed parse_ipt_rule(const std::string& line, const std::string& table, Fire
     } else if (w == "--dport" || w == "--destination-port" || w == "--dports" ||
                w == "--destination-ports" || w == "--ports") {
       std::string ports = value();
-      std::string p = proto;
-      cond([ports, p](const PacketState&) {
+      cond([ports, p = proto](const PacketState&) {
         if (p != "udp" && p != "17") return Tri::no;
         auto in = in_ports(ports, kNtpPort);
         return in ? of(*in) : Tri::maybe;
       });
     } else if (w == "--sport" || w == "--source-port" || w == "--sports" || w == "--source-ports") {
       std::string ports = value();
-      std::string p = proto;
-      cond([ports, p](const PacketState&) {
+      cond([ports, p = proto](const PacketState&) {
         if (p != "udp" && p != "17") return Tri::no;
         return source_port_in(ports);
       });

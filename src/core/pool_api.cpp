@@ -239,6 +239,7 @@ std::optional<OverallScore> overall_score(const ScoreDocument& document) {
   }
   if (active.size() >= 3) {
     std::vector<double> scores;
+    scores.reserve(active.size());
     for (const auto& a : active)
       scores.push_back(a.score);
     return OverallScore{lower_middle(scores),
@@ -263,6 +264,7 @@ std::optional<OverallScore> overall_score(const ScoreDocument& document) {
     newest[has_monitor(point) ? *point.monitor_id : 0] = point.score;
   if (newest.empty()) return std::nullopt;
   std::vector<double> scores;
+  scores.reserve(newest.size());
   for (const auto& [id, score] : newest)
     scores.push_back(score);
   return OverallScore{lower_middle(scores), "history", std::nullopt};

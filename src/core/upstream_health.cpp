@@ -180,6 +180,7 @@ Result<std::vector<UpstreamHealth>> read_ntpd_upstreams(NtpTransport& ntp,
   }
   std::sort(associations.begin(), associations.end());  // ntpq's order
   std::vector<ControlQuery> queries;
+  queries.reserve(associations.size());
   for (const auto& [id, status] : associations)
     queries.push_back({kControlReadVariables, id, std::string(kPeerVariables)});
   auto answers = read_control(ntp, queries, options);

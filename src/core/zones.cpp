@@ -117,6 +117,7 @@ std::string pool_label(std::string_view country) {
 
 std::vector<std::string> pool_zone_names(std::string_view label) {
   std::vector<std::string> names;
+  names.reserve(4);
   for (int i = 0; i < 4; ++i) {
     names.push_back(label.empty() ? fmt::format("{}.pool.ntp.org", i)
                                   : fmt::format("{}.{}.pool.ntp.org", i, label));

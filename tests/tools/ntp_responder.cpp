@@ -377,8 +377,8 @@ void answer_ntp(Server& server, const Pending& p) {
   int mode = look.wrong_mode ? 3 : 4;
   bool kiss = !look.kod.empty();
   std::uint64_t client_transmit = 0;
-  for (int i = 0; i < 8; ++i)
-    client_transmit = client_transmit << 8 | q[static_cast<std::size_t>(40 + i)];
+  for (std::size_t i = 0; i < 8; ++i)
+    client_transmit = client_transmit << 8 | q[40 + i];
   // A kiss-o'-death as ntpd sends it: leap 3, stratum 0, the code as refid, and the client's
   // transmit timestamp in origin, receive and transmit.
   int leap = kiss ? 3 : look.leap;

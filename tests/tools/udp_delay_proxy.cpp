@@ -133,7 +133,11 @@ int main(int argc, char** argv) {
           if (it == upstream_of.end()) {
             UniqueFd fd(
                 ::socket(upstream.storage.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-            ::connect(fd.get(), reinterpret_cast<sockaddr*>(&upstream.storage), upstream.length);
+            if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&upstream.storage),
+                                 upstream.length) != 0) {
+              std::perror("udp_delay_proxy: connect to the upstream");
+              return 1;
+            }
             client_of[fd.get()] = from;
             it = upstream_of.emplace(from, std::move(fd)).first;
           }

@@ -48,9 +48,8 @@ std::string glob_to_regex(std::string_view glob) {
       out += ")";
     } else if (c == ',') {
       out += "|";
-    } else if (c == '[' || c == ']') {
-      out += c;
-    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '_' || c == '-') {
+    } else if (c == '[' || c == ']' || std::isalnum(static_cast<unsigned char>(c)) || c == '/' ||
+               c == '_' || c == '-') {
       out += c;
     } else {
       out += '\\';

@@ -187,7 +187,7 @@ TEST_CASE("detect: virtualisation from DMI, cpuinfo and container markers", "[de
   root.write("sys/class/dmi/id/sys_vendor", "Microsoft Corporation\n");
   root.write("sys/class/dmi/id/product_name", "Virtual Machine\n");
   CHECK(detect_virtualization(fs, runner) == "microsoft");
-  root.write("proc/1/environ", std::string("HOME=/\0container=lxc-libvirt\0TERM=xterm\0", 41));
+  root.write("proc/1/environ", std::string("HOME=/\0container=lxc-libvirt\0TERM=xterm\0", 40));
   CHECK(detect_virtualization(fs, runner) == "lxc");
   // The host of OpenVZ containers has /proc/bc; it is not itself a container.
   test::TempDir host;

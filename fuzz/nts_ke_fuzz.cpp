@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: Apache-2.0
+// libFuzzer: what an NTS-KE server answers (RFC 8915 section 4), as pooljoin reads it from the
+// TLS stream: the message cut at its End of Message record, then judged. An answer judged usable
+// must hold what the judgement promises.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "pooljoin/nts_ke.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace pooljoin;
+  const std::span<const std::uint8_t> bytes(data, size);
+  (void)parse_nts_ke_answer(bytes);
+  auto length = nts_ke_message_length(bytes);
+  if (!length) return 0;
+  if (*length > size) __builtin_trap();
+  auto answer = parse_nts_ke_answer(bytes.first(*length));
+  if (!answer) return 0;
+  if (answer->cookies.empty() || answer->cookies.size() > kNtsMaxCookies) __builtin_trap();
+  for (const auto& cookie : answer->cookies)
+    if (cookie.empty()) __builtin_trap();
+  if (answer->port && *answer->port == 0) __builtin_trap();
+  return 0;
+}

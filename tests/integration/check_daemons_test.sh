@@ -6,7 +6,7 @@
 # pool's recommended access lines and fail without noquery.
 source "$(dirname "$0")/lib.sh"
 require_root
-command -v ntpd >/dev/null || { echo "SKIP: ntpsec is not installed (scripts/setup --test)"; exit 77; }
+command -v ntpd >/dev/null || skip_all "ntpsec is not installed (scripts/setup --test)"
 
 CHRONY_DIR=/var/cache/pooljoin-test/chrony
 QUICK=(--interval 200ms --timeout 1s)
@@ -267,7 +267,7 @@ restrict -6 ::1"
 }
 
 test_chronyd_agrees_with_chronyc() {
-  [ -x "$CHRONY_DIR/usr/sbin/chronyd" ] || { echo "  chronyd not unpacked (scripts/setup --test): skipped"; return 0; }
+  [ -x "$CHRONY_DIR/usr/sbin/chronyd" ] || skip "chronyd is not unpacked in $CHRONY_DIR (scripts/setup --test)"
   local sb dir decoy
   # Another chronyd on the machine, unsynchronised, with its command socket where chronyc looks
   # first (/run/chrony/chronyd.sock): the sandbox's chronyc and pooljoin must never reach it.

@@ -12,7 +12,7 @@ source "$(dirname "$0")/lib.sh"
 require_root
 : "${POOLJOIN_DEBIAN_ROOTS:?POOLJOIN_DEBIAN_ROOTS must name the debian_roots fixture (debian_roots_setup.sh)}"
 : "${NTP_RESPONDER:?NTP_RESPONDER must name the test responder}"
-command -v dnsmasq >/dev/null || { echo "SKIP: dnsmasq is not installed (scripts/setup --test)"; exit 77; }
+command -v dnsmasq >/dev/null || skip_all "dnsmasq is not installed (scripts/setup --test)"
 
 # The zone, as in join_test: 0-3.de.pool.ntp.org and 0.europe.pool.ntp.org answer with addresses
 # outside the namespace (a machine's own addresses are never its upstreams), where responders

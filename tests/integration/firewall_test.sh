@@ -15,7 +15,7 @@ require_root
 : "${NTP_RESPONDER:?NTP_RESPONDER must name the test responder}"
 for tool in nft iptables-nft iptables-legacy ufw firewalld firewall-cmd firewall-offline-cmd \
   dbus-daemon ntpdig; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (scripts/setup --test)"; exit 77; }
+  command -v "$tool" >/dev/null || skip_all "$tool is not installed (scripts/setup --test)"
 done
 
 SRV_V4=185.255.60.1 CLI_V4=185.255.60.2 SRV_V6=2a0a:e5c0:60::1 CLI_V6=2a0a:e5c0:60::2

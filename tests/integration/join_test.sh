@@ -7,8 +7,8 @@
 source "$(dirname "$0")/lib.sh"
 require_root
 command -v ntpd >/dev/null && [ -x /etc/init.d/ntpsec ] ||
-  { echo "SKIP: ntpsec is not installed (scripts/setup --test)"; exit 77; }
-command -v dnsmasq >/dev/null || { echo "SKIP: dnsmasq is not installed"; exit 77; }
+  skip_all "ntpsec is not installed (scripts/setup --test)"
+command -v dnsmasq >/dev/null || skip_all "dnsmasq is not installed"
 : "${NTP_RESPONDER:?NTP_RESPONDER must name the test responder}"
 
 # The zone: 0-3.de.pool.ntp.org and 0.europe.pool.ntp.org answer with addresses outside the

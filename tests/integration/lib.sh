@@ -7,9 +7,19 @@
 # every tool the suite uses.
 set -euo pipefail
 
-# jq reads pooljoin's --json in nearly every test: without it the suite skips (77), which CI
-# (CI=true) counts as a failure.
-command -v jq >/dev/null || { echo "SKIP: jq is not installed (scripts/setup --test installs it)"; exit 77; }
+# skip_all REASON: the whole script skips (77) because a tool it needs is missing; with CI=true
+# it fails instead, since scripts/setup --test installs every tool the suite uses.
+skip_all() {
+  if [ "${CI:-}" = true ]; then
+    echo "FAIL: $* (CI: scripts/setup --test must install it)" >&2
+    exit 1
+  fi
+  echo "SKIP: $*"
+  exit 77
+}
+
+# jq reads pooljoin's --json in nearly every test.
+command -v jq >/dev/null || skip_all "jq is not installed (scripts/setup --test installs it)"
 : "${POOLJOIN:?POOLJOIN must name the pooljoin binary under test}"
 : "${POOLJOIN_FIXTURES:?POOLJOIN_FIXTURES must name tests/fixtures}"
 IMAGES="$POOLJOIN_FIXTURES/images"

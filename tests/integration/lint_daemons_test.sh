@@ -10,7 +10,7 @@
 # DAEMONS_ONLY=1 asserts the daemons' half alone (the lint's verdicts are shown, not asserted).
 source "$(dirname "$0")/lib.sh"
 require_root
-command -v ntpd >/dev/null || { echo "SKIP: ntpsec is not installed (scripts/setup --test)"; exit 77; }
+command -v ntpd >/dev/null || skip_all "ntpsec is not installed (scripts/setup --test)"
 
 CHRONY_DIR=/var/cache/pooljoin-test/chrony
 PROBE="$(cd "$(dirname "$0")" && pwd)/ntp_probe.py"

@@ -19,7 +19,7 @@ require_root
 : "${POOLJOIN_DEBIAN_ROOTS:?POOLJOIN_DEBIAN_ROOTS must name the debian_roots fixture (debian_roots_setup.sh)}"
 : "${NTP_RESPONDER:?NTP_RESPONDER must name the test responder}"
 for tool in systemd-nspawn dnsmasq ntpdig; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (scripts/setup --test)"; exit 77; }
+  command -v "$tool" >/dev/null || skip_all "$tool is not installed (scripts/setup --test)"
 done
 ROOT=$(readlink -f "$POOLJOIN_DEBIAN_ROOTS/roots/bookworm")
 REPO="$POOLJOIN_DEBIAN_ROOTS/repo-bookworm"

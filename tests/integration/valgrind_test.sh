@@ -6,7 +6,7 @@
 # checked; the asan preset covers the rest of the suite.
 source "$(dirname "$0")/lib.sh"
 require_root
-command -v valgrind >/dev/null || { echo "SKIP: valgrind is not installed (scripts/setup --test)"; exit 77; }
+command -v valgrind >/dev/null || skip_all "valgrind is not installed (scripts/setup --test)"
 # An ASan build (the asan preset) checks itself, and valgrind cannot run it.
 # (Not `ldd | grep -q`: grep ending early fails ldd with SIGPIPE, and pipefail the test.)
 if [[ "$(ldd "$POOLJOIN")" == *libasan* ]]; then

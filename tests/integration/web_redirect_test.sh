@@ -35,7 +35,7 @@ RUN='run() { local name=$1 rc=0; shift; "$POOLJOIN" "$@" >"$OUTDIR/$name.out" 2>
 need_web_servers() {
   require_root
   command -v nginx >/dev/null && command -v apachectl >/dev/null ||
-    { echo "SKIP: nginx and apache2 are not installed (scripts/setup --test)"; exit 77; }
+    skip_all "nginx and apache2 are not installed (scripts/setup --test)"
 }
 
 test_dry_run_prints_the_site_and_the_commands() {

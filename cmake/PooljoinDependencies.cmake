@@ -38,6 +38,13 @@ if(NOT CURL_FOUND)
   pooljoin_missing("libcurl" "libcurl4-openssl-dev")
 endif()
 
+# NTS-KE's TLS (libcurl cannot export keys from a TLS session): the OpenSSL Debian's libcurl4
+# is built on.
+find_package(OpenSSL 3.0 QUIET)
+if(NOT OPENSSL_FOUND)
+  pooljoin_missing("OpenSSL >= 3.0" "libssl-dev")
+endif()
+
 find_path(MUSTACHE_INCLUDE_DIR kainjow/mustache.hpp)
 if(NOT MUSTACHE_INCLUDE_DIR)
   pooljoin_missing("kainjow mustache" "libkainjow-mustache-dev")

@@ -4,7 +4,8 @@
 # each in a sandbox of its own with a certificate from a CA the test makes (openssl), neither
 # able to touch the clock (chronyd -x; ntpd without CAP_SYS_TIME). Also: a name the certificate
 # is not for, a CA pooljoin does not trust, a closed port, and a TLS server that does not speak
-# NTS-KE. The client is driven through tests/tools/nts_ke_probe until `resolve` uses it.
+# NTS-KE. After NTS-KE, one NTS-authenticated NTP exchange with each server (the keys and a
+# cookie, RFC 8915 section 5). Driven through tests/tools/nts_ke_probe until `resolve` does it.
 source "$(dirname "$0")/lib.sh"
 
 : "${NTS_KE_PROBE:?NTS_KE_PROBE must name tests/tools/nts_ke_probe}"
@@ -89,6 +90,12 @@ test_chronyd_gives_cookies_and_keys_over_tls13() {
   [ "$(jq -r .c2s <<<"$OUT")" != "$first" ] || fail "two sessions exported the same key"
   # The certificate names 127.0.0.1 too: an address is verified as one.
   probe "$sb" 0 127.0.0.1 --ca-file "$PKI/ca.crt"
+  # Then one NTS-authenticated NTP exchange with the keys and a cookie: chronyd answers it,
+  # sealed with the server-to-client key, with a new cookie inside.
+  probe "$sb" 0 nts.test --ca-file "$PKI/ca.crt" --ntp
+  echo "# chronyd's NTP reply: $(jq -c .ntp <<<"$OUT")"
+  assert_eq "$(jq -c '.ntp | {fault, authenticated, nak, new_cookies}' <<<"$OUT")" \
+    '{"fault":"none","authenticated":true,"nak":false,"new_cookies":1}'
 }
 
 # start_ntpsec SANDBOX: ntpd (ntpsec) as an NTS server (NTS-KE on 4460, its only port), in the
@@ -112,6 +119,12 @@ test_ntpsec_gives_cookies_and_keys_over_tls13() {
   assert_eq "$(jq '.cookies | length' <<<"$OUT")" 8
   assert_eq "$(jq -r .tls_version <<<"$OUT")" TLSv1.3
   [ "$(jq -r .c2s <<<"$OUT")" != "$(jq -r .s2c <<<"$OUT")" ] || fail "the two keys are the same"
+  # The authenticated exchange: ntpsec, with no time source of its own, answers unsynchronised
+  # (stratum 16), but authenticated, with a new cookie.
+  probe "$sb" 0 nts.test --ca-file "$PKI/ca.crt" --ntp
+  echo "# ntpsec's NTP reply: $(jq -c .ntp <<<"$OUT")"
+  assert_eq "$(jq -c '.ntp | {authenticated, nak, new_cookies}' <<<"$OUT")" \
+    '{"authenticated":true,"nak":false,"new_cookies":1}'
   probe "$sb" 69 time.example.net --ca-file "$PKI/ca.crt"
   assert_contains "$(jq -r .error <<<"$OUT")" "(certificate not valid for the name time.example.net)"
 }
@@ -146,10 +159,11 @@ test_no_nts_ke_on_the_port_is_said() {
   probe "$sb" 69 nts.test --ca-file "$PKI/ca.crt"
   assert_contains "$(jq -r .error <<<"$OUT")" "ntske/1"
   # A server that accepts the connection and says nothing: the deadline ends the wait.
-  in_sandbox "$sb" python3 -c '
+  # (In a subshell of its own: the sandbox's end kills it, and no job report follows.)
+  (in_sandbox "$sb" python3 -c '
 import socket, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 4461)); s.listen(1); c, _ = s.accept(); time.sleep(10)' &
+s.bind(("127.0.0.1", 4461)); s.listen(1); c, _ = s.accept(); time.sleep(10)' >/dev/null 2>&1 &)
   wait_for_port "$sb" 4461 /dev/null
   local t0=$SECONDS
   probe "$sb" 69 nts.test --ca-file "$PKI/ca.crt" --port 4461 --timeout-ms 1500
